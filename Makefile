@@ -1,0 +1,93 @@
+# questlog — build, test, run.
+#
+#   make            build ./questlog (and the SQLite extension)
+#   make deps       install missing Debian packages and the Node test readers
+#   make test       deps + build with -Wall -Wextra -Werror + every test (TAP via prove)
+#   make test SAN=1 the same under ASan+UBSan
+#   make run        deps + build + `questlog up`
+#
+# Every src/*.c except main.c goes into build/libquestlog.a; each
+# tests/unit/test_*.c becomes build/tests/test_*.t; each tests/fuzz/fuzz_*.c
+# becomes a libFuzzer binary (clang) under build/fuzz/.
+
+VERSION  := 0.1.0
+BUILD    := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+
+CC       ?= cc
+SAN      ?=
+O        := build$(if $(SAN),-san)
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -pthread -D_GNU_SOURCE \
+            -DH2O_USE_LIBUV=0 -DQL_VERSION='"$(VERSION)"' -DQL_BUILD='"$(BUILD)"' \
+            -Isrc -I$(O)
+ifneq ($(SAN),)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+LIBS     := -lh2o-evloop -lssl -lcrypto -lrdkafka -lsqlite3 -lzstd -lsnappy -ljansson -lz -lm -lpthread
+
+SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
+OBJS     := $(patsubst src/%.c,$(O)/%.o,$(SRCS)) $(O)/default_config.o
+UNIT     := $(patsubst tests/unit/%.c,$(O)/tests/%.t,$(wildcard tests/unit/test_*.c))
+FUZZ     := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+HDRS     := $(wildcard src/*.h) tests/unit/tap.h
+
+.PHONY: all deps test run clean fuzz unit bench
+all: questlog$(if $(SAN),-san) $(O)/questlog_parquet.so
+
+questlog$(if $(SAN),-san): $(O)/main.o $(OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/libquestlog.a: $(OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(O)/%.o: src/%.c $(HDRS) | $(O)
+	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
+
+# The default config ships inside the binary, generated from etc/questlog.conf.
+$(O)/default_config.c: etc/questlog.conf tools/embed.sh | $(O)
+	sh tools/embed.sh ql_default_config < $< > $@
+$(O)/default_config.o: $(O)/default_config.c
+	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
+
+# SQLite loadable extension (built when src/vtab.c exists).
+$(O)/questlog_parquet.so: $(O)/libquestlog.a
+	@if [ -f src/vtab.c ]; then \
+	  echo "  LINK $@"; \
+	  $(CC) $(CFLAGS) $(LDFLAGS) -shared -DQL_SQLITE_EXTENSION -o $@ src/vtab.c $(O)/libquestlog.a $(LIBS); \
+	else touch $@; fi
+
+$(O)/tests/%.t: tests/unit/%.c $(O)/libquestlog.a $(HDRS) | $(O)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(O)/libquestlog.a $(LIBS)
+
+# Fuzz targets: clang + libFuzzer + ASan/UBSan, always.
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -DQL_VERSION='"$(VERSION)"' \
+               -DQL_BUILD='"$(BUILD)"' -Isrc -fsanitize=fuzzer,address,undefined
+$(O)/fuzz/%: tests/fuzz/%.c $(SRCS) $(HDRS) $(O)/default_config.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(SRCS) $(O)/default_config.c $(LIBS)
+
+$(O):
+	mkdir -p $(O)/tests $(O)/fuzz
+
+unit: $(UNIT)
+fuzz: $(FUZZ)
+
+deps:
+	@sh tools/deps.sh
+
+# QL_BIN tells the shell tests which binary to run (plain or sanitized).
+test: deps
+	$(MAKE) all unit fuzz
+	QL_BIN=$(CURDIR)/questlog$(if $(SAN),-san) QL_BUILD_DIR=$(CURDIR)/$(O) \
+	  prove --exec '' $(UNIT) $(sort $(wildcard tests/integration/*.t tests/interop/*.t tests/fuzz/*.t))
+
+run: deps all
+	./questlog up
+
+bench: all
+	@for b in bench/*.sh; do echo "== $$b"; bash $$b || exit 1; done
+
+clean:
+	rm -rf build build-san questlog questlog-san

@@ -1,0 +1,78 @@
+/*
+ * cli.h — the command-line surface shared by every `questlog` command:
+ * the command entry points (one per cmd_*.c file) and the common flags
+ * (--data, --lake, --config, --listen, --kafka, --topic, -X, --help).
+ *
+ * Each command parses its own argv with getopt_long, putting
+ * QL_COMMON_LONGOPTS in its option table and passing every option it does
+ * not know to ql_cli_common(). Commands return the process exit status
+ * (0 ok, 1 runtime error, 2 usage error) and print errors to stderr as
+ * "questlog CMD: message".
+ */
+#ifndef QL_CLI_H
+#define QL_CLI_H
+
+#include <getopt.h>
+#include <stddef.h>
+
+/* Option codes for long-only common flags (above any char). */
+enum {
+    QL_OPT_DATA = 1000, QL_OPT_LAKE, QL_OPT_CONFIG, QL_OPT_LISTEN, QL_OPT_KAFKA, QL_OPT_TOPIC,
+    QL_OPT_GROUP,
+    QL_OPT_FIRST_LOCAL = 1100  /* commands number their own long-only options from here */
+};
+
+#define QL_COMMON_LONGOPTS                                   \
+    {"data", required_argument, NULL, QL_OPT_DATA},          \
+    {"lake", required_argument, NULL, QL_OPT_LAKE},          \
+    {"config", required_argument, NULL, QL_OPT_CONFIG},      \
+    {"listen", required_argument, NULL, QL_OPT_LISTEN},      \
+    {"kafka", required_argument, NULL, QL_OPT_KAFKA},        \
+    {"topic", required_argument, NULL, QL_OPT_TOPIC},        \
+    {"group", required_argument, NULL, QL_OPT_GROUP},        \
+    {"help", no_argument, NULL, 'h'}
+
+/* Short options every command accepts: -h (help), -X key=value (librdkafka). */
+#define QL_COMMON_SHORTOPTS "hX:"
+
+#define QL_MAX_KAFKA_CONF 64
+
+typedef struct ql_common_opts {
+    const char *data_dir;      /* --data, default "./questlog-data" */
+    const char *lake_dir;      /* --lake, default DATA/lake (filled by ql_cli_finish) */
+    const char *log_dir;       /* DATA/log (filled by ql_cli_finish) */
+    const char *config_path;   /* --config, NULL = built-in default */
+    const char *listen;        /* --listen, NULL = config's [server] listen */
+    const char *kafka;         /* --kafka BROKERS, NULL = embedded log */
+    const char *topic;         /* --topic, default "events" */
+    const char *group;         /* --group, default "questlog-loader" */
+    const char *kafka_conf[QL_MAX_KAFKA_CONF + 1];  /* -X key=value …, NULL-terminated */
+    size_t      n_kafka_conf;
+    int         help;          /* -h/--help seen */
+    char        lake_buf[4096], log_buf[4096];
+} ql_common_opts_t;
+
+void ql_cli_defaults(ql_common_opts_t *o);
+/* Handles a common option; returns 1 if it was one, 0 if not, -1 on a bad
+ * value (message printed). */
+int  ql_cli_common(ql_common_opts_t *o, int opt, const char *arg, const char *cmd);
+/* Derives lake_dir/log_dir from data_dir where not given. */
+void ql_cli_finish(ql_common_opts_t *o);
+/* The help text for the common flags, to append to a command's --help. */
+extern const char ql_cli_common_help[];
+
+/* Command entry points (argv[0] is the command name). */
+int ql_cmd_up(int argc, char **argv);
+int ql_cmd_serve(int argc, char **argv);
+int ql_cmd_load(int argc, char **argv);
+int ql_cmd_cat(int argc, char **argv);
+int ql_cmd_import(int argc, char **argv);
+int ql_cmd_query(int argc, char **argv);
+int ql_cmd_tables(int argc, char **argv);
+int ql_cmd_describe(int argc, char **argv);
+int ql_cmd_report(int argc, char **argv);
+int ql_cmd_simulate(int argc, char **argv);
+int ql_cmd_compact(int argc, char **argv);
+int ql_cmd_inspect(int argc, char **argv);
+
+#endif
