@@ -1,5 +1,5 @@
 /*
- * cmd_stubs.c — placeholders for commands still being built: weak symbols
+ * cmd_stubs.c — placeholders for commands and backends still being built: weak symbols
  * that a command's own cmd_*.c overrides. Deleted once every command exists.
  */
 #include <stdio.h>
@@ -26,3 +26,22 @@ STUB(ql_cmd_report, "report")
 STUB(ql_cmd_simulate, "simulate")
 STUB(ql_cmd_compact, "compact")
 STUB(ql_cmd_inspect, "inspect")
+
+/* The Kafka backend (log_kafka.c) overrides these. */
+#include "log.h"
+#include "util.h"
+
+__attribute__((weak)) int ql_log_open_kafka(ql_log_t **out, const char *brokers, const char *topic,
+                                            const char *const *conf, int timeout_ms, char *err, size_t errlen)
+{
+    (void)out; (void)brokers; (void)topic; (void)conf; (void)timeout_ms;
+    return ql_err(err, errlen, "the Kafka backend is not built yet");
+}
+
+__attribute__((weak)) int ql_consumer_open_kafka(ql_consumer_t **out, const char *brokers, const char *topic,
+                                                 const char *group, const char *const *conf,
+                                                 const ql_consumer_callbacks_t *cb, char *err, size_t errlen)
+{
+    (void)out; (void)brokers; (void)topic; (void)group; (void)conf; (void)cb;
+    return ql_err(err, errlen, "the Kafka backend is not built yet");
+}
