@@ -8,7 +8,8 @@
 #
 # Every src/*.c except main.c goes into build/libquestlog.a; each
 # tests/unit/test_*.c becomes build/tests/test_*.t; each tests/fuzz/fuzz_*.c
-# becomes a libFuzzer binary (clang) under build/fuzz/.
+# becomes a libFuzzer binary (clang) under build/fuzz/; each tests/tools/*.c a
+# helper program under build/tools/ for the shell tests.
 
 VERSION  := 0.1.0
 BUILD    := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -30,9 +31,10 @@ SRCS     := $(filter-out src/main.c,$(wildcard src/*.c))
 OBJS     := $(patsubst src/%.c,$(O)/%.o,$(SRCS)) $(O)/default_config.o
 UNIT     := $(patsubst tests/unit/%.c,$(O)/tests/%.t,$(wildcard tests/unit/test_*.c))
 FUZZ     := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+TOOLS    := $(patsubst tests/tools/%.c,$(O)/tools/%,$(wildcard tests/tools/*.c))
 HDRS     := $(wildcard src/*.h) tests/unit/tap.h
 
-.PHONY: all deps test run clean fuzz unit bench
+.PHONY: all deps test run clean fuzz unit tools bench
 all: questlog$(if $(SAN),-san) $(O)/questlog_parquet.so
 
 questlog$(if $(SAN),-san): $(O)/main.o $(OBJS)
@@ -61,6 +63,11 @@ $(O)/tests/%.t: tests/unit/%.c $(O)/libquestlog.a $(HDRS) | $(O)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(O)/libquestlog.a $(LIBS)
 
+# Test helper programs (e.g. the Kafka mock cluster): tests/tools/NAME.c -> $(O)/tools/NAME.
+$(O)/tools/%: tests/tools/%.c $(O)/libquestlog.a $(HDRS) | $(O)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(O)/libquestlog.a $(LIBS)
+
 # Fuzz targets: clang + libFuzzer + ASan/UBSan, always.
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -DQL_VERSION='"$(VERSION)"' \
                -DQL_BUILD='"$(BUILD)"' -Isrc -fsanitize=fuzzer,address,undefined
@@ -72,6 +79,7 @@ $(O):
 	mkdir -p $(O)/tests $(O)/fuzz
 
 unit: $(UNIT)
+tools: $(TOOLS)
 fuzz: $(FUZZ)
 
 deps:
@@ -79,7 +87,7 @@ deps:
 
 # QL_BIN tells the shell tests which binary to run (plain or sanitized).
 test: deps
-	$(MAKE) all unit fuzz
+	$(MAKE) all unit tools fuzz
 	QL_BIN=$(CURDIR)/questlog$(if $(SAN),-san) QL_BUILD_DIR=$(CURDIR)/$(O) \
 	  prove --exec '' $(UNIT) $(sort $(wildcard tests/integration/*.t tests/interop/*.t tests/fuzz/*.t))
 
