@@ -216,7 +216,15 @@ static void json_value(ql_buf_t *b, sqlite3_stmt *st, int c)
     case SQLITE_FLOAT: {
         double d = sqlite3_column_double(st, c);
         if (d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308) ql_buf_puts(b, "null");
-        else ql_buf_printf(b, "%.17g", d);
+        else {
+            /* shortest of %.15g/%.16g/%.17g that reads back as d */
+            char tmp[40];
+            for (int prec = 15; prec <= 17; prec++) {
+                snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+                if (strtod(tmp, NULL) == d) break;
+            }
+            ql_buf_puts(b, tmp);
+        }
         break;
     }
     case SQLITE_BLOB: {

@@ -23,7 +23,7 @@ SELECT
   CASE WHEN i % 10 < 5 THEN ['katana', 'longsword', 'rapier', 'claymore', 'scimitar'][1 + (i // 10) % 5] END AS sword_type,
   CASE WHEN i % 10 < 5 THEN CAST(10 + (i * 31) % 90 AS BIGINT) END AS price,
   CASE WHEN i % 10 >= 5 AND i % 10 < 8 THEN 'guild' || (i % 6) END AS guild_id,
-  CASE WHEN i % 10 < 5 THEN ((i * 13) % 1000) / 10.0 END AS damage,
+  CASE WHEN i % 10 < 5 THEN ((i * 13) % 1000) / 10.0::DOUBLE END AS damage,
   (i % 2 = 0) AS critical,
   strftime(TIMESTAMPTZ '2026-11-21 22:00:00+00' + to_microseconds(i * 400000), '%Y-%m-%d') AS dt
 FROM range($1) t(i)
@@ -50,7 +50,7 @@ make_evolving() {  # make_evolving DIR
     node "$ROOT/tests/interop/duck.mjs" \
       "SET TimeZone='UTC'" \
       "COPY (SELECT 'e' || i AS event_id, 'join_guild' AS event_type, TIMESTAMPTZ '2026-11-20 10:00:00+00' + to_microseconds(i * 1000000) AS \"timestamp\", 'user1.comcast.com' AS \"Host\" FROM range(50) t(i)) TO '$dir/evolving/dt=2026-11-20/part-0-0-49.parquet' (FORMAT parquet)" \
-      "COPY (SELECT 'f' || i AS event_id, 'purchase_sword' AS event_type, TIMESTAMPTZ '2026-11-21 10:00:00+00' + to_microseconds(i * 1000000) AS \"timestamp\", CASE WHEN i % 5 = 0 THEN NULL ELSE 'user2.att.com' END AS \"Host\", 'katana' AS sword_type, CAST(i AS BIGINT) AS price, i * 1.5 AS damage FROM range(70) t(i)) TO '$dir/evolving/dt=2026-11-21/part-0-50-119.parquet' (FORMAT parquet)" \
+      "COPY (SELECT 'f' || i AS event_id, 'purchase_sword' AS event_type, TIMESTAMPTZ '2026-11-21 10:00:00+00' + to_microseconds(i * 1000000) AS \"timestamp\", CASE WHEN i % 5 = 0 THEN NULL ELSE 'user2.att.com' END AS \"Host\", 'katana' AS sword_type, CAST(i AS BIGINT) AS price, i * 1.5::DOUBLE AS damage FROM range(70) t(i)) TO '$dir/evolving/dt=2026-11-21/part-0-50-119.parquet' (FORMAT parquet)" \
       "COPY (SELECT 'r' || i AS raw, 'bad JSON' AS error FROM range(3) t(i)) TO '$dir/_rejected/dt=2026-11-21/part-0-0-2.parquet' (FORMAT parquet)" \
       "SELECT 1" >/dev/null || return 1
 }
