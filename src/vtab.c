@@ -26,13 +26,13 @@ SQLITE_EXTENSION_INIT1
 
 #include "vtab.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "lake.h"
 #include "util.h"
 
 /* ---- listing files ----------------------------------------------------- */
@@ -64,61 +64,40 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int ends_with(const char *s, const char *suf)
-{
-    size_t n = strlen(s), m = strlen(suf);
-    return n >= m && memcmp(s + n - m, suf, m) == 0;
-}
 
-/* Appends every visible *.parquet file under dir (recursively) to out.
- * Hidden ('.') and '_'-prefixed entries are skipped: temp files of a commit
- * in progress and engine metadata. TODO(lake.h): use ql_lake_list_files()
- * once the loader lands it, so files superseded by compaction are hidden. */
-static int list_parquet(const char *dir, strvec_t *out, int depth, char *err, size_t errlen)
+/* Lists the visible Parquet files of the table directory `dir` through the
+ * lake's own listing (which hides files a compacted file covers). */
+static int list_parquet(const char *dir, strvec_t *out, char *err, size_t errlen)
 {
-    int rc = 0;
-    DIR *d = opendir(dir);
-    if (!d) return ql_err(err, errlen, "%s: %s", dir, strerror(errno));
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.' || de->d_name[0] == '_') continue;
-        ql_buf_t p = QL_BUF_INIT;
-        ql_buf_printf(&p, "%s/%s", dir, de->d_name);
-        struct stat st;
-        if (stat(p.data, &st) != 0) { ql_buf_free(&p); continue; } /* vanished meanwhile */
-        if (S_ISDIR(st.st_mode)) {
-            if (depth < 8) rc = list_parquet(p.data, out, depth + 1, err, errlen);
-            ql_buf_free(&p);
-            if (rc < 0) goto out;
-        } else if (S_ISREG(st.st_mode) && ends_with(de->d_name, ".parquet")) {
-            strvec_push(out, ql_buf_steal(&p));
-        } else {
-            ql_buf_free(&p);
-        }
-    }
-out:
-    closedir(d);
-    return rc;
+    char *copy = ql_strdup(dir);
+    size_t n = strlen(copy);
+    while (n > 1 && copy[n - 1] == '/') copy[--n] = 0;
+    char *slash = strrchr(copy, '/');
+    const char *parent, *table;
+    if (!slash) { parent = "."; table = copy; }
+    else if (slash == copy) { parent = "/"; table = copy + 1; }
+    else { *slash = 0; parent = copy; table = slash + 1; }
+    ql_lake_file_t *files = NULL;
+    size_t nf = 0;
+    int rc = ql_lake_list_files(parent, table, &files, &nf, err, errlen);
+    if (rc == 0)
+        for (size_t i = 0; i < nf; i++) strvec_push(out, ql_strdup(files[i].path));
+    ql_lake_files_free(files, nf);
+    free(copy);
+    return rc < 0 ? -1 : 0;
 }
 
 int ql_vtab_list_tables(const char *lake, char ***names, int *n, char *err, size_t errlen)
 {
-    strvec_t sv = {0};
-    DIR *d = opendir(lake);
-    if (!d) return ql_err(err, errlen, "lake %s: %s", lake, strerror(errno));
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.') continue;
-        ql_buf_t p = QL_BUF_INIT;
-        ql_buf_printf(&p, "%s/%s", lake, de->d_name);
-        struct stat st;
-        if (stat(p.data, &st) == 0 && S_ISDIR(st.st_mode)) strvec_push(&sv, ql_strdup(de->d_name));
-        ql_buf_free(&p);
-    }
-    closedir(d);
-    if (sv.n) qsort(sv.v, (size_t)sv.n, sizeof *sv.v, cmp_str);
-    *names = sv.v;
-    *n = sv.n;
+    char **v = NULL;
+    size_t nv = 0;
+    struct stat st;
+    if (stat(lake, &st) != 0 || !S_ISDIR(st.st_mode)) return ql_err(err, errlen, "lake %s: not a directory", lake);
+    if (ql_lake_list_tables(lake, &v, &nv, err, errlen) < 0) return -1;
+    *names = ql_calloc(nv + 1, sizeof(char *));
+    for (size_t i = 0; i < nv; i++) (*names)[i] = ql_strdup(v[i]);
+    *n = (int)nv;
+    ql_lake_tables_free(v, nv);
     return 0;
 }
 
@@ -198,7 +177,7 @@ int ql_vtab_table_open(ql_vtab_table_t **out, const char *dir, char *err, size_t
         rc = ql_err(err, errlen, "%s: not a directory", dir);
         goto out;
     }
-    if ((rc = list_parquet(dir, &paths, 0, err, errlen)) < 0) goto out;
+    if ((rc = list_parquet(dir, &paths, err, errlen)) < 0) goto out;
     if (paths.n) qsort(paths.v, (size_t)paths.n, sizeof *paths.v, cmp_str);
 
     t->files = ql_calloc((size_t)paths.n + 1, sizeof *t->files);
