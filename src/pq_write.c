@@ -667,10 +667,10 @@ out:
 int ql_pq_writer_new(ql_pq_writer_t **out, int fd, const ql_pq_write_options_t *opt, char *err, size_t errlen)
 {
     *out = NULL;
-    ql_pq_write_options_t o = {QL_PQ_ZSTD, 3, 131072, 64u << 20, 1u << 20, 1u << 20, NULL};
+    ql_pq_write_options_t o = {QL_PQ_ZSTD, 1, 131072, 64u << 20, 1u << 20, 1u << 20, NULL};
     if (opt) {
         o = *opt;
-        if (o.zstd_level == 0) o.zstd_level = 3;
+        if (o.zstd_level == 0) o.zstd_level = 1;
         if (o.row_group_rows <= 0) o.row_group_rows = 131072;
         if (o.row_group_bytes == 0) o.row_group_bytes = 64u << 20;
         if (o.page_bytes == 0) o.page_bytes = 1u << 20;
