@@ -52,11 +52,15 @@ $(O)/default_config.c: etc/questlog.conf tools/embed.sh | $(O)
 $(O)/default_config.o: $(O)/default_config.c
 	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
 
-# SQLite loadable extension (built when src/vtab.c exists).
-$(O)/questlog_parquet.so: $(O)/libquestlog.a
+# SQLite loadable extension (built when src/vtab.c exists): vtab.c again with
+# -DQL_SQLITE_EXTENSION (SQLite through sqlite3_api), plus the reader from the
+# lib. -z defs: every symbol must resolve here, not in the host program.
+EXT_LIBS := -lzstd -lsnappy -lz -lm -lpthread
+$(O)/questlog_parquet.so: $(O)/libquestlog.a src/vtab.c $(HDRS)
 	@if [ -f src/vtab.c ]; then \
 	  echo "  LINK $@"; \
-	  $(CC) $(CFLAGS) $(LDFLAGS) -shared -DQL_SQLITE_EXTENSION -o $@ src/vtab.c $(O)/libquestlog.a $(LIBS); \
+	  $(CC) $(CFLAGS) $(LDFLAGS) -fPIC -shared -Wl,-z,defs -DQL_SQLITE_EXTENSION -o $@ src/vtab.c \
+	    $(O)/libquestlog.a $(EXT_LIBS); \
 	else touch $@; fi
 
 $(O)/tests/%.t: tests/unit/%.c $(O)/libquestlog.a $(HDRS) | $(O)

@@ -185,4 +185,19 @@ static inline int ql_consumer_end_offset(ql_consumer_t *c, int32_t partition, in
 static inline int ql_consumer_at_end(ql_consumer_t *c) { return c->ops->at_end(c); }
 static inline void ql_consumer_close(ql_consumer_t *c) { if (c) c->ops->close(c); }
 
+/* Kafka only: lag of every partition currently assigned to consumer c.
+ * Fills up to max entries and returns how many partitions are assigned (may
+ * be more than max), or QL_LOG_EINVAL if c is not a Kafka consumer.
+ * position: next offset poll will return (-1 unknown: nothing read yet);
+ * end: the partition's high watermark as of the last fetch (-1 unknown);
+ * lag = end - position when both are known. Non-blocking (cached values).
+ * Thread: the consumer's own thread (the one calling poll); copy the
+ * figures out for /metrics. */
+typedef struct ql_partition_lag {
+    int32_t partition;
+    int64_t position;
+    int64_t end;
+} ql_partition_lag_t;
+int ql_consumer_kafka_lag(ql_consumer_t *c, ql_partition_lag_t *out, size_t max);
+
 #endif

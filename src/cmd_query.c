@@ -1,0 +1,123 @@
+/*
+ * cmd_query.c — `questlog query [--lake DIR] [--format table|csv|json] [--stats] SQL`:
+ * SQL over the lake. Opens an in-memory SQLite database, registers every
+ * table directory of the lake as a questlog_parquet virtual table under its
+ * own name, runs the statements and prints each result (see docs/query.md).
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "sqlout.h"
+#include "util.h"
+#include "vtab.h"
+
+static const char usage[] =
+    "usage: questlog query [options] SQL\n"
+    "       questlog query [options] < file.sql\n"
+    "Runs SQL (SQLite dialect) over the lake: each table directory LAKE/NAME is a\n"
+    "table NAME (columns merged by name across files, `dt` from the Hive path;\n"
+    "timestamps are RFC 3339 UTC text, compared by instant). Several statements\n"
+    "may be given; each result is printed.\n"
+    "  -f, --format FMT  table (default; fitted to the terminal) | csv | json (lines) | md\n"
+    "      --width N     fit table output to N columns (default: the terminal's; 0 = never cut)\n"
+    "      --stats       print row groups scanned/skipped to stderr\n";
+
+enum { OPT_STATS = QL_OPT_FIRST_LOCAL, OPT_WIDTH };
+
+int ql_cmd_query(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        QL_COMMON_LONGOPTS,
+        {"format", required_argument, NULL, 'f'},
+        {"stats", no_argument, NULL, OPT_STATS},
+        {"width", required_argument, NULL, OPT_WIDTH},
+        {NULL, 0, NULL, 0},
+    };
+    ql_common_opts_t o;
+    ql_cli_defaults(&o);
+    ql_sqlout_format_t fmt = QL_SQLOUT_TABLE;
+    int stats = 0, width = -1, opt, status = 1;
+    sqlite3 *db = NULL;
+    char *sql = NULL;
+    char err[1024];
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, QL_COMMON_SHORTOPTS "f:", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'f':
+            if (ql_sqlout_parse_format(optarg, &fmt) < 0) {
+                fprintf(stderr, "questlog query: unknown format '%s' (table, csv, json, md)\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_STATS: stats = 1; break;
+        case OPT_WIDTH: width = atoi(optarg); break;
+        default: {
+            int r = ql_cli_common(&o, opt, optarg, "query");
+            if (r < 0) return 2;
+            if (r == 0) { fputs(usage, stderr); return 2; }
+        }
+        }
+    }
+    if (o.help) {
+        printf("%s\n%s", usage, ql_cli_common_help);
+        return 0;
+    }
+    ql_cli_finish(&o);
+    if (optind < argc) {
+        ql_buf_t b = QL_BUF_INIT;
+        for (int i = optind; i < argc; i++) {
+            if (i > optind) ql_buf_putc(&b, ' ');
+            ql_buf_puts(&b, argv[i]);
+        }
+        sql = ql_buf_steal(&b);
+    } else {
+        size_t len;
+        if (ql_read_file("/dev/stdin", &sql, &len, err, sizeof err) < 0) {
+            fprintf(stderr, "questlog query: %s\n", err);
+            return 1;
+        }
+    }
+    if (width < 0) width = ql_sqlout_terminal_width(stdout);
+
+    ql_vtab_stats_t *st = NULL;
+    if (sqlite3_open(":memory:", &db) != SQLITE_OK || ql_vtab_register(db, &st) != SQLITE_OK) {
+        fprintf(stderr, "questlog query: cannot open SQLite: %s\n", db ? sqlite3_errmsg(db) : "out of memory");
+        goto out;
+    }
+    if (ql_vtab_attach_lake(db, o.lake_dir, err, sizeof err) < 0) {
+        fprintf(stderr, "questlog query: %s\n", err);
+        goto out;
+    }
+    const char *p = sql;
+    int n_results = 0;
+    while (p && *p) {
+        sqlite3_stmt *stmt = NULL;
+        const char *tail = NULL;
+        if (sqlite3_prepare_v2(db, p, -1, &stmt, &tail) != SQLITE_OK) {
+            fprintf(stderr, "questlog query: %s\n", sqlite3_errmsg(db));
+            goto out;
+        }
+        p = tail;
+        if (!stmt) continue;   /* whitespace or a comment */
+        if (sqlite3_column_count(stmt) > 0 && n_results++ > 0 && fmt == QL_SQLOUT_TABLE) fputc('\n', stdout);
+        int rc = ql_sqlout_write(stmt, stdout, fmt, width, NULL, err, sizeof err);
+        sqlite3_finalize(stmt);
+        if (rc < 0) {
+            fprintf(stderr, "questlog query: %s\n", err);
+            goto out;
+        }
+    }
+    status = 0;
+out:
+    fflush(stdout);
+    if (stats && st)
+        fprintf(stderr, "row groups: scanned %lld, skipped %lld (files: scanned %lld, skipped %lld; rows read %lld)\n",
+                (long long)st->rg_scanned, (long long)st->rg_skipped, (long long)st->files_scanned,
+                (long long)st->files_skipped, (long long)st->rows_read);
+    sqlite3_close(db);
+    free(sql);
+    return status;
+}

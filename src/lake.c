@@ -1,0 +1,831 @@
+/*
+ * lake.c — the lake on disk: layout, commit protocol, record of loaded
+ * offsets, listing for readers, start-up recovery, compaction.
+ *
+ * ---- Layout ---------------------------------------------------------------
+ *   LAKE/<table>/dt=YYYY-MM-DD/part-<label>-<first>-<last>.parquet
+ *   LAKE/<table>/_offsets                  zero-row progress marker (see M)
+ *   LAKE/<table>/dt=…/.part-<pid>.<n>.parquet.tmp   a file being written
+ *
+ * A loader file holds, for log partition <label> (decimal), the table's rows
+ * of the log records with offsets first..last — the range of LOG offsets the
+ * batch covered, not of the rows it kept (purchases keeps only some).
+ *
+ * ---- Commit protocol (one table's file) ----------------------------------
+ *   1. write the Parquet file into the hidden temp name, in its final
+ *      directory (`.part-…parquet.tmp`: no `*.parquet` glob matches it — it
+ *      ends in .tmp — and Spark/Hive skip names starting with '.');
+ *   2. fsync the temp file;
+ *   3. rename it to part-LABEL-FIRST-LAST.parquet  <- the commit point;
+ *   4. fsync the directory (and, when the dt directory is new, its parent
+ *      before any file is written into it).
+ *   5. only after 4 for every file of a batch, the consumer checkpoint may be
+ *      advanced (it governs log retention, never what the lake holds).
+ *
+ * ---- The record of loaded offsets (per table, per log partition) ---------
+ *   R(T,P) = max( max{ last : part-P-*-last.parquet under T },  marker(T)[P] )
+ *   The loader resumes table T at R(T,P)+1 and skips, for T, every record
+ *   with offset <= R(T,P). The consumer starts at min over tables of R+1.
+ *
+ * Invariants that make "exactly once in every table" hold:
+ *   I1  For a table T and partition P, files are committed in increasing
+ *       offset order, and a file of range [f,l] is committed only when every
+ *       row of T from offsets < f is already committed. So everything <= R is
+ *       in T, and nothing > R is. (A batch never spans two dt directories
+ *       per table in log mode: the loader cuts the batch when the dt changes,
+ *       so one rename commits all of a table's rows of a range.)
+ *   I2  Tables are independent: a crash between two tables' renames leaves
+ *       T1 at the new R and T2 at the old one; on restart T2 re-reads the log
+ *       from its own R and T1 skips what it already has. Nothing is
+ *       duplicated, nothing lost; no cross-table transaction is needed.
+ *   I3  A file is either a complete fsynced Parquet file under its final
+ *       name, or a hidden temp file. Temp files of dead processes (pid in the
+ *       name) are deleted at start; a crashed rename leaves either name,
+ *       never a partial final file. Files are never empty (0 bytes).
+ *   I4  (M) A batch that gives a table no rows still advances that table:
+ *       after the batch's files are committed, the marker LAKE/T/_offsets
+ *       ("P LAST" lines) is replaced by write-fsync-rename-fsync. A marker
+ *       only ever claims offsets whose rows (none) are committed, so I1
+ *       holds. Why a marker and not an empty Parquet file: an empty file per
+ *       table per flush would spray files (one per second under `up`) that
+ *       every reader must open; one small file per table, replaced in place,
+ *       costs one fsync and is invisible to `*.parquet` globs and to Spark
+ *       (leading '_').
+ *   I5  Compaction writes part-P-a-d.parquet covering inputs [a,b]…[c,d] of
+ *       the same directory and label, renames it (commit point), fsyncs, then
+ *       unlinks the inputs. Between the rename and the unlinks (or after a
+ *       crash there) the directory holds both; ql_lake_list_files hides every
+ *       file covered by another (same dir and label, range inside its range)
+ *       and ql_lake_recover deletes them. R is unchanged by compaction (max).
+ *       Partially overlapping ranges cannot be produced by these steps; if
+ *       found, both files are kept and listed (never silently dropped).
+ *
+ * Import files carry a non-numeric label ("imp" + id) and input line numbers:
+ * they are not part of any offset record and cannot collide with log files.
+ */
+#include "lake.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* ---- names ---------------------------------------------------------------- */
+
+void ql_lake_partition_label(int32_t p, char out[QL_LAKE_LABEL_MAX])
+{
+    snprintf(out, QL_LAKE_LABEL_MAX, "%05" PRId32, p);
+}
+
+static int parse_u63(const char *s, size_t n, int64_t *out)
+{
+    if (n == 0 || n > 19) return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        if (v > (INT64_MAX - (s[i] - '0')) / 10) return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int ql_lake_parse_name(const char *name, char label[QL_LAKE_LABEL_MAX], int32_t *partition,
+                       int64_t *first, int64_t *last)
+{
+    size_t n = strlen(name);
+    static const char pre[] = "part-", suf[] = ".parquet";
+    if (n < sizeof pre + sizeof suf || strncmp(name, pre, 5) || strcmp(name + n - 8, suf)) return -1;
+    const char *s = name + 5, *e = name + n - 8;
+    const char *d2 = e;
+    while (d2 > s && d2[-1] != '-') d2--;
+    if (d2 <= s) return -1;
+    const char *d1 = d2 - 1;
+    while (d1 > s && d1[-1] != '-') d1--;
+    if (d1 <= s) return -1;
+    /* s..d1-1 label, d1..d2-2 first, d2..e last */
+    size_t ll = (size_t)(d1 - 1 - s);
+    if (ll == 0 || ll >= QL_LAKE_LABEL_MAX) return -1;
+    int64_t f, l;
+    if (parse_u63(d1, (size_t)(d2 - 1 - d1), &f) || parse_u63(d2, (size_t)(e - d2), &l) || f > l) return -1;
+    int digits = 1;
+    for (size_t i = 0; i < ll; i++) {
+        char c = s[i];
+        if (c == '-' || c == '/' || c == '.') return -1;
+        if (c < '0' || c > '9') digits = 0;
+    }
+    int64_t p = -1;
+    if (digits && (parse_u63(s, ll, &p) || p > INT32_MAX)) return -1;
+    if (label) {
+        memcpy(label, s, ll);
+        label[ll] = '\0';
+    }
+    if (partition) *partition = digits ? (int32_t)p : -1;
+    if (first) *first = f;
+    if (last) *last = l;
+    return 0;
+}
+
+/* ".part-PID.N.parquet.tmp" → pid, or -1. */
+static long tmp_pid(const char *name)
+{
+    if (strncmp(name, ".part-", 6)) return -1;
+    size_t n = strlen(name);
+    if (n < 4 || strcmp(name + n - 4, ".tmp")) return -1;
+    char *end;
+    long pid = strtol(name + 6, &end, 10);
+    if (end == name + 6 || *end != '.' || pid <= 0) return -1;
+    return pid;
+}
+
+static int pid_alive(long pid)
+{
+    if (pid == (long)getpid()) return 1;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/* ---- listing --------------------------------------------------------------- */
+
+typedef struct flist {
+    ql_lake_file_t *v;
+    size_t n, cap;
+} flist_t;
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && !strcmp(s + n - m, suf);
+}
+
+static void add_file(flist_t *l, const char *dir, const char *subdir, const char *name)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) return;
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->v = ql_realloc(l->v, l->cap * sizeof *l->v);
+    }
+    ql_lake_file_t *f = &l->v[l->n++];
+    memset(f, 0, sizeof *f);
+    f->path = ql_strdup(path);
+    f->name = f->path + strlen(dir) + 1;
+    if (subdir && !strncmp(subdir, "dt=", 3) && strlen(subdir) == 13) memcpy(f->dt, subdir + 3, 10);
+    if (ql_lake_parse_name(name, f->label, &f->partition, &f->first, &f->last)) {
+        f->label[0] = '\0';
+        f->partition = -1;
+        f->first = f->last = -1;
+    }
+    f->size = (int64_t)st.st_size;
+    f->mtime_us = (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
+}
+
+/* Directory of a file = path up to its base name. */
+static size_t dir_len(const ql_lake_file_t *f) { return (size_t)(f->name - f->path); }
+
+static int cmp_group(const void *a, const void *b)
+{
+    const ql_lake_file_t *x = a, *y = b;
+    size_t dx = dir_len(x), dy = dir_len(y);
+    int c = strncmp(x->path, y->path, dx < dy ? dx : dy);
+    if (c) return c;
+    if (dx != dy) return dx < dy ? -1 : 1;
+    c = strcmp(x->label, y->label);
+    if (c) return c;
+    if (x->first != y->first) return x->first < y->first ? -1 : 1;
+    if (x->last != y->last) return x->last > y->last ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+static int cmp_output(const void *a, const void *b)
+{
+    const ql_lake_file_t *x = a, *y = b;
+    int c = strcmp(x->dt, y->dt);
+    return c ? c : strcmp(x->path, y->path);
+}
+
+/* Marks (covered[i] = 1) every file covered by another of the same dir and
+ * label. l must be sorted by cmp_group. */
+static void find_covered(const flist_t *l, char *covered)
+{
+    size_t i = 0;
+    while (i < l->n) {
+        size_t j = i;
+        int64_t maxlast = -1;
+        while (j < l->n && dir_len(&l->v[j]) == dir_len(&l->v[i]) &&
+               !strncmp(l->v[j].path, l->v[i].path, dir_len(&l->v[i])) &&
+               !strcmp(l->v[j].label, l->v[i].label)) {
+            const ql_lake_file_t *f = &l->v[j];
+            if (f->label[0] && f->first >= 0) {
+                if (maxlast >= 0 && f->last <= maxlast) covered[j] = 1;
+                if (f->last > maxlast) maxlast = f->last;
+            }
+            j++;
+        }
+        i = j;
+    }
+}
+
+/* Every questlog-visible *.parquet of a table, unfiltered; plus, with
+ * tmp_out, the temp files found (paths, NUL-separated in a buffer). */
+static int scan_table(const char *lake_dir, const char *table, flist_t *l, ql_buf_t *tmps,
+                      char *err, size_t errlen)
+{
+    char tdir[4096];
+    if (snprintf(tdir, sizeof tdir, "%s/%s", lake_dir, table) >= (int)sizeof tdir)
+        return ql_err(err, errlen, "path too long: %s/%s", lake_dir, table);
+    DIR *d = opendir(tdir);
+    if (!d) {
+        if (errno == ENOENT) return 0;
+        return ql_err(err, errlen, "cannot open '%s': %s", tdir, strerror(errno));
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || de->d_name[0] == '_') continue;
+        char sub[4096];
+        if (snprintf(sub, sizeof sub, "%s/%s", tdir, de->d_name) >= (int)sizeof sub) continue;
+        struct stat st;
+        if (stat(sub, &st) != 0) continue;
+        if (S_ISREG(st.st_mode)) {
+            if (ends_with(de->d_name, ".parquet")) add_file(l, tdir, NULL, de->d_name);
+            continue;
+        }
+        if (!S_ISDIR(st.st_mode)) continue;
+        DIR *d2 = opendir(sub);
+        if (!d2) continue;
+        struct dirent *e2;
+        while ((e2 = readdir(d2))) {
+            if (e2->d_name[0] == '.') {
+                if (tmps && tmp_pid(e2->d_name) > 0) {
+                    ql_buf_printf(tmps, "%s/%s", sub, e2->d_name);
+                    ql_buf_putc(tmps, '\0');
+                }
+                continue;
+            }
+            if (e2->d_name[0] == '_' || !ends_with(e2->d_name, ".parquet")) continue;
+            add_file(l, sub, de->d_name, e2->d_name);
+        }
+        closedir(d2);
+    }
+    closedir(d);
+    return 0;
+}
+
+void ql_lake_files_free(ql_lake_file_t *files, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(files[i].path);
+    free(files);
+}
+
+int ql_lake_list_files(const char *lake_dir, const char *table, ql_lake_file_t **out, size_t *n,
+                       char *err, size_t errlen)
+{
+    flist_t l = {0};
+    *out = NULL;
+    *n = 0;
+    if (scan_table(lake_dir, table, &l, NULL, err, errlen)) {
+        ql_lake_files_free(l.v, l.n);
+        return -1;
+    }
+    if (l.n) {
+        qsort(l.v, l.n, sizeof *l.v, cmp_group);
+        char *cov = ql_calloc(l.n, 1);
+        find_covered(&l, cov);
+        size_t k = 0;
+        for (size_t i = 0; i < l.n; i++) {
+            if (cov[i]) { free(l.v[i].path); continue; }
+            l.v[k++] = l.v[i];
+        }
+        l.n = k;
+        free(cov);
+        qsort(l.v, l.n, sizeof *l.v, cmp_output);
+    }
+    *out = l.v;
+    *n = l.n;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int ql_lake_list_tables(const char *lake_dir, char ***out, size_t *n, char *err, size_t errlen)
+{
+    *out = NULL;
+    *n = 0;
+    DIR *d = opendir(lake_dir);
+    if (!d) {
+        if (errno == ENOENT) return 0;
+        return ql_err(err, errlen, "cannot open lake '%s': %s", lake_dir, strerror(errno));
+    }
+    char **v = NULL;
+    size_t k = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        char p[4096];
+        struct stat st;
+        if (snprintf(p, sizeof p, "%s/%s", lake_dir, de->d_name) >= (int)sizeof p) continue;
+        if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+        v = ql_realloc(v, (k + 1) * sizeof *v);
+        v[k++] = ql_strdup(de->d_name);
+    }
+    closedir(d);
+    if (k) qsort(v, k, sizeof *v, cmp_str);
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+void ql_lake_tables_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+}
+
+/* ---- recovery -------------------------------------------------------------- */
+
+static void parent_dir(const char *path, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s", path);
+    char *s = strrchr(out, '/');
+    if (s == out) s[1] = '\0';
+    else if (s) *s = '\0';
+    else snprintf(out, outlen, ".");
+}
+
+int ql_lake_recover(const char *lake_dir, const char *table, int *removed, char *err, size_t errlen)
+{
+    flist_t l = {0};
+    ql_buf_t tmps = QL_BUF_INIT;
+    int rc = 0, nrm = 0;
+    char dir[4096];
+    if ((rc = scan_table(lake_dir, table, &l, &tmps, err, errlen))) goto out;
+    for (size_t off = 0; off < tmps.len; off += strlen(tmps.data + off) + 1) {
+        const char *p = tmps.data + off;
+        const char *base = strrchr(p, '/');
+        if (pid_alive(tmp_pid(base ? base + 1 : p))) continue;
+        if (unlink(p) == 0) nrm++;
+    }
+    if (l.n) {
+        qsort(l.v, l.n, sizeof *l.v, cmp_group);
+        char *cov = ql_calloc(l.n, 1);
+        find_covered(&l, cov);
+        for (size_t i = 0; i < l.n; i++) {
+            if (!cov[i]) continue;
+            if (unlink(l.v[i].path) != 0 && errno != ENOENT) {
+                rc = ql_err(err, errlen, "cannot delete covered file '%s': %s", l.v[i].path, strerror(errno));
+                free(cov);
+                goto out;
+            }
+            nrm++;
+            parent_dir(l.v[i].path, dir, sizeof dir);
+            if ((rc = ql_fsync_dir(dir, err, errlen))) { free(cov); goto out; }
+        }
+        free(cov);
+    }
+out:
+    if (removed) *removed = nrm;
+    ql_lake_files_free(l.v, l.n);
+    ql_buf_free(&tmps);
+    return rc;
+}
+
+/* ---- record of loaded offsets ------------------------------------------------- */
+
+int64_t ql_lake_offsets_get(const ql_lake_offsets_t *o, int32_t partition)
+{
+    for (size_t i = 0; i < o->n; i++)
+        if (o->partition[i] == partition) return o->last[i];
+    return -1;
+}
+
+void ql_lake_offsets_set(ql_lake_offsets_t *o, int32_t partition, int64_t last)
+{
+    for (size_t i = 0; i < o->n; i++)
+        if (o->partition[i] == partition) {
+            if (last > o->last[i]) o->last[i] = last;
+            return;
+        }
+    o->partition = ql_realloc(o->partition, (o->n + 1) * sizeof *o->partition);
+    o->last = ql_realloc(o->last, (o->n + 1) * sizeof *o->last);
+    o->partition[o->n] = partition;
+    o->last[o->n] = last;
+    o->n++;
+}
+
+void ql_lake_offsets_free(ql_lake_offsets_t *o)
+{
+    free(o->partition);
+    free(o->last);
+    memset(o, 0, sizeof *o);
+}
+
+int ql_lake_read_offsets(const char *lake_dir, const char *table, ql_lake_offsets_t *out,
+                         char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    flist_t l = {0};
+    if (scan_table(lake_dir, table, &l, NULL, err, errlen)) return -1;
+    for (size_t i = 0; i < l.n; i++)
+        if (l.v[i].partition >= 0) ql_lake_offsets_set(out, l.v[i].partition, l.v[i].last);
+    ql_lake_files_free(l.v, l.n);
+
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s/_offsets", lake_dir, table);
+    char *text;
+    size_t len;
+    if (access(path, F_OK) != 0) return 0;
+    if (ql_read_file(path, &text, &len, err, errlen)) {
+        ql_lake_offsets_free(out);
+        return -1;
+    }
+    /* Lines "PARTITION LAST"; '#' comments. A malformed marker is an error:
+     * guessing could duplicate or drop events. */
+    int rc = 0, lineno = 0;
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        lineno++;
+        if (*line == '#' || *line == '\0') continue;
+        long long p, v;
+        char extra;
+        if (sscanf(line, "%lld %lld %c", &p, &v, &extra) != 2 || p < 0 || p > INT32_MAX || v < -1) {
+            rc = ql_err(err, errlen, "%s:%d: malformed offsets marker line", path, lineno);
+            break;
+        }
+        ql_lake_offsets_set(out, (int32_t)p, (int64_t)v);
+    }
+    free(text);
+    if (rc) ql_lake_offsets_free(out);
+    return rc;
+}
+
+int ql_lake_write_marker(const char *lake_dir, const char *table, const ql_lake_offsets_t *o,
+                         char *err, size_t errlen)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", lake_dir, table) >= (int)sizeof path)
+        return ql_err(err, errlen, "path too long");
+    if (ql_mkdir_p(path, err, errlen)) return -1;
+    snprintf(path, sizeof path, "%s/%s/_offsets", lake_dir, table);
+    ql_buf_t b = QL_BUF_INIT;
+    ql_buf_puts(&b, "# questlog: highest log offset loaded per partition (see lake.c)\n");
+    for (size_t i = 0; i < o->n; i++) ql_buf_printf(&b, "%" PRId32 " %" PRId64 "\n", o->partition[i], o->last[i]);
+    int rc = ql_write_file_atomic(path, b.data, b.len, err, errlen);
+    ql_buf_free(&b);
+    return rc;
+}
+
+/* ---- writing ----------------------------------------------------------------- */
+
+/* mkdir -p that fsyncs the parent of every directory it creates, so a
+ * committed file's directory entry chain is durable. */
+static int mkdir_durable(const char *path, char *err, size_t errlen)
+{
+    char tmp[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof tmp) return ql_err(err, errlen, "bad directory path '%s'", path);
+    memcpy(tmp, path, n + 1);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] != '/' && tmp[i] != '\0') continue;
+        char c = tmp[i];
+        tmp[i] = '\0';
+        if (mkdir(tmp, 0755) == 0) {
+            char par[4096];
+            parent_dir(tmp, par, sizeof par);
+            if (ql_fsync_dir(par, err, errlen)) return -1;
+        } else if (errno != EEXIST) {
+            return ql_err(err, errlen, "cannot create directory '%s': %s", tmp, strerror(errno));
+        }
+        tmp[i] = c;
+    }
+    return 0;
+}
+
+int ql_lake_pending_open(ql_lake_pending_t *p, const char *lake_dir, const char *table,
+                         const char *dt, char *err, size_t errlen)
+{
+    static unsigned long seq;   /* per process; only needs to be unique with our pid */
+    memset(p, 0, sizeof *p);
+    p->fd = -1;
+    if (snprintf(p->dir, sizeof p->dir, "%s/%s/dt=%s", lake_dir, table, dt) >= (int)sizeof p->dir)
+        return ql_err(err, errlen, "path too long");
+    if (mkdir_durable(p->dir, err, errlen)) return -1;
+    unsigned long n = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
+    if (snprintf(p->tmp, sizeof p->tmp, "%s/.part-%ld.%lu.parquet.tmp", p->dir, (long)getpid(), n) >=
+        (int)sizeof p->tmp)
+        return ql_err(err, errlen, "path too long");
+    p->fd = open(p->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (p->fd < 0) return ql_err(err, errlen, "cannot create '%s': %s", p->tmp, strerror(errno));
+    return 0;
+}
+
+void ql_lake_pending_name(ql_lake_pending_t *p, const char *label, int64_t first, int64_t last)
+{
+    if (snprintf(p->final, sizeof p->final, "%s/part-%s-%019" PRId64 "-%019" PRId64 ".parquet", p->dir, label,
+                 first, last) >= (int)sizeof p->final)
+        p->final[0] = '\0';   /* ql_lake_commit refuses a nameless file */
+}
+
+int ql_lake_pending_close(ql_lake_pending_t *p, char *err, size_t errlen)
+{
+    if (p->fd < 0) return 0;
+    int rc = fsync(p->fd);
+    int e = errno;
+    close(p->fd);
+    p->fd = -1;
+    if (rc != 0) return ql_err(err, errlen, "fsync of '%s' failed: %s", p->tmp, strerror(e));
+    return 0;
+}
+
+void ql_lake_pending_discard(ql_lake_pending_t *p)
+{
+    if (p->fd >= 0) close(p->fd);
+    p->fd = -1;
+    if (p->tmp[0]) unlink(p->tmp);
+    p->tmp[0] = '\0';
+}
+
+int ql_lake_commit(ql_lake_pending_t *files, size_t n, char *err, size_t errlen)
+{
+    int rc = 0;
+    size_t i = 0;
+    for (; i < n; i++) {
+        ql_lake_pending_t *p = &files[i];
+        if (p->fd >= 0 && (rc = ql_lake_pending_close(p, err, errlen))) break;
+        if (!p->final[0]) { rc = ql_err(err, errlen, "internal: pending file without a name"); break; }
+        if (rename(p->tmp, p->final) != 0) {
+            rc = ql_err(err, errlen, "cannot rename '%s' to '%s': %s", p->tmp, p->final, strerror(errno));
+            break;
+        }
+        p->tmp[0] = '\0';
+    }
+    if (rc) {
+        for (size_t j = i; j < n; j++) ql_lake_pending_discard(&files[j]);
+    }
+    /* fsync each directory once (files of one batch share few directories) */
+    for (size_t j = 0; j < i; j++) {
+        int seen = 0;
+        for (size_t k = 0; k < j && !seen; k++) seen = !strcmp(files[k].dir, files[j].dir);
+        if (seen) continue;
+        if (ql_fsync_dir(files[j].dir, rc ? NULL : err, rc ? 0 : errlen) && !rc) rc = -1;
+    }
+    return rc;
+}
+
+/* ---- locks -------------------------------------------------------------------- */
+
+int ql_lake_lock(const char *lake_dir, const char *name, int *fd, char *err, size_t errlen)
+{
+    char path[4096];
+    *fd = -1;
+    if (ql_mkdir_p(lake_dir, err, errlen)) return -1;
+    if (snprintf(path, sizeof path, "%s/.%s.lock", lake_dir, name) >= (int)sizeof path)
+        return ql_err(err, errlen, "path too long");
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (f < 0) return ql_err(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        char buf[32] = "";
+        ssize_t n = pread(f, buf, sizeof buf - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+        close(f);
+        return ql_err(err, errlen, "another %s is running on lake '%s' (pid %ld)", name, lake_dir, strtol(buf, NULL, 10));
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(f, 0) == 0 && pwrite(f, pid, (size_t)n, 0) < 0) { /* the pid is only informative */ }
+    *fd = f;
+    return 0;
+}
+
+/* ---- compaction ----------------------------------------------------------------- */
+
+typedef struct ucol {
+    char        *name;
+    ql_pq_type_t type;
+    int          required;   /* required in every input */
+    int          out;        /* writer column */
+} ucol_t;
+
+/* Union schema of the inputs by column name; -1 if a name has two types or
+ * a type the writer cannot write. */
+static int union_schema(ql_pq_file_t **in, size_t n, ucol_t **out, size_t *nout, char *err, size_t errlen)
+{
+    ucol_t *u = NULL;
+    size_t k = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        int nc = ql_pq_num_columns(in[i]);
+        for (int c = 0; c < nc; c++) {
+            const ql_pq_column_info_t *ci = ql_pq_column(in[i], c);
+            if (ci->type == QL_PQ_FLOAT || ci->type == QL_PQ_BINARY) {
+                rc = ql_err(err, errlen, "column '%s' has a type compaction does not write (%s)", ci->name,
+                            ql_pq_type_name(ci->type));
+                break;
+            }
+            size_t j = 0;
+            while (j < k && strcmp(u[j].name, ci->name)) j++;
+            if (j < k) {
+                if (u[j].type != ci->type) {
+                    rc = ql_err(err, errlen, "column '%s' is %s in one file and %s in another", ci->name,
+                                ql_pq_type_name(u[j].type), ql_pq_type_name(ci->type));
+                    break;
+                }
+                if (!ci->required) u[j].required = 0;
+                continue;
+            }
+            u = ql_realloc(u, (k + 1) * sizeof *u);
+            u[k].name = ql_strdup(ci->name);
+            u[k].type = ci->type;
+            u[k].required = ci->required && i == 0;
+            u[k].out = -1;
+            k++;
+        }
+    }
+    /* a column missing from some input can't be REQUIRED */
+    for (size_t j = 0; j < k && !rc; j++)
+        for (size_t i = 0; i < n && u[j].required; i++)
+            if (ql_pq_column_index(in[i], u[j].name) < 0) u[j].required = 0;
+    *out = u;
+    *nout = k;
+    return rc;
+}
+
+static void ucols_free(ucol_t *u, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(u[i].name);
+    free(u);
+}
+
+/* Copies every row of `in` into w (columns by name). */
+static int copy_rows(ql_pq_file_t *in, ql_pq_writer_t *w, const ucol_t *u, size_t nu, char *err, size_t errlen)
+{
+    int nrg = ql_pq_num_row_groups(in);
+    int nc = ql_pq_num_columns(in);
+    ql_pq_column_data_t *cd = ql_calloc((size_t)nc, sizeof *cd);
+    int *map = ql_calloc((size_t)nc, sizeof *map);
+    int rc = 0;
+    for (int c = 0; c < nc; c++) {
+        map[c] = -1;
+        for (size_t j = 0; j < nu; j++)
+            if (!strcmp(u[j].name, ql_pq_column(in, c)->name)) map[c] = u[j].out;
+    }
+    for (int rg = 0; rg < nrg && !rc; rg++) {
+        int64_t rows = ql_pq_row_group_rows(in, rg);
+        int loaded = 0;
+        for (int c = 0; c < nc; c++, loaded++)
+            if ((rc = ql_pq_read_column(in, rg, c, &cd[c], err, errlen))) break;
+        for (int c = 0; c < nc && !rc; c++)
+            if (cd[c].n != rows) rc = ql_err(err, errlen, "column chunk has %lld values for %lld rows",
+                                             (long long)cd[c].n, (long long)rows);
+        for (int64_t r = 0; r < rows && !rc; r++) {
+            for (int c = 0; c < nc; c++) {
+                if (map[c] < 0 || !cd[c].valid[r]) continue;
+                switch (cd[c].type) {
+                case QL_PQ_STRING: ql_pq_writer_set_string(w, map[c], cd[c].str[r], cd[c].str_len[r]); break;
+                case QL_PQ_INT32: ql_pq_writer_set_int32(w, map[c], (int32_t)cd[c].i64[r]); break;
+                case QL_PQ_INT64:
+                case QL_PQ_TIMESTAMP: ql_pq_writer_set_int64(w, map[c], cd[c].i64[r]); break;
+                case QL_PQ_DOUBLE: ql_pq_writer_set_double(w, map[c], cd[c].f64[r]); break;
+                case QL_PQ_BOOL: ql_pq_writer_set_bool(w, map[c], (int)cd[c].i64[r]); break;
+                default: break;
+                }
+            }
+            rc = ql_pq_writer_end_row(w, err, errlen);
+        }
+        for (int c = 0; c < loaded; c++) ql_pq_column_data_free(&cd[c]);
+        memset(cd, 0, (size_t)nc * sizeof *cd);
+    }
+    free(cd);
+    free(map);
+    return rc;
+}
+
+/* Merges files[0..n) (same dir, same label, disjoint, sorted) into one. */
+static int merge_run(const char *lake_dir, const char *table, ql_lake_file_t *files, size_t n,
+                     const ql_lake_compact_options_t *opt, ql_lake_compact_stats_t *st, char *err, size_t errlen)
+{
+    ql_pq_file_t **in = ql_calloc(n, sizeof *in);
+    ucol_t *u = NULL;
+    size_t nu = 0;
+    ql_pq_writer_t *w = NULL;
+    ql_lake_pending_t p;
+    memset(&p, 0, sizeof p);
+    p.fd = -1;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((rc = ql_pq_open(&in[i], files[i].path, err, errlen))) goto out;
+    if ((rc = union_schema(in, n, &u, &nu, err, errlen))) goto out;
+    if ((rc = ql_lake_pending_open(&p, lake_dir, table, files[0].dt, err, errlen))) goto out;
+    const char *tname = ql_pq_kv(in[0], "questlog.table");
+    const char *kv[] = {"questlog.table", tname ? tname : table, NULL};
+    ql_pq_write_options_t wo = opt->wopt ? *opt->wopt : (ql_pq_write_options_t){.codec = QL_PQ_ZSTD};
+    wo.kv = kv;
+    if ((rc = ql_pq_writer_new(&w, p.fd, &wo, err, errlen))) goto out;
+    for (size_t j = 0; j < nu; j++)
+        if ((u[j].out = ql_pq_writer_add_column(w, u[j].name, u[j].type, u[j].required, err, errlen)) < 0) {
+            rc = -1;
+            goto out;
+        }
+    int64_t rows_in = 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = copy_rows(in[i], w, u, nu, err, errlen))) goto out;
+        rows_in += ql_pq_num_rows(in[i]);
+    }
+    if ((rc = ql_pq_writer_finish(w, err, errlen))) goto out;
+    if (ql_pq_writer_num_rows(w) != rows_in) {
+        rc = ql_err(err, errlen, "internal: merged %lld rows, inputs hold %lld", (long long)ql_pq_writer_num_rows(w),
+                    (long long)rows_in);
+        goto out;
+    }
+    uint64_t out_bytes = ql_pq_writer_bytes_written(w);
+    ql_lake_pending_name(&p, files[0].label, files[0].first, files[n - 1].last);
+    /* the commit point: after this rename the merged file covers the inputs */
+    if ((rc = ql_lake_commit(&p, 1, err, errlen))) goto out;
+    for (size_t i = 0; i < n; i++)
+        if (unlink(files[i].path) != 0 && errno != ENOENT) {
+            rc = ql_err(err, errlen, "cannot delete '%s' (hidden by the merged file; deleted at next start): %s",
+                        files[i].path, strerror(errno));
+            goto out;
+        }
+    if ((rc = ql_fsync_dir(p.dir, err, errlen))) goto out;
+    st->groups++;
+    st->files_in += n;
+    st->files_out++;
+    st->rows += (uint64_t)rows_in;
+    for (size_t i = 0; i < n; i++) st->bytes_in += (uint64_t)files[i].size;
+    st->bytes_out += out_bytes;
+    if (opt->verbose)
+        fprintf(stderr, "compact: %s/dt=%s: %zu files -> %s (%lld rows)\n", table, files[0].dt, n,
+                strrchr(p.final, '/') + 1, (long long)rows_in);
+out:
+    if (rc) ql_lake_pending_discard(&p);
+    ql_pq_writer_free(w);
+    for (size_t i = 0; i < n; i++) ql_pq_close(in[i]);
+    free(in);
+    ucols_free(u, nu);
+    return rc;
+}
+
+int ql_lake_compact(const char *lake_dir, const char *table, const ql_lake_compact_options_t *opt,
+                    ql_lake_compact_stats_t *stats, char *err, size_t errlen)
+{
+    ql_lake_compact_options_t o = opt ? *opt : (ql_lake_compact_options_t){0};
+    if (o.min_files < 2) o.min_files = 2;
+    if (o.max_bytes <= 0) o.max_bytes = (int64_t)1 << 30;
+    ql_lake_compact_stats_t st;
+    memset(&st, 0, sizeof st);
+    if (ql_lake_recover(lake_dir, table, NULL, err, errlen)) return -1;
+    ql_lake_file_t *f;
+    size_t n;
+    if (ql_lake_list_files(lake_dir, table, &f, &n, err, errlen)) return -1;
+    qsort(f, n, sizeof *f, cmp_group);
+    char today[11];
+    ql_date_format(ql_now_us(), today);
+    int rc = 0;
+    size_t i = 0;
+    while (i < n && !rc) {
+        /* a group: same directory, same label */
+        size_t j = i + 1;
+        while (j < n && dir_len(&f[j]) == dir_len(&f[i]) && !strncmp(f[j].path, f[i].path, dir_len(&f[i])) &&
+               !strcmp(f[j].label, f[i].label))
+            j++;
+        int eligible = f[i].label[0] && f[i].dt[0] && (o.all || strcmp(f[i].dt, today) < 0);
+        /* runs of disjoint files within the input budget */
+        size_t a = i;
+        while (eligible && a < j && !rc) {
+            size_t b = a + 1;
+            int64_t bytes = f[a].size;
+            while (b < j && f[b].first > f[b - 1].last && bytes + f[b].size <= o.max_bytes) {
+                bytes += f[b].size;
+                b++;
+            }
+            if ((int)(b - a) >= o.min_files) {
+                if (o.dry_run) {
+                    fprintf(stderr, "compact: would merge %zu files of %s/dt=%s (%s)\n", b - a, table, f[a].dt,
+                            f[a].label);
+                    st.groups++;
+                    st.files_in += b - a;
+                } else {
+                    rc = merge_run(lake_dir, table, &f[a], b - a, &o, &st, err, errlen);
+                }
+            }
+            a = b;
+        }
+        i = j;
+    }
+    ql_lake_files_free(f, n);
+    if (stats) *stats = st;
+    return rc;
+}

@@ -1,0 +1,151 @@
+/*
+ * lake.h — the Parquet lake on disk: its layout, the commit protocol that
+ * makes every loaded event land exactly once in every table it belongs to,
+ * the record of loaded log offsets, file listing for readers, compaction.
+ *
+ *   LAKE/<table>/dt=YYYY-MM-DD/part-<label>-<first>-<last>.parquet
+ *
+ * <label> is the source: a log partition as 5+ decimal digits ("00000") for
+ * files written by the loader, or "imp" + hex id (+ worker) for `import`
+ * files; <first>/<last> are 19-digit zero-padded log offsets (import: input
+ * line numbers) so names sort. The protocol, its invariants and the
+ * zero-row-batch marker (LAKE/<table>/_offsets) are described in lake.c and
+ * docs/lake.md.
+ *
+ * Readers (questlog query, describe, report, compact) MUST list files with
+ * ql_lake_list_files(): it hides files covered by a compacted file, so the
+ * swap a compaction makes is atomic for them.
+ *
+ * Threads: no shared state; every function may be called from any thread.
+ * Errors: negative return, message in the caller's err buffer.
+ */
+#ifndef QL_LAKE_H
+#define QL_LAKE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pq.h"
+
+#define QL_LAKE_LABEL_MAX 48
+
+/* One data file of a table. */
+typedef struct ql_lake_file {
+    char    *path;                    /* LAKE/TABLE/dt=D/NAME (owned by the list) */
+    const char *name;                 /* base name, points into path */
+    char     dt[11];                  /* "YYYY-MM-DD"; "" when not under a dt= dir */
+    char     label[QL_LAKE_LABEL_MAX];/* "00000" or "imp…"; "" for a foreign file name */
+    int32_t  partition;               /* log partition, -1 for import or foreign files */
+    int64_t  first, last;             /* offset (or line) range; -1 for foreign files */
+    int64_t  size;                    /* bytes */
+    int64_t  mtime_us;
+} ql_lake_file_t;
+
+/* The visible data files of `table` (every `*.parquet` under TABLE/ and
+ * TABLE/<dir>/, hidden names skipped), sorted by dt then name, WITHOUT the
+ * files a compacted file covers (same dir, same label, range inside its
+ * range). A missing table directory gives 0 files, not an error.
+ * Caller frees with ql_lake_files_free. */
+int  ql_lake_list_files(const char *lake_dir, const char *table, ql_lake_file_t **out, size_t *n,
+                        char *err, size_t errlen);
+void ql_lake_files_free(ql_lake_file_t *files, size_t n);
+
+/* Table names (directories under LAKE not starting with '.'), sorted.
+ * Caller frees with ql_lake_tables_free. A missing lake gives 0 tables. */
+int  ql_lake_list_tables(const char *lake_dir, char ***out, size_t *n, char *err, size_t errlen);
+void ql_lake_tables_free(char **names, size_t n);
+
+/* Parses a data file base name "part-LABEL-FIRST-LAST.parquet". 0 ok, -1 if
+ * the name is not one of questlog's. partition is -1 for non-numeric labels. */
+int ql_lake_parse_name(const char *name, char label[QL_LAKE_LABEL_MAX], int32_t *partition,
+                       int64_t *first, int64_t *last);
+
+/* ---- writing (loader, import, compact) --------------------------------- */
+
+/* Start-up recovery of one table, for a process that will write it: deletes
+ * temp files left by dead processes and files covered by a compacted file
+ * (a compaction that crashed after its rename), and fsyncs what it changed.
+ * *removed (may be NULL) gets the number of files deleted. */
+int ql_lake_recover(const char *lake_dir, const char *table, int *removed, char *err, size_t errlen);
+
+/* The record of loaded offsets of one table: for each log partition seen,
+ * the highest log offset whose events are all in the table (from the file
+ * names and the _offsets marker). */
+typedef struct ql_lake_offsets {
+    size_t   n;
+    int32_t *partition;
+    int64_t *last;        /* highest loaded offset; everything <= it is in the table */
+} ql_lake_offsets_t;
+
+int  ql_lake_read_offsets(const char *lake_dir, const char *table, ql_lake_offsets_t *out,
+                          char *err, size_t errlen);
+/* The highest loaded offset for partition, or -1 when nothing is loaded. */
+int64_t ql_lake_offsets_get(const ql_lake_offsets_t *o, int32_t partition);
+/* Sets (raises) partition's value. */
+void ql_lake_offsets_set(ql_lake_offsets_t *o, int32_t partition, int64_t last);
+void ql_lake_offsets_free(ql_lake_offsets_t *o);
+
+/* Records progress of a table that received no rows for some offsets:
+ * durably replaces LAKE/TABLE/_offsets with `o` (write, fsync, rename, fsync).
+ * Only call it once every row of those offsets is committed in files. */
+int ql_lake_write_marker(const char *lake_dir, const char *table, const ql_lake_offsets_t *o,
+                         char *err, size_t errlen);
+
+/* A data file being written: a hidden temp file in its final directory. */
+typedef struct ql_lake_pending {
+    char tmp[4096];    /* LAKE/T/dt=D/.part-LABEL-FIRST.PID.N.tmp */
+    char dir[4096];    /* LAKE/T/dt=D */
+    char final[4096];  /* set by ql_lake_pending_name */
+    int  fd;           /* open for writing until ql_lake_pending_close */
+} ql_lake_pending_t;
+
+/* Creates the directory (fsyncing its parents when it is new) and opens a
+ * fresh temp file there. The name is hidden from `*.parquet` globs and from
+ * Spark/Hive (leading '.'), and carries our pid so recovery only deletes
+ * temp files of dead processes. */
+int ql_lake_pending_open(ql_lake_pending_t *p, const char *lake_dir, const char *table,
+                         const char *dt, char *err, size_t errlen);
+/* Sets the final name: part-LABEL-FIRST-LAST.parquet in p->dir. */
+void ql_lake_pending_name(ql_lake_pending_t *p, const char *label, int64_t first, int64_t last);
+/* fsyncs and closes the temp file (after the Parquet footer is written). */
+int ql_lake_pending_close(ql_lake_pending_t *p, char *err, size_t errlen);
+/* Deletes the temp file (closing it if open). */
+void ql_lake_pending_discard(ql_lake_pending_t *p);
+/* Commits closed pending files: rename each to its final name, then fsync
+ * every directory touched once. On error, files not yet renamed are
+ * discarded; those already renamed stay (they are complete and recorded). */
+int ql_lake_commit(ql_lake_pending_t *files, size_t n, char *err, size_t errlen);
+
+/* The partition label of log partition p ("00000"). */
+void ql_lake_partition_label(int32_t p, char out[QL_LAKE_LABEL_MAX]);
+
+/* ---- compaction --------------------------------------------------------- */
+
+typedef struct ql_lake_compact_options {
+    int         min_files;    /* merge a (dt, label) group only with >= this many files (default 2) */
+    int         all;          /* also today's dt partitions (default: only older ones) */
+    int64_t     max_bytes;    /* stop a merge run at this input size (default 1 GiB) */
+    int         dry_run;      /* only report what would be merged */
+    const ql_pq_write_options_t *wopt;  /* writer options for merged files (NULL = defaults) */
+    int         verbose;      /* print each merge on stderr */
+} ql_lake_compact_options_t;
+
+typedef struct ql_lake_compact_stats {
+    uint64_t groups, files_in, files_out, rows, bytes_in, bytes_out;
+} ql_lake_compact_stats_t;
+
+/* Merges runs of small files of `table` that share a dt directory and a
+ * label into one file each (part-LABEL-FIRSTMIN-LASTMAX.parquet), schema =
+ * union by column name. Crash-safe: the merged file is committed by rename
+ * (the commit point), then the inputs are unlinked; a crash in between is
+ * finished by ql_lake_recover/ql_lake_list_files (covered files). */
+int ql_lake_compact(const char *lake_dir, const char *table, const ql_lake_compact_options_t *opt,
+                    ql_lake_compact_stats_t *stats, char *err, size_t errlen);
+
+#endif
+
+/* Takes an exclusive advisory lock LAKE/.NAME.lock (flock, non-blocking),
+ * creating the lake directory if needed: one loader per lake ("loader"), one
+ * compaction at a time ("compact"). *fd holds it until closed (or exit).
+ * Returns -1 with "… is running (pid N)" when another process holds it. */
+int ql_lake_lock(const char *lake_dir, const char *name, int *fd, char *err, size_t errlen);

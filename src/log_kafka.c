@@ -1,0 +1,870 @@
+/*
+ * log_kafka.c — the Kafka backend of the log interface (log.h), on librdkafka.
+ *
+ * Producer (ql_log_open_kafka): one rd_kafka_t producer with acks=all,
+ * enable.idempotence=true, lz4 compression, linger 5 ms, murmur2 partitioner
+ * (the Java client's, so a key lands on the same partition whoever writes
+ * it). A dedicated poll thread serves delivery reports. Each append gets a
+ * small tracker counting its messages still in flight; the append's `done`
+ * runs on the poll thread after the LAST of its delivery reports, with status
+ * 0 only if every message was acknowledged by all in-sync replicas.
+ *
+ *   Invariant (what "a 200 means durable" rests on): `done(status 0)` is
+ *   called only after librdkafka reported RD_KAFKA_RESP_ERR_NO_ERROR for
+ *   every message of the append, i.e. the partition leader acknowledged it
+ *   with acks=all. message.timeout.ms (= timeout_ms) bounds the wait: a
+ *   message not acknowledged by then is reported as failed (QL_LOG_ETIMEOUT).
+ *
+ *   Not atomic across messages: the messages of one append go to several
+ *   partitions (by key) and Kafka has no cross-partition atomicity without
+ *   transactions, which this backend does NOT use. When an append fails, some
+ *   of its messages may still be durable; a client retry then duplicates
+ *   them. Every event carries a unique event_id, so readers can dedupe.
+ *
+ *   Recovery: brokers going away only make deliveries time out (503s); the
+ *   producer reconnects by itself. If librdkafka raises a fatal error (the
+ *   idempotent producer's state cannot be recovered), the poll thread builds
+ *   a fresh producer and fails what was in flight on the old one, so the
+ *   server keeps serving.
+ *
+ * Consumer (ql_consumer_open_kafka): a librdkafka high-level consumer with
+ * enable.auto.commit=false and enable.auto.offset.store=false. With a group it
+ * subscribes and, in the rebalance callback (served inside ql_consumer_poll),
+ * asks the caller's `assigned` callback for each partition's start offset
+ * (the lake's record) before assigning; on revoke it calls `revoked` and
+ * drops any not-yet-returned record of those partitions. Without a group
+ * (`cat`) it reads the topic's partitions from metadata and assigns them all
+ * itself (librdkafka still needs a group.id for its consumer queue: a private
+ * one, never joined or committed). enable.partition.eof drives at_end.
+ *
+ * Threads: producer functions are callable from any thread; `done` runs on
+ * the producer's poll thread. A consumer belongs to one thread at a time.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "log.h"
+#include "util.h"
+
+#define DEFAULT_TIMEOUT_MS 5000
+
+/* ---- shared helpers ---------------------------------------------------- */
+
+/* At most one librdkafka log/error line per second per process; the rest
+ * are counted and summarised, so a dead broker does not flood stderr. */
+static pthread_mutex_t say_mu = PTHREAD_MUTEX_INITIALIZER;
+static int64_t say_last_us;
+static unsigned say_dropped;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    int64_t now = ql_monotonic_us();
+    pthread_mutex_lock(&say_mu);
+    if (say_last_us && now - say_last_us < 1000000) {
+        say_dropped++;
+        pthread_mutex_unlock(&say_mu);
+        return;
+    }
+    unsigned dropped = say_dropped;
+    say_dropped = 0;
+    say_last_us = now;
+    pthread_mutex_unlock(&say_mu);
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (dropped)
+        fprintf(stderr, "questlog kafka: %s (%u similar messages suppressed)\n", line, dropped);
+    else
+        fprintf(stderr, "questlog kafka: %s\n", line);
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    if (level <= 4) say("%s: %s", fac, buf);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque);
+
+/* Sets one "key=value" on conf; clear error naming the offending -X. */
+static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val, char *err, size_t errlen)
+{
+    char es[512];
+    if (rd_kafka_conf_set(conf, key, val, es, sizeof es) != RD_KAFKA_CONF_OK)
+        return ql_err(err, errlen, "kafka setting %s=%s: %s", key, val, es);
+    return 0;
+}
+
+/* Applies the caller's -X list (NULL-terminated "key=value" strings). */
+static int conf_apply_list(rd_kafka_conf_t *conf, const char *const *list, char *err, size_t errlen)
+{
+    for (size_t i = 0; list && list[i]; i++) {
+        const char *eq = strchr(list[i], '=');
+        if (!eq || eq == list[i])
+            return ql_err(err, errlen, "bad kafka setting '%s': expected -X key=value", list[i]);
+        char key[256];
+        size_t kl = (size_t)(eq - list[i]);
+        if (kl >= sizeof key) return ql_err(err, errlen, "bad kafka setting '%s': key too long", list[i]);
+        memcpy(key, list[i], kl);
+        key[kl] = 0;
+        if (conf_set(conf, key, eq + 1, err, errlen) < 0) return -1;
+    }
+    return 0;
+}
+
+/* ---- producer ---------------------------------------------------------- */
+
+/* One append in flight: freed by the delivery report of its last message. */
+typedef struct kappend {
+    ql_log_done_fn done;
+    void          *arg;
+    atomic_size_t  left;        /* messages without a delivery report yet */
+    atomic_int     status;      /* first failure (QL_LOG_E*), 0 while all good */
+    const char    *errmsg;      /* static librdkafka text of the first failure */
+    int64_t        t0_us;       /* monotonic, when appended */
+    size_t         n, bytes;
+} kappend_t;
+
+typedef struct kproducer {
+    ql_log_t           base;
+    rd_kafka_t        *rk;          /* swapped only by the poll thread, under rk_lock (write) */
+    rd_kafka_topic_t  *rkt;
+    pthread_rwlock_t   rk_lock;     /* appends hold it for reading while producing */
+    rd_kafka_conf_t   *conf_tmpl;   /* a copy of the configuration, to rebuild after a fatal error */
+    char              *topic;
+    int                timeout_ms;
+    pthread_t          poller;
+    atomic_int         stop;        /* poll thread: exit */
+    atomic_int         fatal;       /* error_cb saw a fatal error: rebuild */
+
+    pthread_mutex_t    mu;          /* guards everything below */
+    pthread_cond_t     idle;        /* signalled when inflight drops to 0 */
+    int                closing;
+    uint64_t           inflight;    /* appends whose done is pending */
+    ql_log_stats_t     st;
+} kproducer_t;
+
+static int map_err(rd_kafka_resp_err_t e)
+{
+    switch (e) {
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+        return QL_LOG_ETIMEOUT;
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+        return QL_LOG_EFULL;
+    case RD_KAFKA_RESP_ERR__PURGE_QUEUE:
+    case RD_KAFKA_RESP_ERR__PURGE_INFLIGHT:
+    case RD_KAFKA_RESP_ERR__DESTROY:
+        return QL_LOG_ECLOSED;
+    default:
+        return QL_LOG_EIO;
+    }
+}
+
+static void lat_record(ql_log_stats_t *st, int64_t us)
+{
+    size_t b = 0;
+    while (b < QL_LOG_LAT_BUCKETS - 1 && us > ql_log_lat_bounds_us[b]) b++;
+    st->commit_lat_count[b]++;
+    st->commit_lat_sum_us += (uint64_t)(us < 0 ? 0 : us);
+}
+
+/* Delivery report: runs on the poll thread (inside rd_kafka_poll/flush). */
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    kproducer_t *p = opaque;
+    kappend_t *a = m->_private;
+    int64_t lat = ql_monotonic_us() - a->t0_us;
+    if (m->err) {
+        int expect = 0;
+        if (atomic_compare_exchange_strong(&a->status, &expect, map_err(m->err)))
+            a->errmsg = rd_kafka_err2str(m->err);
+    }
+    pthread_mutex_lock(&p->mu);
+    p->st.commits++;
+    lat_record(&p->st, lat);
+    pthread_mutex_unlock(&p->mu);
+    if (atomic_fetch_sub(&a->left, 1) != 1) return;
+
+    /* The append's last report: answer it. */
+    int status = atomic_load(&a->status);
+    a->done(a->arg, status, -1, status ? a->errmsg : NULL);
+    pthread_mutex_lock(&p->mu);
+    if (status == 0) {
+        p->st.appends++;
+        p->st.records += a->n;
+        p->st.bytes += a->bytes;
+    } else {
+        p->st.failures++;
+    }
+    p->st.queued -= a->n;
+    if (--p->inflight == 0) pthread_cond_broadcast(&p->idle);
+    pthread_mutex_unlock(&p->mu);
+    free(a);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        kproducer_t *p = opaque;
+        atomic_store(&p->fatal, 1);
+    }
+    say("%s: %s", rd_kafka_err2name(err), reason);
+}
+
+/* A new producer handle (and topic handle) from p->conf_tmpl. */
+static int producer_new(kproducer_t *p, rd_kafka_t **rkp, rd_kafka_topic_t **rktp, char *err, size_t errlen)
+{
+    char es[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_dup(p->conf_tmpl);
+    rd_kafka_conf_set_opaque(conf, p);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, es, sizeof es);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return ql_err(err, errlen, "cannot create kafka producer: %s", es);
+    }
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, p->topic, NULL);
+    if (!rkt) {
+        int e = rd_kafka_last_error();
+        rd_kafka_destroy(rk);
+        return ql_err(err, errlen, "kafka topic '%s': %s", p->topic, rd_kafka_err2str(e));
+    }
+    *rkp = rk;
+    *rktp = rkt;
+    return 0;
+}
+
+/* After a fatal error: swap in a new producer, then purge the old one so
+ * every message it still held gets a (failed) delivery report, and free it.
+ * Poll thread only. */
+static void producer_rebuild(kproducer_t *p)
+{
+    char err[512];
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *rkt;
+    char es[512];
+    rd_kafka_fatal_error(p->rk, es, sizeof es);
+    if (producer_new(p, &rk, &rkt, err, sizeof err) < 0) {
+        say("fatal producer error (%s); rebuilding failed: %s", es, err);
+        sleep(1);
+        return;
+    }
+    say("fatal producer error (%s): starting a fresh producer", es);
+    pthread_rwlock_wrlock(&p->rk_lock);
+    rd_kafka_t *old = p->rk;
+    rd_kafka_topic_t *oldt = p->rkt;
+    p->rk = rk;
+    p->rkt = rkt;
+    atomic_store(&p->fatal, 0);
+    pthread_rwlock_unlock(&p->rk_lock);
+    rd_kafka_purge(old, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(old, 0);                   /* serves the purged messages' reports */
+    rd_kafka_topic_destroy(oldt);
+    rd_kafka_flush(old, 1000);
+    rd_kafka_destroy(old);
+}
+
+static void *poll_main(void *arg)
+{
+    kproducer_t *p = arg;
+    while (!atomic_load(&p->stop)) {
+        rd_kafka_poll(p->rk, 50);
+        if (atomic_load(&p->fatal)) producer_rebuild(p);
+    }
+    return NULL;
+}
+
+static int kp_append(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_done_fn done, void *arg)
+{
+    kproducer_t *p = (kproducer_t *)log;
+    if (n == 0 || !done) return QL_LOG_EINVAL;
+    pthread_mutex_lock(&p->mu);
+    if (p->closing) {
+        pthread_mutex_unlock(&p->mu);
+        return QL_LOG_ECLOSED;
+    }
+    p->inflight++;
+    p->st.queued += n;
+    pthread_mutex_unlock(&p->mu);
+
+    kappend_t *a = ql_calloc(1, sizeof *a);
+    a->done = done;
+    a->arg = arg;
+    a->n = n;
+    a->t0_us = ql_monotonic_us();
+    /* One extra count held by this function, so the append cannot complete
+     * (and be freed) while its later messages are still being queued. */
+    atomic_init(&a->left, n + 1);
+    atomic_init(&a->status, 0);
+
+    size_t queued = 0;
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    pthread_rwlock_rdlock(&p->rk_lock);
+    for (; queued < n; queued++) {
+        const ql_log_msg_t *m = &msgs[queued];
+        e = rd_kafka_producev(p->rk, RD_KAFKA_V_RKT(p->rkt),
+                              RD_KAFKA_V_KEY(m->key, m->key ? m->key_len : 0),
+                              RD_KAFKA_V_VALUE((void *)m->value, m->value_len),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_OPAQUE(a), RD_KAFKA_V_END);
+        if (e) break;
+        a->bytes += m->value_len;
+    }
+    pthread_rwlock_unlock(&p->rk_lock);
+
+    if (queued == 0) {                        /* refused at once: done is NOT called */
+        pthread_mutex_lock(&p->mu);
+        p->st.queued -= n;
+        if (--p->inflight == 0) pthread_cond_broadcast(&p->idle);
+        pthread_mutex_unlock(&p->mu);
+        free(a);
+        return map_err(e);
+    }
+    if (queued < n) {
+        /* Part of the append is queued and cannot be taken back: fail the
+         * append (done will say so) once the queued part is reported. */
+        int expect = 0;
+        if (atomic_compare_exchange_strong(&a->status, &expect, map_err(e))) a->errmsg = rd_kafka_err2str(e);
+        pthread_mutex_lock(&p->mu);
+        p->st.queued -= n - queued;
+        a->n = queued;
+        pthread_mutex_unlock(&p->mu);
+        atomic_fetch_sub(&a->left, n - queued);
+    }
+    /* Drop this function's count; if every report already came, finish here
+     * by faking nothing: the poll thread will see left reach 0 only via a
+     * report, so when we are last we complete the append ourselves. */
+    if (atomic_fetch_sub(&a->left, 1) == 1) {
+        int status = atomic_load(&a->status);
+        a->done(a->arg, status, -1, status ? a->errmsg : NULL);
+        pthread_mutex_lock(&p->mu);
+        if (status == 0) {
+            p->st.appends++;
+            p->st.records += a->n;
+            p->st.bytes += a->bytes;
+        } else {
+            p->st.failures++;
+        }
+        p->st.queued -= a->n;
+        if (--p->inflight == 0) pthread_cond_broadcast(&p->idle);
+        pthread_mutex_unlock(&p->mu);
+        free(a);
+    }
+    return 0;
+}
+
+static void kp_stats(ql_log_t *log, ql_log_stats_t *out)
+{
+    kproducer_t *p = (kproducer_t *)log;
+    pthread_mutex_lock(&p->mu);
+    *out = p->st;
+    pthread_mutex_unlock(&p->mu);
+    out->end_offset = -1;
+}
+
+static void kp_close(ql_log_t *log)
+{
+    kproducer_t *p = (kproducer_t *)log;
+    pthread_mutex_lock(&p->mu);
+    p->closing = 1;
+    /* message.timeout.ms bounds this wait: every message gets a report. */
+    while (p->inflight > 0) pthread_cond_wait(&p->idle, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    atomic_store(&p->stop, 1);
+    pthread_join(p->poller, NULL);
+    rd_kafka_topic_destroy(p->rkt);
+    rd_kafka_flush(p->rk, 1000);
+    rd_kafka_destroy(p->rk);
+    rd_kafka_conf_destroy(p->conf_tmpl);
+    pthread_rwlock_destroy(&p->rk_lock);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->idle);
+    free(p->topic);
+    free(p);
+}
+
+static const ql_log_ops_t kafka_producer_ops = {kp_append, kp_stats, kp_close};
+
+int ql_log_open_kafka(ql_log_t **out, const char *brokers, const char *topic,
+                      const char *const *conf_list, int timeout_ms, char *err, size_t errlen)
+{
+    int rc = -1;
+    char tmo[32];
+    *out = NULL;
+    if (!brokers || !*brokers) return ql_err(err, errlen, "no kafka brokers given");
+    if (!topic || !*topic) return ql_err(err, errlen, "no kafka topic given");
+    if (timeout_ms <= 0) timeout_ms = DEFAULT_TIMEOUT_MS;
+    snprintf(tmo, sizeof tmo, "%d", timeout_ms);
+
+    kproducer_t *p = ql_calloc(1, sizeof *p);
+    p->base.ops = &kafka_producer_ops;
+    p->topic = ql_strdup(topic);
+    p->timeout_ms = timeout_ms;
+    pthread_rwlock_init(&p->rk_lock, NULL);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->idle, NULL);
+    p->st.end_offset = -1;
+
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    p->conf_tmpl = c;
+    static const char *const defaults[][2] = {
+        {"client.id", "questlog"},
+        {"acks", "all"},
+        {"enable.idempotence", "true"},
+        {"linger.ms", "5"},
+        {"compression.type", "lz4"},
+        {"partitioner", "murmur2_random"},
+        {"batch.num.messages", "10000"},
+        {"queue.buffering.max.messages", "200000"},
+    };
+    for (size_t i = 0; i < QL_ARRAY_LEN(defaults); i++)
+        if (conf_set(c, defaults[i][0], defaults[i][1], err, errlen) < 0) goto out;
+    if (conf_set(c, "bootstrap.servers", brokers, err, errlen) < 0) goto out;
+    if (conf_set(c, "message.timeout.ms", tmo, err, errlen) < 0) goto out;
+    if (conf_apply_list(c, conf_list, err, errlen) < 0) goto out;
+    rd_kafka_conf_set_dr_msg_cb(c, dr_msg_cb);
+    rd_kafka_conf_set_error_cb(c, error_cb);
+    rd_kafka_conf_set_log_cb(c, log_cb);
+
+    if (producer_new(p, &p->rk, &p->rkt, err, errlen) < 0) goto out;
+    if (pthread_create(&p->poller, NULL, poll_main, p) != 0) {
+        ql_err(err, errlen, "cannot start the kafka poll thread");
+        rd_kafka_topic_destroy(p->rkt);
+        rd_kafka_destroy(p->rk);
+        goto out;
+    }
+    *out = &p->base;
+    rc = 0;
+out:
+    if (rc < 0) {
+        rd_kafka_conf_destroy(c);
+        pthread_rwlock_destroy(&p->rk_lock);
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->idle);
+        free(p->topic);
+        free(p);
+    }
+    return rc;
+}
+
+/* ---- consumer ---------------------------------------------------------- */
+
+typedef struct kpart {
+    char    assigned;
+    char    eof;          /* the last thing seen on it was "end of partition" */
+    int64_t position;     /* next offset we will return, -1 unknown */
+} kpart_t;
+
+typedef struct kconsumer {
+    ql_consumer_t        base;
+    rd_kafka_t          *rk;
+    char                *topic;
+    int                  grouped;       /* 1: subscribed to a group; 0: self-assigned (cat) */
+    int                  cooperative;   /* incremental rebalance protocol */
+    int                  closing;       /* no user callbacks any more */
+    int                  ever_assigned; /* an assignment (maybe empty) has been made */
+    int                  revoked_now;   /* a revoke happened during the current poll */
+    int                  rebalancing;   /* revoked, new assignment not yet in: never "at end" */
+    ql_consumer_callbacks_t cb;
+    kpart_t             *parts;
+    int32_t              nparts;
+    rd_kafka_message_t **held;          /* returned last poll; freed at the next */
+    size_t               nheld, capheld;
+    char                 fatal[512];    /* set by the rebalance callback on failure */
+} kconsumer_t;
+
+static kpart_t *part_get(kconsumer_t *c, int32_t p)
+{
+    if (p < 0) return NULL;
+    if (p >= c->nparts) {
+        int32_t n = c->nparts ? c->nparts : 8;
+        while (n <= p) n *= 2;
+        c->parts = ql_realloc(c->parts, (size_t)n * sizeof *c->parts);
+        for (int32_t i = c->nparts; i < n; i++) c->parts[i] = (kpart_t){0, 0, -1};
+        c->nparts = n;
+    }
+    return &c->parts[p];
+}
+
+static int64_t start_offset(kconsumer_t *c, int32_t partition)
+{
+    int64_t off = QL_OFFSET_BEGINNING;
+    if (c->cb.assigned && !c->closing) off = c->cb.assigned(c->cb.arg, partition);
+    if (off == QL_OFFSET_BEGINNING) return RD_KAFKA_OFFSET_BEGINNING;
+    if (off == QL_OFFSET_END) return RD_KAFKA_OFFSET_END;
+    if (off < 0) return RD_KAFKA_OFFSET_BEGINNING;
+    return off;
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts,
+                         void *opaque)
+{
+    kconsumer_t *c = opaque;
+    rd_kafka_error_t *ierr = NULL;
+    rd_kafka_resp_err_t aerr = 0;
+    c->cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int i = 0; i < parts->cnt; i++) {
+            rd_kafka_topic_partition_t *tp = &parts->elems[i];
+            kpart_t *kp = part_get(c, tp->partition);
+            tp->offset = start_offset(c, tp->partition);
+            kp->assigned = 1;
+            kp->eof = 0;
+            kp->position = tp->offset >= 0 ? tp->offset : -1;
+        }
+        if (c->cooperative) ierr = rd_kafka_incremental_assign(rk, parts);
+        else aerr = rd_kafka_assign(rk, parts);
+        c->ever_assigned = 1;
+        c->rebalancing = 0;
+    } else {
+        for (int i = 0; i < parts->cnt; i++) {
+            kpart_t *kp = part_get(c, parts->elems[i].partition);
+            if (!kp->assigned) continue;
+            if (c->cb.revoked && !c->closing) c->cb.revoked(c->cb.arg, parts->elems[i].partition);
+            kp->assigned = 0;
+            kp->eof = 0;
+            kp->position = -1;
+        }
+        c->revoked_now = 1;
+        c->rebalancing = 1;
+        if (c->cooperative) ierr = rd_kafka_incremental_unassign(rk, parts);
+        else aerr = rd_kafka_assign(rk, NULL);
+    }
+    if (ierr) {
+        snprintf(c->fatal, sizeof c->fatal, "kafka (un)assign failed: %s", rd_kafka_error_string(ierr));
+        rd_kafka_error_destroy(ierr);
+    } else if (aerr) {
+        snprintf(c->fatal, sizeof c->fatal, "kafka (un)assign failed: %s", rd_kafka_err2str(aerr));
+    }
+}
+
+static void release_held(kconsumer_t *c)
+{
+    for (size_t i = 0; i < c->nheld; i++) rd_kafka_message_destroy(c->held[i]);
+    c->nheld = 0;
+}
+
+static void cons_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    say("consumer: %s: %s", rd_kafka_err2name(err), reason);
+}
+
+static int kc_at_end(ql_consumer_t *cons)
+{
+    kconsumer_t *c = (kconsumer_t *)cons;
+    if (!c->ever_assigned || c->rebalancing) return 0;
+    for (int32_t i = 0; i < c->nparts; i++)
+        if (c->parts[i].assigned && !c->parts[i].eof) return 0;
+    return 1;
+}
+
+/* Transient consumer errors librdkafka recovers from by itself. */
+static int transient(rd_kafka_resp_err_t e)
+{
+    switch (e) {
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:   /* may be created by the first producer */
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int kc_poll(ql_consumer_t *cons, ql_log_record_t *recs, size_t max, int timeout_ms, char *err, size_t errlen)
+{
+    kconsumer_t *c = (kconsumer_t *)cons;
+    release_held(c);
+    if (max == 0) return 0;
+    if (c->capheld < max) {
+        c->held = ql_realloc(c->held, max * sizeof *c->held);
+        c->capheld = max;
+    }
+    int64_t deadline = ql_monotonic_us() + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000;
+    size_t n = 0;
+    for (;;) {
+        int wait = 0;
+        if (n == 0) {
+            int64_t left = deadline - ql_monotonic_us();
+            if (left > 0) wait = (int)((left + 999) / 1000);
+        }
+        c->revoked_now = 0;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, wait);
+        if (c->fatal[0]) {
+            if (m) rd_kafka_message_destroy(m);
+            ql_err(err, errlen, "%s", c->fatal);
+            c->fatal[0] = 0;
+            goto fail;
+        }
+        if (c->revoked_now && n > 0) {
+            /* Keep the promise "after revoked returns, poll returns no more of
+             * its records": drop gathered records of partitions now gone. */
+            size_t k = 0;
+            for (size_t i = 0; i < n; i++) {
+                kpart_t *kp = part_get(c, recs[i].partition);
+                if (kp->assigned) {
+                    recs[k] = recs[i];
+                    c->held[k++] = c->held[i];
+                } else {
+                    rd_kafka_message_destroy(c->held[i]);
+                }
+            }
+            n = k;
+            c->nheld = k;
+        }
+        if (!m) {
+            if (n > 0 || wait == 0) break;
+            continue;
+        }
+        if (m->err) {
+            rd_kafka_resp_err_t e = m->err;
+            if (e == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                kpart_t *kp = part_get(c, m->partition);
+                if (kp->assigned) {
+                    kp->eof = 1;
+                    if (m->offset >= 0) kp->position = m->offset;
+                }
+                rd_kafka_message_destroy(m);
+                if (kc_at_end(cons)) break;
+                continue;
+            }
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            if (transient(e)) {
+                say("consumer: %s: %s", rd_kafka_err2name(e), msg);
+                if (n > 0) break;
+                continue;
+            }
+            ql_err(err, errlen, "kafka consumer: %s: %s", rd_kafka_err2name(e), msg);
+            goto fail;
+        }
+        kpart_t *kp = part_get(c, m->partition);
+        if (!kp->assigned) {                 /* stale: not ours any more */
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        kp->eof = 0;
+        kp->position = m->offset + 1;
+        rd_kafka_timestamp_type_t tt;
+        int64_t ts = rd_kafka_message_timestamp(m, &tt);
+        ql_log_record_t *r = &recs[n];
+        r->partition = m->partition;
+        r->offset = m->offset;
+        r->timestamp_us = ts >= 0 ? ts * 1000 : -1;
+        r->key = m->key;
+        r->key_len = m->key ? m->key_len : 0;
+        r->value = m->payload ? m->payload : "";
+        r->value_len = m->payload ? m->len : 0;
+        c->held[n++] = m;
+        c->nheld = n;
+        if (n == max) break;
+    }
+    return (int)n;
+fail:
+    release_held(c);
+    return QL_LOG_EIO;
+}
+
+static int kc_commit(ql_consumer_t *cons, int32_t partition, int64_t next_offset, char *err, size_t errlen)
+{
+    kconsumer_t *c = (kconsumer_t *)cons;
+    if (!c->grouped) return 0;               /* no group, nothing to keep in step */
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, c->topic, partition)->offset = next_offset;
+    rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, l, 0);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) return ql_err(err, errlen, "kafka commit of %s[%d]@%lld: %s", c->topic, (int)partition,
+                         (long long)next_offset, rd_kafka_err2str(e)), QL_LOG_EIO;
+    return 0;
+}
+
+static int kc_end_offset(ql_consumer_t *cons, int32_t partition, int64_t *end)
+{
+    kconsumer_t *c = (kconsumer_t *)cons;
+    int64_t lo = -1, hi = -1;
+    if (rd_kafka_get_watermark_offsets(c->rk, c->topic, partition, &lo, &hi) == 0 && hi >= 0) {
+        *end = hi;
+        return 0;
+    }
+    if (rd_kafka_query_watermark_offsets(c->rk, c->topic, partition, &lo, &hi, 2000) == 0 && hi >= 0) {
+        *end = hi;
+        return 0;
+    }
+    return QL_LOG_EIO;
+}
+
+static void kc_close(ql_consumer_t *cons)
+{
+    kconsumer_t *c = (kconsumer_t *)cons;
+    release_held(c);
+    c->closing = 1;                          /* the final revoke calls no user callback */
+    rd_kafka_consumer_close(c->rk);
+    rd_kafka_destroy(c->rk);
+    free(c->held);
+    free(c->parts);
+    free(c->topic);
+    free(c);
+}
+
+static const ql_consumer_ops_t kafka_consumer_ops;
+
+int ql_consumer_kafka_lag(ql_consumer_t *cons, ql_partition_lag_t *out, size_t max)
+{
+    if (!cons || cons->ops != &kafka_consumer_ops) return QL_LOG_EINVAL;
+    kconsumer_t *c = (kconsumer_t *)cons;
+    size_t n = 0;
+    for (int32_t p = 0; p < c->nparts; p++) {
+        if (!c->parts[p].assigned) continue;
+        if (n < max) {
+            int64_t lo = -1, hi = -1;
+            if (rd_kafka_get_watermark_offsets(c->rk, c->topic, p, &lo, &hi) != 0 || hi < 0) hi = -1;
+            out[n] = (ql_partition_lag_t){p, c->parts[p].position, hi};
+        }
+        n++;
+    }
+    return (int)n;
+}
+
+static const ql_consumer_ops_t kafka_consumer_ops = {kc_poll, kc_commit, kc_end_offset, kc_at_end, kc_close};
+
+/* No group: learn the partitions from metadata and assign them all. */
+static int assign_all(kconsumer_t *c, char *err, size_t errlen)
+{
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->rk, c->topic, NULL);
+    int rc = -1;
+    rd_kafka_topic_partition_list_t *l = NULL;
+    for (int tries = 0;; tries++) {
+        rd_kafka_resp_err_t e = rd_kafka_metadata(c->rk, 0, rkt, &md, 5000);
+        if (e) {
+            ql_err(err, errlen, "kafka metadata for '%s': %s", c->topic, rd_kafka_err2str(e));
+            goto out;
+        }
+        if (md->topic_cnt == 1 && md->topics[0].err == 0 && md->topics[0].partition_cnt > 0) break;
+        e = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+        rd_kafka_metadata_destroy(md);
+        md = NULL;
+        if (tries >= 10 || e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+            ql_err(err, errlen, "kafka topic '%s': %s", c->topic, rd_kafka_err2str(e));
+            goto out;
+        }
+        usleep(200000);
+    }
+    l = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+    for (int i = 0; i < md->topics[0].partition_cnt; i++) {
+        int32_t pid = md->topics[0].partitions[i].id;
+        kpart_t *kp = part_get(c, pid);
+        int64_t off = start_offset(c, pid);
+        rd_kafka_topic_partition_list_add(l, c->topic, pid)->offset = off;
+        kp->assigned = 1;
+        kp->position = off >= 0 ? off : -1;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_assign(c->rk, l);
+    if (e) {
+        ql_err(err, errlen, "kafka assign: %s", rd_kafka_err2str(e));
+        goto out;
+    }
+    c->ever_assigned = 1;
+    rc = 0;
+out:
+    if (l) rd_kafka_topic_partition_list_destroy(l);
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return rc;
+}
+
+int ql_consumer_open_kafka(ql_consumer_t **out, const char *brokers, const char *topic,
+                           const char *group, const char *const *conf_list,
+                           const ql_consumer_callbacks_t *cb, char *err, size_t errlen)
+{
+    int rc = -1;
+    char es[512], gid[128];
+    *out = NULL;
+    if (!brokers || !*brokers) return ql_err(err, errlen, "no kafka brokers given");
+    if (!topic || !*topic) return ql_err(err, errlen, "no kafka topic given");
+
+    kconsumer_t *c = ql_calloc(1, sizeof *c);
+    c->base.ops = &kafka_consumer_ops;
+    c->topic = ql_strdup(topic);
+    c->grouped = group != NULL;
+    if (cb) c->cb = *cb;
+
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (!group) {
+        /* librdkafka's consumer queue needs a group.id; this one is never
+         * joined (no subscribe) and never committed to. */
+        char id[QL_UUID_LEN];
+        ql_uuidv7(ql_now_us(), id);
+        snprintf(gid, sizeof gid, "questlog-cat-%s", id);
+    }
+    static const char *const defaults[][2] = {
+        {"client.id", "questlog"},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"enable.partition.eof", "true"},
+        {"auto.offset.reset", "earliest"},
+    };
+    for (size_t i = 0; i < QL_ARRAY_LEN(defaults); i++)
+        if (conf_set(conf, defaults[i][0], defaults[i][1], err, errlen) < 0) goto out;
+    if (conf_set(conf, "bootstrap.servers", brokers, err, errlen) < 0) goto out;
+    if (conf_set(conf, "group.id", group ? group : gid, err, errlen) < 0) goto out;
+    if (conf_apply_list(conf, conf_list, err, errlen) < 0) goto out;
+    rd_kafka_conf_set_error_cb(conf, cons_error_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    if (group) rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_opaque(conf, c);
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, es, sizeof es);
+    if (!c->rk) {
+        ql_err(err, errlen, "cannot create kafka consumer: %s", es);
+        goto out;
+    }
+    conf = NULL;                             /* owned by rk now */
+    rd_kafka_poll_set_consumer(c->rk);
+
+    if (group) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, topic, RD_KAFKA_PARTITION_UA);
+        rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, l);
+        rd_kafka_topic_partition_list_destroy(l);
+        if (e) {
+            ql_err(err, errlen, "kafka subscribe to '%s': %s", topic, rd_kafka_err2str(e));
+            goto out;
+        }
+    } else if (assign_all(c, err, errlen) < 0) {
+        goto out;
+    }
+    *out = &c->base;
+    rc = 0;
+out:
+    if (conf) rd_kafka_conf_destroy(conf);
+    if (rc < 0) {
+        if (c->rk) rd_kafka_destroy(c->rk);
+        free(c->topic);
+        free(c);
+    }
+    return rc;
+}

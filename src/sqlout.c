@@ -1,0 +1,302 @@
+/*
+ * sqlout.c — result printing for `query`, `tables`, `describe` (see sqlout.h).
+ *
+ * TABLE buffers up to PREVIEW rows to size the columns (Spark's show() look:
+ * +---+ borders, cells right-aligned, no padding), then streams the rest.
+ * Display width counts UTF-8 code points, which is right for the text events
+ * carry (no East Asian wide characters are accounted for).
+ */
+#include "sqlout.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "util.h"
+
+#define PREVIEW 1000
+#define MIN_CELL 4
+
+int ql_sqlout_parse_format(const char *s, ql_sqlout_format_t *out)
+{
+    static const struct { const char *name; ql_sqlout_format_t f; } fm[] = {
+        {"table", QL_SQLOUT_TABLE}, {"csv", QL_SQLOUT_CSV}, {"json", QL_SQLOUT_JSON},
+        {"md", QL_SQLOUT_MD}, {"markdown", QL_SQLOUT_MD},
+    };
+    for (size_t i = 0; i < QL_ARRAY_LEN(fm); i++)
+        if (strcmp(s, fm[i].name) == 0) { *out = fm[i].f; return 0; }
+    return -1;
+}
+
+int ql_sqlout_terminal_width(FILE *f)
+{
+    int fd = fileno(f);
+    if (fd < 0 || !isatty(fd)) return 0;
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    return c && atoi(c) > 0 ? atoi(c) : 80;
+}
+
+/* Code points in s[0..n). */
+static int disp_width(const char *s, size_t n)
+{
+    int w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80) w++;
+    return w;
+}
+
+/* Byte length of the first `w` code points of s[0..n). */
+static size_t prefix_bytes(const char *s, size_t n, int w)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (((unsigned char)s[i] & 0xC0) != 0x80) {
+            if (w == 0) break;
+            w--;
+        }
+        i++;
+    }
+    return i;
+}
+
+/* The text of one cell for TABLE/MD: control characters become spaces. */
+static char *cell_text(sqlite3_stmt *st, int c, int md)
+{
+    int t = sqlite3_column_type(st, c);
+    if (t == SQLITE_NULL) return ql_strdup("null");
+    if (t == SQLITE_BLOB) {
+        const unsigned char *b = sqlite3_column_blob(st, c);
+        int n = sqlite3_column_bytes(st, c);
+        ql_buf_t o = QL_BUF_INIT;
+        ql_buf_puts(&o, "X'");
+        for (int i = 0; i < n; i++) ql_buf_printf(&o, "%02X", b[i]);
+        ql_buf_putc(&o, '\'');
+        return ql_buf_steal(&o);
+    }
+    const char *s = (const char *)sqlite3_column_text(st, c);
+    int n = sqlite3_column_bytes(st, c);
+    ql_buf_t o = QL_BUF_INIT;
+    ql_buf_reserve(&o, (size_t)n + 1);
+    for (int i = 0; i < n; i++) {
+        char ch = s[i];
+        if ((unsigned char)ch < 0x20 || ch == 0x7f) ch = ' ';
+        if (md && ch == '|') ql_buf_putc(&o, '\\');
+        ql_buf_putc(&o, ch);
+    }
+    if (!o.data) ql_buf_puts(&o, "");
+    return ql_buf_steal(&o);
+}
+
+static void put_border(FILE *out, const int *w, int nc)
+{
+    fputc('+', out);
+    for (int c = 0; c < nc; c++) {
+        for (int i = 0; i < w[c]; i++) fputc('-', out);
+        fputc('+', out);
+    }
+    fputc('\n', out);
+}
+
+/* Prints one row of cells right-aligned in their widths, cutting with "…". */
+static void put_row(FILE *out, char **cells, const int *w, int nc)
+{
+    fputc('|', out);
+    for (int c = 0; c < nc; c++) {
+        const char *s = cells[c];
+        size_t n = strlen(s);
+        int dw = disp_width(s, n);
+        if (dw > w[c]) {
+            size_t keep = prefix_bytes(s, n, w[c] - 1);
+            fwrite(s, 1, keep, out);
+            fputs("\xe2\x80\xa6", out);   /* … */
+        } else {
+            for (int i = dw; i < w[c]; i++) fputc(' ', out);
+            fwrite(s, 1, n, out);
+        }
+        fputc('|', out);
+    }
+    fputc('\n', out);
+}
+
+static void free_cells(char **cells, int nc)
+{
+    for (int c = 0; c < nc; c++) free(cells[c]);
+    free(cells);
+}
+
+static int write_table(sqlite3_stmt *st, FILE *out, int width, int64_t *rows, char *err, size_t errlen)
+{
+    int nc = sqlite3_column_count(st), rc = 0;
+    int64_t nrows = 0;
+    int *w = ql_calloc((size_t)nc + 1, sizeof(int));
+    char ***buf = ql_calloc(PREVIEW, sizeof(char **));
+    int nbuf = 0, step = SQLITE_ROW;
+    char **hdr = ql_calloc((size_t)nc + 1, sizeof(char *));
+    for (int c = 0; c < nc; c++) {
+        hdr[c] = ql_strdup(sqlite3_column_name(st, c));
+        w[c] = disp_width(hdr[c], strlen(hdr[c]));
+    }
+    while (nbuf < PREVIEW && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        char **cells = ql_malloc(((size_t)nc + 1) * sizeof(char *));
+        for (int c = 0; c < nc; c++) {
+            cells[c] = cell_text(st, c, 0);
+            int dw = disp_width(cells[c], strlen(cells[c]));
+            if (dw > w[c]) w[c] = dw;
+        }
+        buf[nbuf++] = cells;
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        rc = ql_err(err, errlen, "%s", sqlite3_errmsg(sqlite3_db_handle(st)));
+        goto out;
+    }
+    if (width > 0) {
+        /* Shrink the widest column until the line fits (or all are small). */
+        int total = 1;
+        for (int c = 0; c < nc; c++) total += w[c] + 1;
+        while (total > width) {
+            int m = 0;
+            for (int c = 1; c < nc; c++) if (w[c] > w[m]) m = c;
+            if (nc == 0 || w[m] <= MIN_CELL) break;
+            w[m]--;
+            total--;
+        }
+    }
+    put_border(out, w, nc);
+    put_row(out, hdr, w, nc);
+    put_border(out, w, nc);
+    for (int i = 0; i < nbuf; i++) put_row(out, buf[i], w, nc);
+    nrows = nbuf;
+    if (step == SQLITE_ROW) {
+        char **cells = ql_malloc(((size_t)nc + 1) * sizeof(char *));
+        while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+            for (int c = 0; c < nc; c++) cells[c] = cell_text(st, c, 0);
+            put_row(out, cells, w, nc);
+            for (int c = 0; c < nc; c++) free(cells[c]);
+            nrows++;
+        }
+        free(cells);
+        if (step != SQLITE_DONE) {
+            rc = ql_err(err, errlen, "%s", sqlite3_errmsg(sqlite3_db_handle(st)));
+            goto out;
+        }
+    }
+    put_border(out, w, nc);
+out:
+    for (int i = 0; i < nbuf; i++) free_cells(buf[i], nc);
+    free(buf);
+    free_cells(hdr, nc);
+    free(w);
+    if (rows) *rows = nrows;
+    return rc;
+}
+
+static void csv_field(FILE *out, const char *s, size_t n)
+{
+    if (strcspn(s, ",\"\r\n") >= n) {
+        fwrite(s, 1, n, out);
+        return;
+    }
+    fputc('"', out);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"') fputc('"', out);
+        fputc(s[i], out);
+    }
+    fputc('"', out);
+}
+
+static void json_value(ql_buf_t *b, sqlite3_stmt *st, int c)
+{
+    switch (sqlite3_column_type(st, c)) {
+    case SQLITE_NULL: ql_buf_puts(b, "null"); break;
+    case SQLITE_INTEGER: ql_buf_printf(b, "%lld", (long long)sqlite3_column_int64(st, c)); break;
+    case SQLITE_FLOAT: {
+        double d = sqlite3_column_double(st, c);
+        if (d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308) ql_buf_puts(b, "null");
+        else {
+            /* shortest of %.15g/%.16g/%.17g that reads back as d */
+            char tmp[40];
+            for (int prec = 15; prec <= 17; prec++) {
+                snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+                if (strtod(tmp, NULL) == d) break;
+            }
+            ql_buf_puts(b, tmp);
+        }
+        break;
+    }
+    case SQLITE_BLOB: {
+        const unsigned char *p = sqlite3_column_blob(st, c);
+        int n = sqlite3_column_bytes(st, c);
+        ql_buf_putc(b, '"');
+        for (int i = 0; i < n; i++) ql_buf_printf(b, "%02x", p[i]);
+        ql_buf_putc(b, '"');
+        break;
+    }
+    default: {
+        const char *s = (const char *)sqlite3_column_text(st, c);
+        ql_json_write_string(b, s ? s : "", (size_t)sqlite3_column_bytes(st, c));
+    }
+    }
+}
+
+int ql_sqlout_write(sqlite3_stmt *st, FILE *out, ql_sqlout_format_t fmt, int width, int64_t *rows,
+                    char *err, size_t errlen)
+{
+    if (fmt == QL_SQLOUT_TABLE) return write_table(st, out, width, rows, err, errlen);
+    int nc = sqlite3_column_count(st), step;
+    int64_t n = 0;
+    ql_buf_t b = QL_BUF_INIT;
+    if (fmt == QL_SQLOUT_CSV) {
+        for (int c = 0; c < nc; c++) {
+            const char *name = sqlite3_column_name(st, c);
+            if (c) fputc(',', out);
+            csv_field(out, name, strlen(name));
+        }
+        fputc('\n', out);
+    } else if (fmt == QL_SQLOUT_MD) {
+        fputc('|', out);
+        for (int c = 0; c < nc; c++) fprintf(out, " %s |", sqlite3_column_name(st, c));
+        fputs("\n|", out);
+        for (int c = 0; c < nc; c++) fputs("---|", out);
+        fputc('\n', out);
+    }
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        n++;
+        ql_buf_reset(&b);
+        for (int c = 0; c < nc; c++) {
+            switch (fmt) {
+            case QL_SQLOUT_CSV:
+                if (c) ql_buf_putc(&b, ',');
+                if (sqlite3_column_type(st, c) != SQLITE_NULL) {
+                    fwrite(b.data, 1, b.len, out);
+                    ql_buf_reset(&b);
+                    const char *s = (const char *)sqlite3_column_text(st, c);
+                    csv_field(out, s ? s : "", (size_t)sqlite3_column_bytes(st, c));
+                }
+                break;
+            case QL_SQLOUT_JSON:
+                ql_buf_putc(&b, c ? ',' : '{');
+                ql_json_write_string(&b, sqlite3_column_name(st, c), strlen(sqlite3_column_name(st, c)));
+                ql_buf_putc(&b, ':');
+                json_value(&b, st, c);
+                break;
+            default: {  /* MD */
+                char *s = cell_text(st, c, 1);
+                ql_buf_printf(&b, "%s %s", c ? " |" : "|", s);
+                free(s);
+            }
+            }
+        }
+        if (fmt == QL_SQLOUT_JSON) ql_buf_puts(&b, nc ? "}" : "{}");
+        if (fmt == QL_SQLOUT_MD) ql_buf_puts(&b, " |");
+        ql_buf_putc(&b, '\n');
+        fwrite(b.data, 1, b.len, out);
+    }
+    ql_buf_free(&b);
+    if (rows) *rows = n;
+    if (step != SQLITE_DONE) return ql_err(err, errlen, "%s", sqlite3_errmsg(sqlite3_db_handle(st)));
+    return 0;
+}

@@ -1,0 +1,928 @@
+/*
+ * vtab.c — the `questlog_parquet` SQLite virtual table over a lake table (a
+ * directory of Parquet files), modelled on SQLite's ext/misc/csv.c; see
+ * vtab.h for what it does and docs/query.md for how it is used.
+ *
+ * Built twice: into libquestlog (for `questlog query`), and with
+ * -DQL_SQLITE_EXTENSION as build/questlog_parquet.so, a loadable extension
+ * for the stock sqlite3 shell (then every SQLite call goes through the
+ * sqlite3_api table of sqlite3ext.h).
+ *
+ * Scan: xFilter builds the list of filters it was given; the cursor walks the
+ * files in path order and, in each, the row groups, skipping a file whose
+ * partition keys (or missing columns) exclude every row and a row group whose
+ * statistics do. Columns are decoded one row group at a time, each on first
+ * use (so a filter column that rejects a whole row group spares decoding the
+ * rest). Invariant: a row is dropped by the cursor only when a filter is
+ * certainly false for it under SQLite's own comparison rules; everything else
+ * is left to SQLite, which evaluates every constraint again (omit = 0).
+ */
+#ifdef QL_SQLITE_EXTENSION
+#include <sqlite3ext.h>
+SQLITE_EXTENSION_INIT1
+#else
+#include <sqlite3.h>
+#endif
+
+#include "vtab.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lake.h"
+#include "util.h"
+
+/* ---- listing files ----------------------------------------------------- */
+
+typedef struct strvec {
+    char **v;
+    int    n, cap;
+} strvec_t;
+
+static void strvec_push(strvec_t *sv, char *s)
+{
+    if (sv->n == sv->cap) {
+        sv->cap = sv->cap ? sv->cap * 2 : 16;
+        sv->v = ql_realloc(sv->v, (size_t)sv->cap * sizeof *sv->v);
+    }
+    sv->v[sv->n++] = s;
+}
+
+static void strvec_free(strvec_t *sv)
+{
+    for (int i = 0; i < sv->n; i++) free(sv->v[i]);
+    free(sv->v);
+    sv->v = NULL;
+    sv->n = sv->cap = 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+
+/* Lists the visible Parquet files of the table directory `dir` through the
+ * lake's own listing (which hides files a compacted file covers). */
+static int list_parquet(const char *dir, strvec_t *out, char *err, size_t errlen)
+{
+    char *copy = ql_strdup(dir);
+    size_t n = strlen(copy);
+    while (n > 1 && copy[n - 1] == '/') copy[--n] = 0;
+    char *slash = strrchr(copy, '/');
+    const char *parent, *table;
+    if (!slash) { parent = "."; table = copy; }
+    else if (slash == copy) { parent = "/"; table = copy + 1; }
+    else { *slash = 0; parent = copy; table = slash + 1; }
+    ql_lake_file_t *files = NULL;
+    size_t nf = 0;
+    int rc = ql_lake_list_files(parent, table, &files, &nf, err, errlen);
+    if (rc == 0)
+        for (size_t i = 0; i < nf; i++) strvec_push(out, ql_strdup(files[i].path));
+    ql_lake_files_free(files, nf);
+    free(copy);
+    return rc < 0 ? -1 : 0;
+}
+
+int ql_vtab_list_tables(const char *lake, char ***names, int *n, char *err, size_t errlen)
+{
+    char **v = NULL;
+    size_t nv = 0;
+    struct stat st;
+    if (stat(lake, &st) != 0 || !S_ISDIR(st.st_mode)) return ql_err(err, errlen, "lake %s: not a directory", lake);
+    if (ql_lake_list_tables(lake, &v, &nv, err, errlen) < 0) return -1;
+    *names = ql_calloc(nv + 1, sizeof(char *));
+    for (size_t i = 0; i < nv; i++) (*names)[i] = ql_strdup(v[i]);
+    *n = (int)nv;
+    ql_lake_tables_free(v, nv);
+    return 0;
+}
+
+/* ---- lake tables ------------------------------------------------------- */
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Hive escapes special characters in partition values as %XX. */
+static char *unescape_part(const char *s, size_t len)
+{
+    char *o = ql_malloc(len + 1);
+    size_t j = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            o[j++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else {
+            o[j++] = s[i];
+        }
+    }
+    o[j] = 0;
+    return o;
+}
+
+int ql_vtab_table_column(const ql_vtab_table_t *t, const char *name)
+{
+    for (int i = 0; i < t->ncols; i++)
+        if (strcmp(t->cols[i].name, name) == 0) return i;
+    return -1;
+}
+
+const char *ql_vtab_sql_type(ql_pq_type_t t)
+{
+    switch (t) {
+    case QL_PQ_INT64: case QL_PQ_INT32: case QL_PQ_BOOL: return "INTEGER";
+    case QL_PQ_DOUBLE: case QL_PQ_FLOAT: return "REAL";
+    case QL_PQ_BINARY: return "BLOB";
+    default: return "TEXT";
+    }
+}
+
+void ql_vtab_table_free(ql_vtab_table_t *t)
+{
+    if (!t) return;
+    for (int i = 0; i < t->nfiles; i++) {
+        ql_vtab_file_t *f = &t->files[i];
+        free(f->path);
+        if (f->pq) ql_pq_close(f->pq);
+        if (f->part_vals)
+            for (int k = 0; k < t->npart; k++) free(f->part_vals[k]);
+        free(f->part_vals);
+        free(f->colmap);
+    }
+    free(t->files);
+    for (int i = 0; i < t->ncols; i++) free(t->cols[i].name);
+    free(t->cols);
+    free(t->dir);
+    free(t);
+}
+
+int ql_vtab_table_open(ql_vtab_table_t **out, const char *dir, char *err, size_t errlen)
+{
+    int rc = 0;
+    strvec_t paths = {0}, pkeys = {0};
+    ql_vtab_table_t *t = ql_calloc(1, sizeof *t);
+    t->dir = ql_strdup(dir);
+    *out = NULL;
+
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        rc = ql_err(err, errlen, "%s: not a directory", dir);
+        goto out;
+    }
+    if ((rc = list_parquet(dir, &paths, err, errlen)) < 0) goto out;
+    if (paths.n) qsort(paths.v, (size_t)paths.n, sizeof *paths.v, cmp_str);
+
+    t->files = ql_calloc((size_t)paths.n + 1, sizeof *t->files);
+    int cap_cols = 0;
+    size_t dlen = strlen(dir);
+    for (int i = 0; i < paths.n; i++) {
+        ql_vtab_file_t *f = &t->files[t->nfiles];
+        f->path = paths.v[i];
+        paths.v[i] = NULL;
+        t->nfiles++;
+        char perr[256];
+        if (ql_pq_open(&f->pq, f->path, perr, sizeof perr) < 0) {
+            rc = ql_err(err, errlen, "%s: %s", f->path, perr);
+            goto out;
+        }
+        if (stat(f->path, &st) == 0) f->bytes = (uint64_t)st.st_size;
+        t->bytes += f->bytes;
+        t->rows += ql_pq_num_rows(f->pq);
+        /* Hive partition keys from the directories between dir and the file. */
+        const char *rel = f->path + dlen;
+        while (*rel == '/') rel++;
+        const char *slash;
+        while ((slash = strchr(rel, '/')) != NULL) {
+            const char *eq = memchr(rel, '=', (size_t)(slash - rel));
+            if (eq && eq > rel) {
+                char *key = ql_strndup(rel, (size_t)(eq - rel));
+                int k;
+                for (k = 0; k < pkeys.n && strcmp(pkeys.v[k], key) != 0; k++) {}
+                if (k == pkeys.n) strvec_push(&pkeys, key); else free(key);
+            }
+            rel = slash + 1;
+        }
+        /* Union of columns by name, in order of first appearance. */
+        int nc = ql_pq_num_columns(f->pq);
+        for (int c = 0; c < nc; c++) {
+            const ql_pq_column_info_t *ci = ql_pq_column(f->pq, c);
+            if (ql_vtab_table_column(t, ci->name) >= 0) continue;
+            if (t->ncols == cap_cols) {
+                cap_cols = cap_cols ? cap_cols * 2 : 16;
+                t->cols = ql_realloc(t->cols, (size_t)cap_cols * sizeof *t->cols);
+            }
+            t->cols[t->ncols].name = ql_strdup(ci->name);
+            t->cols[t->ncols].type = ci->type;
+            t->cols[t->ncols].part = -1;
+            t->ncols++;
+        }
+    }
+    /* Partition keys become trailing TEXT columns, unless a file column has the name. */
+    t->npart = pkeys.n;
+    for (int k = 0; k < pkeys.n; k++) {
+        if (ql_vtab_table_column(t, pkeys.v[k]) >= 0) continue;
+        if (t->ncols == cap_cols) {
+            cap_cols = cap_cols ? cap_cols * 2 : 16;
+            t->cols = ql_realloc(t->cols, (size_t)cap_cols * sizeof *t->cols);
+        }
+        t->cols[t->ncols].name = ql_strdup(pkeys.v[k]);
+        t->cols[t->ncols].type = QL_PQ_STRING;
+        t->cols[t->ncols].part = k;
+        t->ncols++;
+    }
+    for (int i = 0; i < t->nfiles; i++) {
+        ql_vtab_file_t *f = &t->files[i];
+        f->part_vals = ql_calloc((size_t)t->npart + 1, sizeof(char *));
+        const char *rel = f->path + dlen;
+        while (*rel == '/') rel++;
+        const char *slash;
+        while ((slash = strchr(rel, '/')) != NULL) {
+            const char *eq = memchr(rel, '=', (size_t)(slash - rel));
+            if (eq && eq > rel) {
+                for (int k = 0; k < t->npart; k++)
+                    if (strlen(pkeys.v[k]) == (size_t)(eq - rel) && memcmp(pkeys.v[k], rel, (size_t)(eq - rel)) == 0) {
+                        free(f->part_vals[k]);
+                        f->part_vals[k] = unescape_part(eq + 1, (size_t)(slash - eq - 1));
+                    }
+            }
+            rel = slash + 1;
+        }
+        f->colmap = ql_malloc(((size_t)t->ncols + 1) * sizeof(int));
+        for (int c = 0; c < t->ncols; c++)
+            f->colmap[c] = t->cols[c].part >= 0 ? -1 : ql_pq_column_index(f->pq, t->cols[c].name);
+    }
+    *out = t;
+    t = NULL;
+out:
+    strvec_free(&paths);
+    strvec_free(&pkeys);
+    ql_vtab_table_free(t);
+    return rc;
+}
+
+/* ---- the QL_TIME collation --------------------------------------------- */
+
+/* Orders RFC 3339 texts by the instant they name. Two canonical values
+ * (27 bytes, 'T' at 10, 'Z' at 26: what the module returns) compare byte by
+ * byte, which is the same order and fast; otherwise both are parsed, and if
+ * either is not an RFC 3339 date-time the bytes decide (so '2026-11-21'
+ * sorts before every instant of that day, as a prefix). */
+static int is_canonical_time(const char *s, int n)
+{
+    return n == 27 && s[10] == 'T' && s[26] == 'Z' && s[19] == '.';
+}
+
+static int memcmp_len(const void *a, int na, const void *b, int nb)
+{
+    int c = memcmp(a, b, (size_t)(na < nb ? na : nb));
+    return c ? c : na - nb;
+}
+
+static int time_collate(void *arg, int na, const void *a, int nb, const void *b)
+{
+    (void)arg;
+    if (!(is_canonical_time(a, na) && is_canonical_time(b, nb))) {
+        int64_t ua, ub;
+        if (ql_rfc3339_parse(a, (size_t)na, &ua) == 0 && ql_rfc3339_parse(b, (size_t)nb, &ub) == 0)
+            return ua < ub ? -1 : ua > ub;
+    }
+    return memcmp_len(a, na, b, nb);
+}
+
+/* ---- module types ------------------------------------------------------ */
+
+typedef struct pq_vtab {
+    sqlite3_vtab     base;     /* must be first */
+    ql_vtab_table_t *t;
+    ql_vtab_stats_t *stats;
+} pq_vtab_t;
+
+/* A pushed-down constraint with its right-hand value. */
+typedef struct filt {
+    int     col, op;
+    int     vtype;             /* SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT, or 0 (unusable) */
+    int64_t i;
+    long double d;             /* numeric value (exact for any int64 too) */
+    char   *s;                 /* text value (owned) */
+    int     slen;
+    int     has_us;            /* text parsed as an RFC 3339 instant */
+    int64_t us;
+} filt_t;
+
+typedef struct pq_cursor {
+    sqlite3_vtab_cursor base;  /* must be first */
+    filt_t  *filts;
+    int      nfilts;
+    int      file, rg;         /* current position; file == -1 before the first */
+    int64_t  rg_rows, row;     /* rows in the current row group, current row in it */
+    int64_t  rowid_base;
+    int      eof;
+    ql_pq_column_data_t *data; /* per table column: decoded chunk of the current row group */
+    uint8_t *loaded;           /* per table column: data[c] holds the current row group */
+} pq_cursor_t;
+
+/* idxStr: "<colUsed hex>;<col>:<op>,<col>:<op>,…" in argv order. */
+
+/* ---- comparisons ------------------------------------------------------- */
+
+/* Sign of (stored value) - (filter value), or 2 when they cannot be compared
+ * here the way SQLite would (different type classes). */
+#define NOCMP 2
+
+static int cmp_num(long double x, const filt_t *f)
+{
+    if (f->vtype != SQLITE_INTEGER && f->vtype != SQLITE_FLOAT) return NOCMP;
+    return x < f->d ? -1 : x > f->d;
+}
+
+static int cmp_text(const char *s, size_t n, const filt_t *f)
+{
+    if (f->vtype != SQLITE_TEXT) return NOCMP;
+    int c = memcmp_len(s, (int)n, f->s, f->slen);
+    return c < 0 ? -1 : c > 0;
+}
+
+static int cmp_time(int64_t us, const filt_t *f)
+{
+    if (f->vtype != SQLITE_TEXT) return NOCMP;
+    if (f->has_us) return us < f->us ? -1 : us > f->us;
+    char buf[QL_RFC3339_LEN];
+    ql_rfc3339_format(us, buf);
+    return cmp_text(buf, QL_RFC3339_LEN - 1, f);
+}
+
+/* Whether the comparison result c (stored vs filter value) satisfies op. */
+static int op_holds(int op, int c)
+{
+    switch (op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ: return c == 0;
+    case SQLITE_INDEX_CONSTRAINT_LT: return c < 0;
+    case SQLITE_INDEX_CONSTRAINT_LE: return c <= 0;
+    case SQLITE_INDEX_CONSTRAINT_GT: return c > 0;
+    case SQLITE_INDEX_CONSTRAINT_GE: return c >= 0;
+    default: return 1;
+    }
+}
+
+static int is_cmp_op(int op)
+{
+    return op == SQLITE_INDEX_CONSTRAINT_EQ || op == SQLITE_INDEX_CONSTRAINT_LT ||
+           op == SQLITE_INDEX_CONSTRAINT_LE || op == SQLITE_INDEX_CONSTRAINT_GT ||
+           op == SQLITE_INDEX_CONSTRAINT_GE;
+}
+
+/* Compares a statistic (min or max) of type `type` with the filter. */
+static int cmp_stat(ql_pq_type_t type, const ql_pq_value_t *v, const filt_t *f)
+{
+    if (!v->is_set) return NOCMP;
+    switch (type) {
+    case QL_PQ_INT64: case QL_PQ_INT32: case QL_PQ_BOOL: return cmp_num((long double)v->i, f);
+    case QL_PQ_DOUBLE: case QL_PQ_FLOAT:
+        if (v->d != v->d) return NOCMP;
+        return cmp_num((long double)v->d, f);
+    case QL_PQ_STRING: return cmp_text(v->s, v->len, f);
+    case QL_PQ_TIMESTAMP: return cmp_time(v->i, f);
+    default: return NOCMP;
+    }
+}
+
+/* 1 if no row of the chunk can satisfy the filter. */
+static int chunk_excludes(ql_pq_type_t type, const ql_pq_chunk_info_t *ci, const filt_t *f)
+{
+    if (!ci) return 0;
+    int all_null = ci->null_count >= 0 && ci->null_count == ci->num_values && ci->num_values > 0;
+    if (f->op == SQLITE_INDEX_CONSTRAINT_ISNULL) return ci->null_count == 0;
+    if (f->op == SQLITE_INDEX_CONSTRAINT_ISNOTNULL) return all_null;
+    if (!is_cmp_op(f->op) || !f->vtype) return 0;
+    if (all_null) return 1;
+    int cmin = cmp_stat(type, &ci->min, f), cmax = cmp_stat(type, &ci->max, f);
+    if (cmin == NOCMP || cmax == NOCMP) return 0;
+    switch (f->op) {
+    case SQLITE_INDEX_CONSTRAINT_EQ: return cmin > 0 || cmax < 0;
+    case SQLITE_INDEX_CONSTRAINT_LT: return cmin >= 0;
+    case SQLITE_INDEX_CONSTRAINT_LE: return cmin > 0;
+    case SQLITE_INDEX_CONSTRAINT_GT: return cmax <= 0;
+    case SQLITE_INDEX_CONSTRAINT_GE: return cmax < 0;
+    }
+    return 0;
+}
+
+/* ---- xCreate / xConnect ------------------------------------------------ */
+
+/* Removes SQL quotes ('x', "x", [x], `x`) in place, like csv.c's csv_trim_whitespace + dequote. */
+static void dequote(char *z)
+{
+    char q = z[0];
+    if (q == '[') q = ']';
+    else if (q != '\'' && q != '"' && q != '`') return;
+    size_t n = strlen(z), j = 0;
+    if (n < 2 || z[n - 1] != q) return;
+    for (size_t i = 1; i < n - 1; i++) {
+        if (z[i] == q && z[i + 1] == q) i++;
+        z[j++] = z[i];
+    }
+    z[j] = 0;
+}
+
+static int pq_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                      sqlite3_vtab **out, char **errmsg)
+{
+    int rc = SQLITE_OK;
+    pq_vtab_t *vt = NULL;
+    ql_vtab_table_t *t = NULL;
+    char err[512];
+    ql_buf_t sql = QL_BUF_INIT;
+    char *dir = NULL;
+    *out = NULL;
+    if (argc != 4) {
+        *errmsg = sqlite3_mprintf("questlog_parquet: one argument expected: the table directory");
+        return SQLITE_ERROR;
+    }
+    dir = ql_strdup(argv[3]);
+    dequote(dir);
+    if (ql_vtab_table_open(&t, dir, err, sizeof err) < 0) {
+        *errmsg = sqlite3_mprintf("questlog_parquet: %s", err);
+        rc = SQLITE_ERROR;
+        goto out;
+    }
+    ql_buf_puts(&sql, "CREATE TABLE x(");
+    for (int c = 0; c < t->ncols; c++) {
+        ql_buf_puts(&sql, c ? ", \"" : "\"");
+        for (const char *p = t->cols[c].name; *p; p++) {
+            if (*p == '"') ql_buf_putc(&sql, '"');
+            ql_buf_putc(&sql, *p);
+        }
+        ql_buf_printf(&sql, "\" %s", ql_vtab_sql_type(t->cols[c].type));
+        if (t->cols[c].type == QL_PQ_TIMESTAMP) ql_buf_puts(&sql, " COLLATE " QL_VTAB_TIME_COLLATION);
+    }
+    if (t->ncols == 0) ql_buf_puts(&sql, "\"_empty\" TEXT HIDDEN");
+    ql_buf_puts(&sql, ")");
+    rc = sqlite3_declare_vtab(db, sql.data);
+    if (rc != SQLITE_OK) {
+        *errmsg = sqlite3_mprintf("questlog_parquet: %s: %s", sql.data, sqlite3_errmsg(db));
+        goto out;
+    }
+    vt = sqlite3_malloc(sizeof *vt);
+    if (!vt) { rc = SQLITE_NOMEM; goto out; }
+    memset(vt, 0, sizeof *vt);
+    vt->t = t;
+    vt->stats = aux;
+    t = NULL;
+    *out = &vt->base;
+out:
+    ql_vtab_table_free(t);
+    ql_buf_free(&sql);
+    free(dir);
+    return rc;
+}
+
+static int pq_disconnect(sqlite3_vtab *base)
+{
+    pq_vtab_t *vt = (pq_vtab_t *)base;
+    ql_vtab_table_free(vt->t);
+    sqlite3_free(vt);
+    return SQLITE_OK;
+}
+
+/* ---- xBestIndex -------------------------------------------------------- */
+
+static int pq_best_index(sqlite3_vtab *base, sqlite3_index_info *ix)
+{
+    pq_vtab_t *vt = (pq_vtab_t *)base;
+    ql_vtab_table_t *t = vt->t;
+    ql_buf_t s = QL_BUF_INIT;
+    int argv_i = 0;
+    double rows = (double)(t->rows > 0 ? t->rows : 1);
+    ql_buf_printf(&s, "%llx;", (unsigned long long)ix->colUsed);
+    for (int i = 0; i < ix->nConstraint; i++) {
+        const struct sqlite3_index_constraint *c = &ix->aConstraint[i];
+        if (!c->usable || c->iColumn < 0 || c->iColumn >= t->ncols) continue;
+        int op = c->op;
+        if (!is_cmp_op(op) && op != SQLITE_INDEX_CONSTRAINT_ISNULL && op != SQLITE_INDEX_CONSTRAINT_ISNOTNULL)
+            continue;
+        if (is_cmp_op(op)) {
+            /* Only with the collation our comparisons implement. */
+            const char *coll = sqlite3_vtab_collation(ix, i);
+            ql_pq_type_t ty = t->cols[c->iColumn].type;
+            const char *want = ty == QL_PQ_TIMESTAMP ? QL_VTAB_TIME_COLLATION : "BINARY";
+            if (ty != QL_PQ_INT64 && ty != QL_PQ_INT32 && ty != QL_PQ_BOOL && ty != QL_PQ_DOUBLE &&
+                ty != QL_PQ_FLOAT && (!coll || sqlite3_stricmp(coll, want) != 0))
+                continue;
+        }
+        ix->aConstraintUsage[i].argvIndex = ++argv_i;
+        ix->aConstraintUsage[i].omit = 0;   /* SQLite re-checks: pushdown only prunes */
+        ql_buf_printf(&s, "%d:%d,", c->iColumn, op);
+        rows /= op == SQLITE_INDEX_CONSTRAINT_EQ ? 10.0 : 3.0;
+    }
+    ix->idxNum = argv_i;
+    ix->idxStr = sqlite3_mprintf("%s", s.data);
+    ix->needToFreeIdxStr = 1;
+    ix->estimatedRows = (sqlite3_int64)(rows < 1 ? 1 : rows);
+    ix->estimatedCost = rows * 10.0 + (double)t->nfiles;
+    ql_buf_free(&s);
+    return ix->idxStr ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* ---- cursor ------------------------------------------------------------ */
+
+static int pq_open(sqlite3_vtab *base, sqlite3_vtab_cursor **out)
+{
+    pq_vtab_t *vt = (pq_vtab_t *)base;
+    pq_cursor_t *cur = sqlite3_malloc(sizeof *cur);
+    if (!cur) return SQLITE_NOMEM;
+    memset(cur, 0, sizeof *cur);
+    int n = vt->t->ncols + 1;
+    cur->data = ql_calloc((size_t)n, sizeof *cur->data);
+    cur->loaded = ql_calloc((size_t)n, 1);
+    cur->eof = 1;
+    *out = &cur->base;
+    return SQLITE_OK;
+}
+
+static void unload(pq_cursor_t *cur, int ncols)
+{
+    for (int c = 0; c < ncols; c++)
+        if (cur->loaded[c]) {
+            ql_pq_column_data_free(&cur->data[c]);
+            memset(&cur->data[c], 0, sizeof cur->data[c]);
+            cur->loaded[c] = 0;
+        }
+}
+
+static void free_filts(pq_cursor_t *cur)
+{
+    for (int i = 0; i < cur->nfilts; i++) free(cur->filts[i].s);
+    free(cur->filts);
+    cur->filts = NULL;
+    cur->nfilts = 0;
+}
+
+static int pq_close(sqlite3_vtab_cursor *base)
+{
+    pq_cursor_t *cur = (pq_cursor_t *)base;
+    pq_vtab_t *vt = (pq_vtab_t *)base->pVtab;
+    unload(cur, vt->t->ncols);
+    free_filts(cur);
+    free(cur->data);
+    free(cur->loaded);
+    sqlite3_free(cur);
+    return SQLITE_OK;
+}
+
+/* Decodes column c of the current row group if not yet done. */
+static int load_col(pq_cursor_t *cur, int c)
+{
+    pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
+    if (cur->loaded[c]) return SQLITE_OK;
+    ql_vtab_file_t *f = &vt->t->files[cur->file];
+    int fc = f->colmap[c];
+    if (fc < 0) return SQLITE_OK;   /* absent: NULL */
+    char err[256];
+    if (ql_pq_read_column(f->pq, cur->rg, fc, &cur->data[c], err, sizeof err) < 0) {
+        sqlite3_free(vt->base.zErrMsg);
+        vt->base.zErrMsg = sqlite3_mprintf("%s: row group %d column %s: %s", f->path, cur->rg,
+                                           vt->t->cols[c].name, err);
+        return SQLITE_ERROR;
+    }
+    cur->loaded[c] = 1;
+    return SQLITE_OK;
+}
+
+/* 1 if the file's partition values or missing columns exclude every row. */
+static int file_excluded(const ql_vtab_table_t *t, const ql_vtab_file_t *f, const filt_t *fl, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const filt_t *x = &fl[i];
+        const ql_vtab_column_t *col = &t->cols[x->col];
+        if (col->part >= 0) {
+            const char *v = f->part_vals[col->part];
+            if (x->op == SQLITE_INDEX_CONSTRAINT_ISNULL) { if (v) return 1; continue; }
+            if (x->op == SQLITE_INDEX_CONSTRAINT_ISNOTNULL) { if (!v) return 1; continue; }
+            if (!v) return 1;
+            int c = cmp_text(v, strlen(v), x);
+            if (c != NOCMP && !op_holds(x->op, c)) return 1;
+        } else if (f->colmap[x->col] < 0) {
+            /* every value NULL: only IS NULL can hold */
+            if (x->op != SQLITE_INDEX_CONSTRAINT_ISNULL) return 1;
+        }
+    }
+    return 0;
+}
+
+static int rg_excluded(const ql_vtab_table_t *t, const ql_vtab_file_t *f, int rg, const filt_t *fl, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const filt_t *x = &fl[i];
+        int fc = f->colmap[x->col];
+        if (t->cols[x->col].part >= 0 || fc < 0) continue;
+        ql_pq_type_t ft = ql_pq_column(f->pq, fc)->type;
+        if (ft != t->cols[x->col].type) continue;   /* types differ across files: no pushdown */
+        if (chunk_excludes(ft, ql_pq_chunk(f->pq, rg, fc), x)) return 1;
+    }
+    return 0;
+}
+
+/* Whether row r of the current row group may satisfy every filter (0 only
+ * when some filter is certainly false for it). */
+static int row_may_match(pq_cursor_t *cur, const ql_vtab_table_t *t, const ql_vtab_file_t *f, int64_t r)
+{
+    for (int i = 0; i < cur->nfilts; i++) {
+        const filt_t *x = &cur->filts[i];
+        int c = x->col;
+        if (!cur->loaded[c] || t->cols[c].part >= 0) continue;
+        const ql_pq_column_data_t *d = &cur->data[c];
+        if (ql_pq_column(f->pq, f->colmap[c])->type != t->cols[c].type) continue;
+        int valid = d->valid ? d->valid[r] : 1;
+        if (x->op == SQLITE_INDEX_CONSTRAINT_ISNULL) { if (valid) return 0; continue; }
+        if (x->op == SQLITE_INDEX_CONSTRAINT_ISNOTNULL) { if (!valid) return 0; continue; }
+        if (!x->vtype) continue;
+        if (!valid) return 0;   /* NULL op anything is not true */
+        int k;
+        switch (d->type) {
+        case QL_PQ_INT64: case QL_PQ_INT32: case QL_PQ_BOOL: k = cmp_num((long double)d->i64[r], x); break;
+        case QL_PQ_DOUBLE: case QL_PQ_FLOAT:
+            k = d->f64[r] != d->f64[r] ? NOCMP : cmp_num((long double)d->f64[r], x);
+            break;
+        case QL_PQ_STRING: k = cmp_text(d->str[r], d->str_len[r], x); break;
+        case QL_PQ_TIMESTAMP: k = cmp_time(d->i64[r], x); break;
+        default: k = NOCMP;
+        }
+        if (k != NOCMP && !op_holds(x->op, k)) return 0;
+    }
+    return 1;
+}
+
+/* Moves to the next row group that survives pruning; eof when none. */
+static int next_row_group(pq_cursor_t *cur)
+{
+    pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
+    ql_vtab_table_t *t = vt->t;
+    ql_vtab_stats_t *st = vt->stats;
+    unload(cur, t->ncols);
+    for (;;) {
+        if (cur->file >= 0 && cur->file < t->nfiles) {
+            ql_vtab_file_t *f = &t->files[cur->file];
+            cur->rowid_base += cur->rg_rows;
+            cur->rg_rows = 0;
+            cur->rg++;
+            int nrg = ql_pq_num_row_groups(f->pq);
+            while (cur->rg < nrg) {
+                int64_t n = ql_pq_row_group_rows(f->pq, cur->rg);
+                if (n > 0 && !rg_excluded(t, f, cur->rg, cur->filts, cur->nfilts)) {
+                    if (st) { st->rg_scanned++; st->rows_read += n; }
+                    cur->rg_rows = n;
+                    cur->row = 0;
+                    /* Decode the filter columns now: they decide the rows. */
+                    for (int i = 0; i < cur->nfilts; i++) {
+                        int rc = load_col(cur, cur->filts[i].col);
+                        if (rc != SQLITE_OK) return rc;
+                    }
+                    return SQLITE_OK;
+                }
+                if (st) st->rg_skipped++;
+                cur->rowid_base += n;
+                cur->rg++;
+            }
+        }
+        /* next file */
+        cur->file++;
+        cur->rg = -1;
+        cur->rg_rows = 0;
+        if (cur->file >= t->nfiles) { cur->eof = 1; return SQLITE_OK; }
+        ql_vtab_file_t *f = &t->files[cur->file];
+        if (file_excluded(t, f, cur->filts, cur->nfilts)) {
+            if (st) { st->files_skipped++; st->rg_skipped += ql_pq_num_row_groups(f->pq); }
+            cur->rowid_base += ql_pq_num_rows(f->pq);
+            cur->rg = ql_pq_num_row_groups(f->pq);   /* consumed: the next turn moves on */
+            continue;
+        }
+        if (st) st->files_scanned++;
+    }
+}
+
+/* Advances until a row that may match, or eof. */
+static int advance(pq_cursor_t *cur)
+{
+    pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
+    for (;;) {
+        cur->row++;
+        if (cur->row >= cur->rg_rows) {
+            int rc = next_row_group(cur);
+            if (rc != SQLITE_OK) return rc;
+            if (cur->eof) return SQLITE_OK;
+        }
+        if (!cur->nfilts || row_may_match(cur, vt->t, &vt->t->files[cur->file], cur->row)) return SQLITE_OK;
+    }
+}
+
+static int pq_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str, int argc, sqlite3_value **argv)
+{
+    pq_cursor_t *cur = (pq_cursor_t *)base;
+    pq_vtab_t *vt = (pq_vtab_t *)base->pVtab;
+    (void)idx_num;
+    unload(cur, vt->t->ncols);
+    free_filts(cur);
+    const char *p = idx_str ? strchr(idx_str, ';') : NULL;
+    if (argc > 0 && p) {
+        cur->filts = ql_calloc((size_t)argc, sizeof *cur->filts);
+        p++;
+        for (int i = 0; i < argc && *p; i++) {
+            char *end;
+            long col = strtol(p, &end, 10);
+            if (*end != ':') break;
+            long op = strtol(end + 1, &end, 10);
+            if (*end != ',') break;
+            p = end + 1;
+            filt_t *f = &cur->filts[cur->nfilts++];
+            f->col = (int)col;
+            f->op = (int)op;
+            sqlite3_value *v = argv[i];
+            switch (sqlite3_value_type(v)) {
+            case SQLITE_INTEGER:
+                f->vtype = SQLITE_INTEGER;
+                f->i = sqlite3_value_int64(v);
+                f->d = (long double)f->i;
+                break;
+            case SQLITE_FLOAT: {
+                double d = sqlite3_value_double(v);
+                if (d == d) { f->vtype = SQLITE_FLOAT; f->d = d; }
+                break;
+            }
+            case SQLITE_TEXT: {
+                const char *s = (const char *)sqlite3_value_text(v);
+                int n = sqlite3_value_bytes(v);
+                if (!s) break;
+                f->vtype = SQLITE_TEXT;
+                f->s = ql_strndup(s, (size_t)n);
+                f->slen = n;
+                f->has_us = ql_rfc3339_parse(s, (size_t)n, &f->us) == 0;
+                break;
+            }
+            default: break;
+            }
+            /* Type classes must match the column's for comparisons to be ours to judge. */
+            ql_pq_type_t ty = vt->t->cols[f->col].type;
+            int numcol = ty == QL_PQ_INT64 || ty == QL_PQ_INT32 || ty == QL_PQ_BOOL || ty == QL_PQ_DOUBLE || ty == QL_PQ_FLOAT;
+            int textcol = ty == QL_PQ_STRING || ty == QL_PQ_TIMESTAMP;
+            if ((numcol && f->vtype == SQLITE_TEXT) || (textcol && f->vtype != SQLITE_TEXT) || ty == QL_PQ_BINARY)
+                f->vtype = 0;
+            /* An unusable comparison filter is dropped (only IS [NOT] NULL work without a value). */
+            if (!f->vtype && is_cmp_op(f->op)) { free(f->s); cur->nfilts--; }
+        }
+    }
+    cur->file = -1;
+    cur->rg = -1;
+    cur->rg_rows = 0;
+    cur->row = -1;
+    cur->rowid_base = 0;
+    cur->eof = 0;
+    return advance(cur);
+}
+
+static int pq_next(sqlite3_vtab_cursor *base)
+{
+    return advance((pq_cursor_t *)base);
+}
+
+static int pq_eof(sqlite3_vtab_cursor *base)
+{
+    return ((pq_cursor_t *)base)->eof;
+}
+
+static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
+{
+    pq_cursor_t *cur = (pq_cursor_t *)base;
+    pq_vtab_t *vt = (pq_vtab_t *)base->pVtab;
+    ql_vtab_table_t *t = vt->t;
+    if (c < 0 || c >= t->ncols || cur->eof) return SQLITE_OK;
+    ql_vtab_file_t *f = &t->files[cur->file];
+    if (t->cols[c].part >= 0) {
+        const char *v = f->part_vals[t->cols[c].part];
+        if (v) sqlite3_result_text(ctx, v, -1, SQLITE_TRANSIENT);
+        return SQLITE_OK;
+    }
+    int rc = load_col(cur, c);
+    if (rc != SQLITE_OK) {
+        sqlite3_result_error(ctx, vt->base.zErrMsg ? vt->base.zErrMsg : "decode error", -1);
+        return rc;
+    }
+    if (!cur->loaded[c]) return SQLITE_OK;   /* column absent from this file: NULL */
+    const ql_pq_column_data_t *d = &cur->data[c];
+    int64_t r = cur->row;
+    if (r >= d->n || (d->valid && !d->valid[r])) return SQLITE_OK;
+    switch (d->type) {
+    case QL_PQ_INT64: case QL_PQ_INT32: case QL_PQ_BOOL: sqlite3_result_int64(ctx, d->i64[r]); break;
+    case QL_PQ_DOUBLE: case QL_PQ_FLOAT: sqlite3_result_double(ctx, d->f64[r]); break;
+    case QL_PQ_STRING: sqlite3_result_text(ctx, d->str[r], (int)d->str_len[r], SQLITE_TRANSIENT); break;
+    case QL_PQ_BINARY: sqlite3_result_blob(ctx, d->str[r], (int)d->str_len[r], SQLITE_TRANSIENT); break;
+    case QL_PQ_TIMESTAMP: {
+        char buf[QL_RFC3339_LEN];
+        ql_rfc3339_format(d->i64[r], buf);
+        sqlite3_result_text(ctx, buf, QL_RFC3339_LEN - 1, SQLITE_TRANSIENT);
+        break;
+    }
+    }
+    return SQLITE_OK;
+}
+
+static int pq_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid)
+{
+    pq_cursor_t *cur = (pq_cursor_t *)base;
+    *rowid = cur->rowid_base + cur->row;
+    return SQLITE_OK;
+}
+
+static sqlite3_module pq_module = {
+    .iVersion = 0,
+    .xCreate = pq_connect,
+    .xConnect = pq_connect,
+    .xBestIndex = pq_best_index,
+    .xDisconnect = pq_disconnect,
+    .xDestroy = pq_disconnect,
+    .xOpen = pq_open,
+    .xClose = pq_close,
+    .xFilter = pq_filter,
+    .xNext = pq_next,
+    .xEof = pq_eof,
+    .xColumn = pq_column,
+    .xRowid = pq_rowid,
+};
+
+/* ---- registration ------------------------------------------------------ */
+
+static void stats_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc; (void)argv;
+    ql_vtab_stats_t *st = sqlite3_user_data(ctx);
+    char buf[160];
+    snprintf(buf, sizeof buf, "row groups: scanned %lld, skipped %lld",
+             (long long)st->rg_scanned, (long long)st->rg_skipped);
+    sqlite3_result_text(ctx, buf, -1, SQLITE_TRANSIENT);
+}
+
+int ql_vtab_register(sqlite3 *db, ql_vtab_stats_t **stats)
+{
+    ql_vtab_stats_t *st = sqlite3_malloc(sizeof *st);
+    if (!st) return SQLITE_NOMEM;
+    memset(st, 0, sizeof *st);
+    int rc = sqlite3_create_collation(db, QL_VTAB_TIME_COLLATION, SQLITE_UTF8, NULL, time_collate);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function(db, "questlog_parquet_stats", 0, SQLITE_UTF8, st, stats_func, NULL, NULL);
+    if (rc != SQLITE_OK) { sqlite3_free(st); return rc; }
+    /* The module owns st: sqlite3_free'd when the connection closes. */
+    rc = sqlite3_create_module_v2(db, "questlog_parquet", &pq_module, st, sqlite3_free);
+    if (rc == SQLITE_OK && stats) *stats = st;
+    return rc;
+}
+
+int ql_vtab_attach_lake(sqlite3 *db, const char *lake, char *err, size_t errlen)
+{
+    char **names = NULL;
+    int n = 0, rc = 0;
+    if (ql_vtab_list_tables(lake, &names, &n, err, errlen) < 0) return -1;
+    for (int i = 0; i < n; i++) {
+        ql_buf_t dir = QL_BUF_INIT;
+        ql_buf_printf(&dir, "%s/%s", lake, names[i]);
+        char *sql = sqlite3_mprintf("CREATE VIRTUAL TABLE \"%w\" USING questlog_parquet('%q')", names[i],
+                                    dir.data);
+        char *msg = NULL;
+        if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+            rc = ql_err(err, errlen, "table %s: %s", names[i], msg ? msg : "error");
+        }
+        sqlite3_free(msg);
+        sqlite3_free(sql);
+        ql_buf_free(&dir);
+        if (rc < 0) break;
+    }
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
+    return rc;
+}
+
+#ifdef QL_SQLITE_EXTENSION
+/* Entry point for `.load questlog_parquet` (SQLite derives the name from the
+ * file name) and for sqlite3_load_extension's default. */
+#ifdef _WIN32
+__declspec(dllexport)
+#endif
+int sqlite3_questlogparquet_init(sqlite3 *db, char **errmsg, const sqlite3_api_routines *api)
+{
+    SQLITE_EXTENSION_INIT2(api);
+    int rc = ql_vtab_register(db, NULL);
+    if (rc != SQLITE_OK && errmsg) *errmsg = sqlite3_mprintf("questlog_parquet: cannot register (%d)", rc);
+    return rc;
+}
+
+int sqlite3_extension_init(sqlite3 *db, char **errmsg, const sqlite3_api_routines *api)
+{
+    return sqlite3_questlogparquet_init(db, errmsg, api);
+}
+#endif

@@ -1,0 +1,279 @@
+/*
+ * test_lake.c — unit tests for lake.c: file names, listing that hides files
+ * covered by a compacted file, start-up recovery (dead temp files, covered
+ * files), the record of loaded offsets (file names + _offsets marker), and
+ * the temp → rename commit.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lake.h"
+#include "loader.h"
+#include "pq.h"
+#include "transform.h"
+#include "tap.h"
+#include "util.h"
+
+static char lake[256];
+
+static void touch(const char *rel, const char *content)
+{
+    char p[1024], err[256];
+    snprintf(p, sizeof p, "%s/%s", lake, rel);
+    char d[1024];
+    snprintf(d, sizeof d, "%s", p);
+    *strrchr(d, '/') = '\0';
+    ql_mkdir_p(d, err, sizeof err);
+    FILE *f = fopen(p, "w");
+    fputs(content, f);
+    fclose(f);
+}
+
+static int exists(const char *rel)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", lake, rel);
+    return access(p, F_OK) == 0;
+}
+
+static void test_names(void)
+{
+    char label[QL_LAKE_LABEL_MAX];
+    int32_t p;
+    int64_t f, l;
+    ok(ql_lake_parse_name("part-00003-0000000000000000010-0000000000000000019.parquet", label, &p, &f, &l) == 0 &&
+           p == 3 && f == 10 && l == 19 && !strcmp(label, "00003"), "log file name parses");
+    ok(ql_lake_parse_name("part-imp0193abcw1-0000000000000000001-0000000000000000500.parquet", label, &p, &f, &l) == 0 &&
+           p == -1 && f == 1 && l == 500 && !strcmp(label, "imp0193abcw1"), "import name parses, partition -1");
+    ok(ql_lake_parse_name("part-0-5-4.parquet", label, &p, &f, &l) != 0, "first > last refused");
+    ok(ql_lake_parse_name("part-0-5.parquet", label, &p, &f, &l) != 0, "missing field refused");
+    ok(ql_lake_parse_name("foo.parquet", label, &p, &f, &l) != 0, "foreign name refused");
+    ok(ql_lake_parse_name("part-00000-1-2.parquet.tmp", label, &p, &f, &l) != 0, "temp name refused");
+    ql_lake_partition_label(7, label);
+    is_str(label, "00007", "partition label zero-padded");
+}
+
+static void test_listing_and_recovery(void)
+{
+    char err[256];
+    /* a compaction that crashed after its rename: [0,29] covers [0,9], [10,29] */
+    touch("t/dt=2026-11-20/part-00000-0000000000000000000-0000000000000000009.parquet", "a");
+    touch("t/dt=2026-11-20/part-00000-0000000000000000010-0000000000000000029.parquet", "b");
+    touch("t/dt=2026-11-20/part-00000-0000000000000000000-0000000000000000029.parquet", "ab");
+    /* same range in another dt dir: not covered (different directory) */
+    touch("t/dt=2026-11-21/part-00000-0000000000000000030-0000000000000000039.parquet", "c");
+    touch("t/dt=2026-11-21/part-00001-0000000000000000000-0000000000000000099.parquet", "d");
+    touch("t/dt=2026-11-21/foreign.parquet", "x");
+    touch("t/dt=2026-11-21/.part-999999999.1.parquet.tmp", "partial");   /* dead pid */
+    char live[128];
+    snprintf(live, sizeof live, "t/dt=2026-11-21/.part-%ld.1.parquet.tmp", (long)getpid());
+    touch(live, "being written");
+    touch("t/_offsets", "# marker\n0 45\n2 7\n");
+
+    ql_lake_file_t *files;
+    size_t n;
+    ok(ql_lake_list_files(lake, "t", &files, &n, err, sizeof err) == 0, "list ok");
+    is_int(n, 4, "covered files hidden, temp files never listed");
+    if (n == 4) {
+        is_str(files[0].name, "part-00000-0000000000000000000-0000000000000000029.parquet", "covering file listed");
+        is_str(files[0].dt, "2026-11-20", "dt parsed");
+        ok(files[2].partition == 0 && files[2].first == 30, "second dt sorted after");
+        is_str(files[3].name, "part-00001-0000000000000000000-0000000000000000099.parquet", "sorted by name in dt");
+        is_int(files[1].partition, -1, "foreign file listed with partition -1");
+    }
+    ql_lake_files_free(files, n);
+    ok(ql_lake_list_files(lake, "nope", &files, &n, err, sizeof err) == 0 && n == 0, "missing table: 0 files");
+
+    ql_lake_offsets_t o;
+    ok(ql_lake_read_offsets(lake, "t", &o, err, sizeof err) == 0, "read offsets");
+    is_int(ql_lake_offsets_get(&o, 0), 45, "marker beyond files wins for p0");
+    is_int(ql_lake_offsets_get(&o, 1), 99, "files give p1");
+    is_int(ql_lake_offsets_get(&o, 2), 7, "marker-only partition");
+    is_int(ql_lake_offsets_get(&o, 3), -1, "unknown partition: -1");
+    ql_lake_offsets_free(&o);
+
+    int removed = 0;
+    ok(ql_lake_recover(lake, "t", &removed, err, sizeof err) == 0, "recover ok");
+    is_int(removed, 3, "two covered files and one dead temp file deleted");
+    ok(!exists("t/dt=2026-11-20/part-00000-0000000000000000000-0000000000000000009.parquet"), "covered file gone");
+    ok(exists("t/dt=2026-11-20/part-00000-0000000000000000000-0000000000000000029.parquet"), "covering file kept");
+    ok(!exists("t/dt=2026-11-21/.part-999999999.1.parquet.tmp"), "dead temp gone");
+    ok(exists(live), "live process's temp kept");
+
+    touch("t/_offsets", "0 banana\n");
+    ok(ql_lake_read_offsets(lake, "t", &o, err, sizeof err) != 0, "malformed marker is an error: %s", err);
+
+    char **tables;
+    ok(ql_lake_list_tables(lake, &tables, &n, err, sizeof err) == 0 && n == 1 && !strcmp(tables[0], "t"),
+       "list tables");
+    ql_lake_tables_free(tables, n);
+}
+
+static void test_commit(void)
+{
+    char err[256];
+    ql_lake_pending_t p[2];
+    ok(ql_lake_pending_open(&p[0], lake, "u", "2026-11-21", err, sizeof err) == 0, "pending open (creates dirs)");
+    ok(ql_lake_pending_open(&p[1], lake, "v", "2026-11-21", err, sizeof err) == 0, "second pending");
+    write(p[0].fd, "PAR1", 4);
+    write(p[1].fd, "PAR1", 4);
+    ql_lake_file_t *files;
+    size_t n;
+    ql_lake_list_files(lake, "u", &files, &n, err, sizeof err);
+    is_int(n, 0, "temp file invisible before commit");
+    ql_lake_files_free(files, n);
+    ql_lake_pending_name(&p[0], "00000", 0, 9);
+    ql_lake_pending_name(&p[1], "00000", 5, 9);
+    ok(ql_lake_commit(p, 2, err, sizeof err) == 0, "commit");
+    ok(exists("u/dt=2026-11-21/part-00000-0000000000000000000-0000000000000000009.parquet"), "renamed u");
+    ok(exists("v/dt=2026-11-21/part-00000-0000000000000000005-0000000000000000009.parquet"), "renamed v");
+
+    ql_lake_offsets_t o = {0};
+    ql_lake_offsets_set(&o, 0, 20);
+    ql_lake_offsets_set(&o, 0, 15);
+    is_int(ql_lake_offsets_get(&o, 0), 20, "set only raises");
+    ok(ql_lake_write_marker(lake, "u", &o, err, sizeof err) == 0, "marker written");
+    ql_lake_offsets_free(&o);
+    ok(ql_lake_read_offsets(lake, "u", &o, err, sizeof err) == 0 && ql_lake_offsets_get(&o, 0) == 20,
+       "marker read back");
+    ql_lake_offsets_free(&o);
+
+    ql_lake_pending_t q;
+    ql_lake_pending_open(&q, lake, "u", "2026-11-21", err, sizeof err);
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", q.tmp);
+    ql_lake_pending_discard(&q);
+    ok(access(tmp, F_OK) != 0, "discard deletes the temp file");
+}
+
+/* Rows of a table (all visible files) and how many distinct event_id. */
+static int64_t count_rows(const char *table, int64_t *distinct)
+{
+    char err[256];
+    ql_lake_file_t *f;
+    size_t n;
+    int64_t rows = 0;
+    char **ids = NULL;
+    size_t nid = 0;
+    if (ql_lake_list_files(lake, table, &f, &n, err, sizeof err)) return -1;
+    for (size_t i = 0; i < n; i++) {
+        ql_pq_file_t *pf;
+        if (ql_pq_open(&pf, f[i].path, err, sizeof err)) { diag("%s", err); rows = -1; break; }
+        rows += ql_pq_num_rows(pf);
+        int c = ql_pq_column_index(pf, "event_id");
+        for (int rg = 0; c >= 0 && rg < ql_pq_num_row_groups(pf); rg++) {
+            ql_pq_column_data_t d;
+            if (ql_pq_read_column(pf, rg, c, &d, err, sizeof err)) break;
+            for (int64_t r = 0; r < d.n; r++) {
+                ids = ql_realloc(ids, (nid + 1) * sizeof *ids);
+                ids[nid++] = ql_strndup(d.str[r], d.str_len[r]);
+            }
+            ql_pq_column_data_free(&d);
+        }
+        ql_pq_close(pf);
+    }
+    ql_lake_files_free(f, n);
+    int64_t dist = 0;
+    for (size_t i = 0; i < nid; i++) {
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++) dup = !strcmp(ids[i], ids[j]);
+        dist += !dup;
+    }
+    for (size_t i = 0; i < nid; i++) free(ids[i]);
+    free(ids);
+    if (distinct) *distinct = dist;
+    return rows;
+}
+
+/* Feeds log records [from, to) of a synthetic log through a fresh loader
+ * (a "process"), committing every `batch` records. */
+static int feed(const ql_transform_t *tf, int64_t from, int64_t to, int64_t batch)
+{
+    char err[256], rec[256];
+    ql_loader_t *l;
+    ql_loader_options_t o = {.lake_dir = lake, .transform = tf, .batch_rows = batch};
+    o.wopt.codec = QL_PQ_ZSTD;
+    if (ql_loader_new(&l, &o, err, sizeof err)) { diag("%s", err); return -1; }
+    int64_t start = ql_loader_start_offset(l, 0);
+    if (start > from) from = start;
+    int rc = 0;
+    for (int64_t off = from; off < to && !rc; off++) {
+        static const char *types[] = {"purchase_sword", "join_guild", "default", "purchase_sword"};
+        int n;
+        if (off == 7) n = snprintf(rec, sizeof rec, "{\"event_type\": broken");
+        else n = snprintf(rec, sizeof rec,
+                     "{\"event_type\":\"%s\",\"event_id\":\"id-%06lld\",\"timestamp\":\"2026-11-20T10:00:00Z\",\"Host\":\"h%lld\"%s}",
+                     types[off % 4], (long long)off, (long long)(off % 3), off >= 50 ? ",\"late\":\"x\"" : "");
+        rc = ql_loader_add(l, 0, off, 1795168800000000LL, rec, (size_t)n, err, sizeof err);
+    }
+    if (!rc) rc = ql_loader_flush(l, err, sizeof err);
+    if (rc) diag("%s", err);
+    ql_loader_free(l);
+    return rc;
+}
+
+static void test_loader_exactly_once(void)
+{
+    char err[256];
+    ql_config_t *cfg;
+    ql_transform_t *tf;
+    ql_config_load(&cfg, NULL, err, sizeof err);
+    ql_transform_new(&tf, cfg, NULL, err, sizeof err);
+    ok(feed(tf, 0, 40, 10) == 0, "load offsets 0..39 in batches of 10");
+    int64_t d;
+    is_int(count_rows("extracted_events", &d), 39, "extracted_events has every valid record once");
+    is_int(count_rows("_rejected", NULL), 1, "the corrupt record is in _rejected");
+    is_int(count_rows("purchases", NULL), 19, "purchases (offset 7 is the corrupt one)");
+    ok(feed(tf, 0, 40, 10) == 0, "a second run over the same offsets");
+    is_int(count_rows("extracted_events", &d), 39, "adds nothing");
+
+    /* crash between two tables' renames: purchases lost its last file */
+    ql_lake_file_t *f;
+    size_t n;
+    ql_lake_list_files(lake, "purchases", &f, &n, err, sizeof err);
+    ok(n == 4 && unlink(f[n - 1].path) == 0, "drop purchases' last file (a rename that never happened)");
+    ql_lake_files_free(f, n);
+    is_int(count_rows("purchases", NULL), 14, "purchases behind");
+    ok(feed(tf, 0, 60, 10) == 0, "restart and go on to 59 (schema grows at 50)");
+    is_int(count_rows("purchases", &d), 29, "purchases complete");
+    is_int(d, 29, "no duplicate in purchases");
+    is_int(count_rows("extracted_events", &d), 59, "extracted_events complete");
+    is_int(d, 59, "no duplicate in extracted_events");
+    is_int(count_rows("_rejected", NULL), 1, "still one rejected");
+
+    ql_lake_offsets_t o;
+    ql_lake_read_offsets(lake, "_rejected", &o, err, sizeof err);
+    is_int(ql_lake_offsets_get(&o, 0), 59, "_rejected advanced by its marker although it got no rows");
+    ql_lake_offsets_free(&o);
+
+    ql_lake_compact_options_t co = {.all = 1};
+    ql_lake_compact_stats_t st;
+    ok(ql_lake_compact(lake, "extracted_events", &co, &st, err, sizeof err) == 0, "compact: %s", err);
+    is_int(st.files_out, 1, "one merged file");
+    is_int(count_rows("extracted_events", &d), 59, "compacted table has every row");
+    is_int(d, 59, "once");
+    ql_lake_list_files(lake, "extracted_events", &f, &n, err, sizeof err);
+    ok(n == 1 && f[0].first == 0 && f[0].last == 59, "merged file covers 0..59");
+    ql_lake_files_free(f, n);
+    ok(feed(tf, 0, 60, 10) == 0, "restart after compaction");
+    is_int(count_rows("extracted_events", &d), 59, "still nothing duplicated");
+    ql_transform_free(tf);
+    ql_config_free(cfg);
+}
+
+int main(void)
+{
+    snprintf(lake, sizeof lake, "/tmp/ql-test-lake.%ld", (long)getpid());
+    test_names();
+    test_listing_and_recovery();
+    test_commit();
+    test_loader_exactly_once();
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", lake);
+    if (system(cmd) != 0) diag("cleanup failed");
+    return tap_done();
+}
