@@ -73,6 +73,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -581,4 +582,29 @@ int ql_lake_commit(ql_lake_pending_t *files, size_t n, char *err, size_t errlen)
         if (ql_fsync_dir(files[j].dir, rc ? NULL : err, rc ? 0 : errlen) && !rc) rc = -1;
     }
     return rc;
+}
+
+/* ---- locks -------------------------------------------------------------------- */
+
+int ql_lake_lock(const char *lake_dir, const char *name, int *fd, char *err, size_t errlen)
+{
+    char path[4096];
+    *fd = -1;
+    if (ql_mkdir_p(lake_dir, err, errlen)) return -1;
+    if (snprintf(path, sizeof path, "%s/.%s.lock", lake_dir, name) >= (int)sizeof path)
+        return ql_err(err, errlen, "path too long");
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (f < 0) return ql_err(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        char buf[32] = "";
+        ssize_t n = pread(f, buf, sizeof buf - 1, 0);
+        buf[n > 0 ? n : 0] = '\0';
+        close(f);
+        return ql_err(err, errlen, "another %s is running on lake '%s' (pid %ld)", name, lake_dir, strtol(buf, NULL, 10));
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(f, 0) == 0 && pwrite(f, pid, (size_t)n, 0) < 0) { /* the pid is only informative */ }
+    *fd = f;
+    return 0;
 }

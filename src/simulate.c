@@ -528,6 +528,24 @@ static uint64_t due_before(double rate, double seconds)
     return n > 0 ? (uint64_t)n : 0;
 }
 
+/* Open loop, at the end: how many more requests of the stream were due (index
+ * below `due`) and would have been sent but for the server's slowness, given
+ * the request and event limits. Walks the model on (the run is over). */
+static uint64_t count_missed(ql_sim_model_t *m, ql_sim_request_t *r, int have_next, uint64_t i, uint64_t due,
+                             const ql_sim_opts_t *o, uint64_t events)
+{
+    uint64_t missed = 0;
+    if (o->max_requests && due > o->max_requests) due = o->max_requests;
+    for (; i < due; i++) {
+        if (o->max_events && events >= o->max_events) break;
+        if (!have_next) ql_sim_model_next(m, r, o->max_events ? o->max_events - events : UINT64_MAX);
+        have_next = 0;
+        events += r->kind >= QL_SIM_BAD_ROUTE ? 1 : (uint64_t)r->nevents;
+        missed++;
+    }
+    return missed;
+}
+
 int ql_sim_run(const ql_sim_opts_t *o, ql_sim_stats_t *st, char *err, size_t errlen)
 {
     memset(st, 0, sizeof *st);
@@ -570,17 +588,10 @@ int ql_sim_run(const ql_sim_opts_t *o, ql_sim_stats_t *st, char *err, size_t err
         int64_t now = ql_httpc_now_ns();
         if (!gen_done) {
             int stop = o->stop && *o->stop;
-            int time_up = open_loop ? (start + (int64_t)((double)i * ns_per_req) >= end || now >= end) : now >= end;
-            if (stop || time_up || (o->max_requests && i >= o->max_requests) ||
+            if (stop || (!open_loop && now >= end) || (o->max_requests && i >= o->max_requests) ||
                 (o->max_events && st->events_sent + st->bad_sent >= o->max_events)) {
                 gen_done = 1;
                 drain_deadline = now + timeout_ns;
-                if (open_loop && o->duration_s > 0 && !stop) {
-                    uint64_t due = due_before(o->rate, o->duration_s);
-                    if (o->max_requests && due > o->max_requests) due = o->max_requests;
-                    if (due > i && !(o->max_events && st->events_sent + st->bad_sent >= o->max_events))
-                        st->missed = due - i;
-                }
             }
         }
         /* dispatch what is due onto idle connections */
@@ -610,6 +621,17 @@ int ql_sim_run(const ql_sim_opts_t *o, ql_sim_stats_t *st, char *err, size_t err
             if ((o->max_requests && i >= o->max_requests) ||
                 (o->max_events && st->events_sent + st->bad_sent >= o->max_events))
                 break;
+        }
+        /* open loop: the schedule ends at `end`; whatever was due by then and
+         * could not go out on a free connection is missed */
+        if (!gen_done && open_loop) {
+            int all_sent = start + (int64_t)((double)i * ns_per_req) >= end;
+            if (all_sent || now >= end) {
+                gen_done = 1;
+                drain_deadline = now + timeout_ns;
+                if (!all_sent) st->missed = count_missed(model, &req, have_next, i, due_before(o->rate, o->duration_s), o,
+                                                         st->events_sent + st->bad_sent);
+            }
         }
         if (gen_done && ql_httpc_inflight(pool) == 0) break;
 

@@ -71,6 +71,12 @@ void ql_thrift_write_field_i32(ql_thrift_writer_t *w, int16_t id, int32_t v)
     ql_thrift_write_i32(w, v);
 }
 
+void ql_thrift_write_field_i16(ql_thrift_writer_t *w, int16_t id, int16_t v)
+{
+    field_header(w, id, QL_THRIFT_I16);
+    ql_thrift_write_i32(w, v);
+}
+
 void ql_thrift_write_field_i64(ql_thrift_writer_t *w, int16_t id, int64_t v)
 {
     field_header(w, id, QL_THRIFT_I64);

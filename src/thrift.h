@@ -60,6 +60,7 @@ void ql_thrift_writer_init(ql_thrift_writer_t *w, ql_buf_t *b);
 
 /* Fields of the current struct (ids must be > 0; any order is legal). */
 void ql_thrift_write_field_bool(ql_thrift_writer_t *w, int16_t id, int v);
+void ql_thrift_write_field_i16(ql_thrift_writer_t *w, int16_t id, int16_t v);
 void ql_thrift_write_field_i32(ql_thrift_writer_t *w, int16_t id, int32_t v);
 void ql_thrift_write_field_i64(ql_thrift_writer_t *w, int16_t id, int64_t v);
 void ql_thrift_write_field_double(ql_thrift_writer_t *w, int16_t id, double v);

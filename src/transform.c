@@ -159,13 +159,6 @@ void ql_transform_free(ql_transform_t *t)
 size_t ql_transform_num_tables(const ql_transform_t *t) { return t->n_tables; }
 const char *ql_transform_table_name(const ql_transform_t *t, size_t i) { return t->tables[i].name; }
 
-/* Until catalog.c lands in main: every column is a STRING. */
-__attribute__((weak)) ql_field_type_t ql_catalog_column_type(const ql_catalog_t *cat, const char *name, size_t len)
-{
-    (void)cat; (void)name; (void)len;
-    return QL_FIELD_STRING;
-}
-
 ql_pq_type_t ql_transform_column_type(const ql_transform_t *t, const char *name, size_t len)
 {
     if (!t->cat) return QL_PQ_STRING;

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# bench/simulate.sh — how fast can `questlog simulate` drive a server?
+#
+# Side by side in one run, against the same nginx (nginx-light, `return 200`
+# on the game's routes, keep-alive unlimited): wrk -t1 -c64 (the peer: one
+# thread, 64 connections) and `questlog simulate --concurrency 64` (one
+# thread, 64 keep-alive connections, realistic players and routes), then an
+# open-loop run at a fixed rate to show the achieved rate and latency from
+# the intended send times. Prints both figures and the ratio.
+#
+# Usage: bench/simulate.sh [SECONDS] [NGINX_WORKERS]   (defaults 5 and 1)
+# With 2 cores shared by server and client, one nginx worker leaves the other
+# core to the load generator; figures on this shared machine are noisy.
+set -eu
+cd "$(dirname "$0")/.."
+secs="${1:-5}"
+workers="${2:-1}"
+QL="${QL_BIN:-./questlog}"
+[ -x "$QL" ] || make -s questlog
+need=""
+command -v nginx >/dev/null || need="$need nginx-light"
+command -v wrk >/dev/null || need="$need wrk"
+command -v jq >/dev/null || need="$need jq"
+if [ -n "$need" ]; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+
+dir="$(mktemp -d /tmp/questlog-bench-sim.XXXXXX)"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+cleanup() { [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null; sleep 0.2; rm -rf "$dir"; }
+trap cleanup EXIT
+cat > "$dir/nginx.conf" <<CONF
+worker_processes $workers;
+daemon on;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  server {
+    listen 127.0.0.1:$port backlog=4096;
+    location = / { return 200 "This is the default response!\n"; }
+    location = /purchase_a_sword { return 200 "Sword Purchased!\n"; }
+    location = /join_guild { return 200 "Guild joined!\n"; }
+    location = /events { return 200 '{"accepted":1}\n'; }
+    location / { return 404 '{"error":"not found"}\n'; }
+  }
+}
+CONF
+nginx -c "$dir/nginx.conf" -p "$dir" 2>/dev/null
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+
+echo "nginx $(nginx -v 2>&1 | sed 's/.*\///'), $workers worker(s), port $port; $(nproc) cores; ${secs}s per run"
+wrk_rate=$(wrk -t1 -c64 -d"${secs}s" "http://127.0.0.1:$port/purchase_a_sword?sword_type=katana&price=250" \
+           | awk '/Requests\/sec/ {print $2}')
+sim=$("$QL" simulate --url "http://127.0.0.1:$port" --concurrency 64 --duration "$secs" --seed 1 --json)
+sim_rate=$(echo "$sim" | jq '.rate')
+echo "closed loop, 64 connections, one thread:"
+printf '  wrk -t1 -c64                 %10.0f req/s\n' "$wrk_rate"
+printf '  questlog simulate -c64       %10.0f req/s   p50 %s ms  p99 %s ms  failed %s\n' "$sim_rate" \
+    "$(echo "$sim" | jq '.latency_ms.p50')" "$(echo "$sim" | jq '.latency_ms.p99')" "$(echo "$sim" | jq '.failed')"
+awk -v a="$sim_rate" -v b="$wrk_rate" 'BEGIN { printf "  ratio simulate/wrk          %10.2f\n", a / b }'
+
+ask=$(awk -v r="$sim_rate" 'BEGIN { printf "%d", r * 0.8 }')
+open=$("$QL" simulate --url "http://127.0.0.1:$port" --rate "$ask" --connections 64 --duration "$secs" --seed 2 --json)
+echo "open loop at 80% of that ($ask req/s asked), latency from intended send times:"
+echo "$open" | jq -r '"  achieved \(.rate|floor) req/s (\(100*.rate/.target_rate|floor)% of asked), missed \(.missed), p50 \(.latency_ms.p50) ms, p99 \(.latency_ms.p99) ms, max \(.latency_ms.max) ms"'

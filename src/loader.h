@@ -1,0 +1,158 @@
+/*
+ * loader.h — records in, Parquet files out: transform each record, route it
+ * to its tables, write rows into per-(partition, table, dt) Parquet writers
+ * that stream into hidden temp files, and commit batches into the lake with
+ * the protocol of lake.c. Shared by `load`, `up` and `import`.
+ *
+ * Two modes:
+ *   log mode    (opt.import_label == NULL): records carry a log partition and
+ *               offset; the loader keeps each table's record of loaded offsets
+ *               (lake.c), skips per table what the lake already holds, cuts a
+ *               batch when the UTC day (dt) changes, and names files
+ *               part-PARTITION-FIRST-LAST.parquet with the batch's log range.
+ *   import mode (opt.import_label = "imp…"): records are input lines numbered
+ *               by the caller; no offset record; rows go to the dt of their
+ *               timestamp; files are named part-LABEL-FIRSTLINE-LASTLINE and
+ *               all of an import's files are renamed at the final flush (a
+ *               crash before it leaves only temp files, deleted later).
+ *
+ * Memory: each open writer holds at most one row group (opt.wopt's budget);
+ * a batch is committed when it reaches batch_rows records or the writers
+ * hold batch_bytes, so memory is bounded whatever the backlog.
+ *
+ * Threads: a loader belongs to one thread. Several loaders (import workers)
+ * may run at once on one lake with distinct labels.
+ * Errors: negative return, message in err; after an error the loader must be
+ * freed (its uncommitted temp files are deleted) — a restart resumes from
+ * the lake's record.
+ */
+#ifndef QL_LOADER_H
+#define QL_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "config.h"
+#include "pq.h"
+#include "transform.h"
+
+typedef struct ql_loader ql_loader_t;
+
+typedef struct ql_loader_options {
+    const char           *lake_dir;
+    const ql_transform_t *transform;     /* borrowed, shared read-only */
+    ql_pq_write_options_t wopt;          /* codec, row group budget (zeroes = defaults) */
+    int64_t               batch_rows;    /* log mode: commit every this many records (default 1M) */
+    size_t                batch_bytes;   /* commit when writers buffer this much (default 64 MiB) */
+    int64_t               file_rows;     /* import mode: rotate a file at this many rows (default 4M) */
+    const char           *import_label;  /* NULL = log mode */
+    const char           *source;        /* `_rejected.source` value ("log", a file name) */
+} ql_loader_options_t;
+
+typedef struct ql_loader_stats {
+    uint64_t records;        /* records given to ql_loader_add (incl. skipped) */
+    uint64_t skipped;        /* records every table already held */
+    uint64_t rejected;
+    uint64_t rows;           /* rows written, all tables */
+    uint64_t type_mismatch;  /* values stored as null: JSON type did not fit the column */
+    uint64_t files;          /* files committed */
+    uint64_t bytes;          /* bytes of committed files */
+    uint64_t commits;        /* batch commits */
+    int64_t  last_ts_us;     /* log time of the last record committed (-1 none) */
+} ql_loader_stats_t;
+
+/* Opens the lake for writing: runs ql_lake_recover on every table of the
+ * transform (and _rejected), then (log mode) reads each table's record. */
+int  ql_loader_new(ql_loader_t **out, const ql_loader_options_t *opt, char *err, size_t errlen);
+/* Discards uncommitted rows (temp files deleted) and frees. */
+void ql_loader_free(ql_loader_t *l);
+
+/* Log mode: the offset to start reading partition p at — the lowest next
+ * offset of any table (0 when the lake holds nothing of p). Use it in the
+ * consumer's `assigned` callback. */
+int64_t ql_loader_start_offset(ql_loader_t *l, int32_t partition);
+
+/* Adds one record. Log mode: partition/offset are the record's; records of a
+ * partition must come in increasing offset order; log_ts_us is the log's
+ * append time (used for a missing timestamp). Import mode: partition is
+ * ignored, offset is the input line number, log_ts_us the import's time.
+ * May commit a batch (budget full, day changed). */
+int  ql_loader_add(ql_loader_t *l, int32_t partition, int64_t offset, int64_t log_ts_us,
+                   const char *value, size_t len, char *err, size_t errlen);
+
+/* Commits everything buffered (all partitions). Cheap when nothing is. */
+int  ql_loader_flush(ql_loader_t *l, char *err, size_t errlen);
+
+/* Import mode: finishes every open file (footer written, fsynced) without
+ * renaming; the next ql_loader_flush renames them. Lets several import
+ * workers finish in parallel and commit only when all succeeded. */
+int  ql_loader_seal(ql_loader_t *l, char *err, size_t errlen);
+
+/* Sets the `_rejected.source` value for the following records (the string
+ * must stay valid while used). */
+void ql_loader_set_source(ql_loader_t *l, const char *source);
+
+/* Kafka rebalance: drops partition p's uncommitted rows and forgets it. */
+void ql_loader_revoke(ql_loader_t *l, int32_t partition);
+
+/* Log mode: next offset every table of the lake has loaded for p (what to
+ * commit to the consumer for retention), or -1 if unknown. */
+int64_t ql_loader_committed(ql_loader_t *l, int32_t partition);
+
+/* Rows buffered and not yet committed. */
+int64_t ql_loader_pending_rows(const ql_loader_t *l);
+
+void ql_loader_stats(const ql_loader_t *l, ql_loader_stats_t *out);
+
+#endif
+
+/* ---- following a log (load, up) ------------------------------------------ */
+
+#include "log.h"
+
+/* Figures a follower publishes for other threads (up's /metrics): written
+ * with atomic stores by the follower, read with ql_loader_live_read. */
+typedef struct ql_loader_live {
+    uint64_t events;         /* records consumed */
+    uint64_t rows, rejected, files, bytes, commits;
+    int64_t  lag_events;     /* behind the log end, all partitions (-1 unknown) */
+    int64_t  lag_us;         /* age of the oldest unloaded record (0 when caught up) */
+} ql_loader_live_t;
+void ql_loader_live_read(const ql_loader_live_t *live, ql_loader_live_t *out);
+
+typedef struct ql_loader_follow {
+    ql_loader_t      *loader;
+    ql_consumer_t    *consumer;        /* opened with ql_loader_callbacks(loader) */
+    int64_t           flush_interval_ms;  /* commit at least this often when rows wait (default 1000) */
+    int               once;            /* stop at the log's end (all partitions) */
+    volatile int     *stop;            /* set (by a signal handler / another thread) to drain and stop */
+    int64_t           status_interval_ms; /* status line on stderr this often; 0 = never */
+    const char       *cmd;             /* "load", "up": prefix of status lines */
+    ql_loader_live_t *live;            /* may be NULL */
+} ql_loader_follow_t;
+
+/* Consumer callbacks bound to a loader: `assigned` answers the lake's record
+ * (ql_loader_start_offset), `revoked` drops the partition's unflushed rows. */
+ql_consumer_callbacks_t ql_loader_callbacks(ql_loader_t *l);
+
+/* Consumes records into the loader until *stop (or, with once, the log end),
+ * committing a batch every flush interval (and on budgets), then committing
+ * the consumer's checkpoint (retention) after each lake commit. Flushes
+ * before returning 0. On error returns < 0 (uncommitted rows are discarded
+ * when the loader is freed; a restart resumes from the lake). Thread: the
+ * loader's and consumer's owner. */
+int ql_loader_follow(ql_loader_follow_t *f, char *err, size_t errlen);
+
+/* ---- command set-up shared by load, up, import ----------------------------- */
+
+/* The config, catalog and transform a loading command needs. */
+typedef struct ql_loader_env {
+    ql_config_t    *cfg;
+    ql_catalog_t   *cat;
+    ql_transform_t *tf;
+} ql_loader_env_t;
+
+/* Loads config_path (NULL = built-in), its catalog and transform. */
+int  ql_loader_env_open(ql_loader_env_t *env, const char *config_path, char *err, size_t errlen);
+void ql_loader_env_close(ql_loader_env_t *env);
