@@ -272,9 +272,8 @@ out:
 
 /* Orders RFC 3339 texts by the instant they name. Two canonical values
  * (27 bytes, 'T' at 10, 'Z' at 26: what the module returns) compare byte by
- * byte, which is the same order and fast; otherwise both are parsed, and if
- * either is not an RFC 3339 date-time the bytes decide (so '2026-11-21'
- * sorts before every instant of that day, as a prefix). */
+ * byte, which is the same order and fast; otherwise both are parsed (see
+ * parse_time), and if either is not a time the bytes decide. */
 static int is_canonical_time(const char *s, int n)
 {
     return n == 27 && s[10] == 'T' && s[26] == 'Z' && s[19] == '.';
@@ -286,12 +285,29 @@ static int memcmp_len(const void *a, int na, const void *b, int nb)
     return c ? c : na - nb;
 }
 
+/* RFC 3339, plus what people type in a WHERE clause: no zone means UTC
+ * ("2026-11-21 20:00:00"), a bare date means its midnight UTC. */
+static int parse_time(const char *s, int n, int64_t *us)
+{
+    if (ql_rfc3339_parse(s, (size_t)n, us) == 0) return 0;
+    char buf[64];
+    if (n == 10) {
+        memcpy(buf, s, 10);
+        memcpy(buf + 10, "T00:00:00Z", 10);
+        return ql_rfc3339_parse(buf, 20, us);
+    }
+    if (n < 19 || n > 40 || s[n - 1] == 'Z' || s[n - 1] == 'z') return -1;
+    memcpy(buf, s, (size_t)n);
+    buf[n] = 'Z';
+    return ql_rfc3339_parse(buf, (size_t)n + 1, us);
+}
+
 static int time_collate(void *arg, int na, const void *a, int nb, const void *b)
 {
     (void)arg;
     if (!(is_canonical_time(a, na) && is_canonical_time(b, nb))) {
         int64_t ua, ub;
-        if (ql_rfc3339_parse(a, (size_t)na, &ua) == 0 && ql_rfc3339_parse(b, (size_t)nb, &ub) == 0)
+        if (parse_time(a, na, &ua) == 0 && parse_time(b, nb, &ub) == 0)
             return ua < ub ? -1 : ua > ub;
     }
     return memcmp_len(a, na, b, nb);
@@ -763,7 +779,7 @@ static int pq_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str
                 f->vtype = SQLITE_TEXT;
                 f->s = ql_strndup(s, (size_t)n);
                 f->slen = n;
-                f->has_us = ql_rfc3339_parse(s, (size_t)n, &f->us) == 0;
+                f->has_us = parse_time(s, n, &f->us) == 0;
                 break;
             }
             default: break;
