@@ -135,6 +135,44 @@ int ql_vtab_table_column(const ql_vtab_table_t *t, const char *name)
     return -1;
 }
 
+int ql_vtab_table_time_range(const ql_vtab_table_t *t, const char *name, int64_t *lo, int64_t *hi)
+{
+    int found = 0;
+    int c = ql_vtab_table_column(t, name);
+    if (c < 0 || t->cols[c].type != QL_PQ_TIMESTAMP) return 0;
+    for (int i = 0; i < t->nfiles; i++) {
+        int fc = t->files[i].colmap[c];
+        if (fc < 0 || ql_pq_column(t->files[i].pq, fc)->type != QL_PQ_TIMESTAMP) continue;
+        for (int rg = 0; rg < ql_pq_num_row_groups(t->files[i].pq); rg++) {
+            const ql_pq_chunk_info_t *ci = ql_pq_chunk(t->files[i].pq, rg, fc);
+            if (!ci || !ci->min.is_set || !ci->max.is_set) continue;
+            if (!found || ci->min.i < *lo) *lo = ci->min.i;
+            if (!found || ci->max.i > *hi) *hi = ci->max.i;
+            found = 1;
+        }
+    }
+    return found;
+}
+
+int ql_vtab_table_partitions(const ql_vtab_table_t *t)
+{
+    int n = 0;
+    if (!t->npart) return 0;
+    for (int f = 0; f < t->nfiles; f++) {
+        int seen = 0;
+        for (int g = 0; g < f && !seen; g++) {
+            int same = 1;
+            for (int k = 0; k < t->npart && same; k++) {
+                const char *a = t->files[f].part_vals[k], *b = t->files[g].part_vals[k];
+                same = (!a && !b) || (a && b && strcmp(a, b) == 0);
+            }
+            seen = same;
+        }
+        if (!seen) n++;
+    }
+    return n;
+}
+
 const char *ql_vtab_sql_type(ql_pq_type_t t)
 {
     switch (t) {
