@@ -167,3 +167,9 @@ __attribute__((weak)) int ql_consumer_open_embedded(ql_consumer_t **out, const c
     (void)out; (void)dir; (void)name; (void)cb;
     return ql_err(err, errlen, "the embedded log is not built yet");
 }
+__attribute__((weak)) int ql_log_open_embedded(ql_log_t **out, const char *dir, const ql_log_options_t *opt,
+                                               char *err, size_t errlen)
+{
+    (void)out; (void)dir; (void)opt;
+    return ql_err(err, errlen, "the embedded log is not built yet");
+}

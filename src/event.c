@@ -33,6 +33,8 @@ struct ql_event_builder {
     ql_buf_t            tmp, tmp2, val;   /* scratch: decoded name / value, converted value */
     field_t            *fields;
     size_t              nf, capf;
+    field_t            *saved;            /* the request's header fields, restored per body object */
+    size_t              capsaved;
     uint32_t           *table;            /* field index + 1, 0 = empty; capacity a power of 2 */
     size_t              tcap;
     ql_event_span_t    *spans;
@@ -58,6 +60,7 @@ void ql_event_builder_free(ql_event_builder_t *b)
     ql_buf_free(&b->tmp2);
     ql_buf_free(&b->val);
     free(b->fields);
+    free(b->saved);
     free(b->table);
     free(b->spans);
     free(b);
@@ -489,7 +492,14 @@ int ql_event_build_body(ql_event_builder_t *b, const ql_event_input_t *in, const
     size_t start_len = out->len;
     reset(b);
     add_headers(b, in);
+    /* Each object starts from the headers alone: a body field overrides a
+     * header in place, so keep the header fields to restore them. */
     size_t n_header_fields = b->nf, header_arena = b->arena.len;
+    if (b->capsaved < n_header_fields) {
+        b->capsaved = n_header_fields;
+        b->saved = ql_realloc(b->saved, n_header_fields * sizeof *b->saved);
+    }
+    if (n_header_fields) memcpy(b->saved, b->fields, n_header_fields * sizeof *b->saved);
     const char *p = body, *end = body + len;
     int n = 0;
     for (;;) {
@@ -528,6 +538,7 @@ int ql_event_build_body(ql_event_builder_t *b, const ql_event_input_t *in, const
             goto fail;
         }
         /* Pass 2: fields, on top of the request's headers. */
+        if (n_header_fields) memcpy(b->fields, b->saved, n_header_fields * sizeof *b->saved);
         fields_truncate(b, n_header_fields);
         b->arena.len = header_arena;
         if (add_query(b, ev, in, sub, sizeof sub) || add_body(b, ev, p, olen, sub, sizeof sub)) {

@@ -476,6 +476,7 @@ typedef struct kconsumer {
     int                  closing;       /* no user callbacks any more */
     int                  ever_assigned; /* an assignment (maybe empty) has been made */
     int                  revoked_now;   /* a revoke happened during the current poll */
+    int                  rebalancing;   /* revoked, new assignment not yet in: never "at end" */
     ql_consumer_callbacks_t cb;
     kpart_t             *parts;
     int32_t              nparts;
@@ -526,6 +527,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
         if (c->cooperative) ierr = rd_kafka_incremental_assign(rk, parts);
         else aerr = rd_kafka_assign(rk, parts);
         c->ever_assigned = 1;
+        c->rebalancing = 0;
     } else {
         for (int i = 0; i < parts->cnt; i++) {
             kpart_t *kp = part_get(c, parts->elems[i].partition);
@@ -536,6 +538,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
             kp->position = -1;
         }
         c->revoked_now = 1;
+        c->rebalancing = 1;
         if (c->cooperative) ierr = rd_kafka_incremental_unassign(rk, parts);
         else aerr = rd_kafka_assign(rk, NULL);
     }
@@ -563,7 +566,7 @@ static void cons_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opa
 static int kc_at_end(ql_consumer_t *cons)
 {
     kconsumer_t *c = (kconsumer_t *)cons;
-    if (!c->ever_assigned) return 0;
+    if (!c->ever_assigned || c->rebalancing) return 0;
     for (int32_t i = 0; i < c->nparts; i++)
         if (c->parts[i].assigned && !c->parts[i].eof) return 0;
     return 1;

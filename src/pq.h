@@ -42,12 +42,12 @@ int ql_pq_codec_parse(const char *s, ql_pq_codec_t *out); /* "zstd"|"snappy"|"no
 /* ---- writer ------------------------------------------------------------ */
 
 typedef struct ql_pq_write_options {
-    ql_pq_codec_t codec;          /* default ZSTD */
-    int           zstd_level;     /* 1..19, default 3 */
-    int64_t       row_group_rows; /* close a row group at this many rows (default 131072) */
-    size_t        row_group_bytes;/* ...or when buffered data reaches this (default 64 MiB) */
-    size_t        page_bytes;     /* target uncompressed data page size (default 1 MiB) */
-    size_t        dict_max_bytes; /* a column's dictionary beyond this falls back to PLAIN (default 1 MiB) */
+    ql_pq_codec_t codec;          /* default ZSTD (0 is UNCOMPRESSED: set it explicitly) */
+    int           zstd_level;     /* 1..19, 0 = default 1 (faster than 3 and as small on event data) */
+    int64_t       row_group_rows; /* close a row group at this many rows (0 = default 131072) */
+    size_t        row_group_bytes;/* ...or when buffered data reaches this (0 = default 64 MiB) */
+    size_t        page_bytes;     /* target uncompressed data page size (0 = default 1 MiB) */
+    size_t        dict_max_bytes; /* a column's dictionary beyond this falls back to PLAIN (0 = default 1 MiB) */
     const char *const *kv;        /* key/value metadata: "k1","v1","k2","v2",…,NULL; may be NULL */
 } ql_pq_write_options_t;
 

@@ -5,7 +5,7 @@
  *
  *   pqgen CASE OUT.parquet        write test case CASE, expected rows on stdout
  *   pqgen --list                  the case names
- *   pqgen --bench N OUT.parquet [zstd|snappy|none]
+ *   pqgen --bench N OUT.parquet [zstd|snappy|none [ZSTD_LEVEL]]
  *                                 write N seed-like event rows (8 columns),
  *                                 print {"rows":N,"seconds":S,"bytes":B}
  *
@@ -359,9 +359,9 @@ static int run_case(int idx, const char *out)
 
 /* ---- benchmark ------------------------------------------------------------ */
 
-static int bench(int64_t n, const char *out, const char *codec)
+static int bench(int64_t n, const char *out, const char *codec, int level)
 {
-    ql_pq_write_options_t o = {QL_PQ_ZSTD, 3, 131072, 64u << 20, 1u << 20, 1u << 20, NULL};
+    ql_pq_write_options_t o = {QL_PQ_ZSTD, level, 131072, 64u << 20, 1u << 20, 1u << 20, NULL};
     char err[256];
     if (codec && ql_pq_codec_parse(codec, &o.codec)) die("codec", codec);
     int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -388,9 +388,21 @@ static int bench(int64_t n, const char *out, const char *codec)
     int64_t t0 = ql_monotonic_us(), now = 1795000000000000LL;
     char uuid[QL_UUID_LEN];
     for (int64_t r = 0; r < n; r++) {
-        uint64_t x = rnd();
+        uint64_t x = rnd(), y = rnd();
         now += (int64_t)(x % 2000);
-        ql_uuidv7(now, uuid);
+        /* UUIDv7 layout (48-bit ms timestamp, version 7, random bits),
+         * deterministic and cheap: ql_uuidv7 spends most of its time in
+         * getrandom(2), and snprintf would dominate this loop. */
+        uint64_t hi = ((uint64_t)(now / 1000) << 16) | 0x7000 | (y & 0xfff), lo = 0x8000000000000000ull | (y >> 2);
+        static const char hex[] = "0123456789abcdef";
+        char *p = uuid;
+        for (int k = 0; k < 16; k++) {
+            if (k == 4 || k == 6 || k == 8 || k == 10) *p++ = '-';
+            uint8_t byte = (uint8_t)(k < 8 ? hi >> (56 - 8 * k) : lo >> (56 - 8 * (k - 8)));
+            *p++ = hex[byte >> 4];
+            *p++ = hex[byte & 15];
+        }
+        *p = 0;
         ql_pq_writer_set_string(w, id, uuid, 36);
         const char *t = types[x % 5];
         ql_pq_writer_set_string(w, ty, t, strlen(t));
@@ -422,9 +434,9 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < QL_ARRAY_LEN(CASES); i++) printf("%s\n", CASES[i].name);
         return 0;
     }
-    if (argc >= 4 && strcmp(argv[1], "--bench") == 0) return bench(atoll(argv[2]), argv[3], argc > 4 ? argv[4] : NULL);
+    if (argc >= 4 && strcmp(argv[1], "--bench") == 0) return bench(atoll(argv[2]), argv[3], argc > 4 ? argv[4] : NULL, argc > 5 ? atoi(argv[5]) : 0);
     if (argc != 3) {
-        fprintf(stderr, "usage: pqgen CASE OUT.parquet | --list | --bench N OUT.parquet [codec]\n");
+        fprintf(stderr, "usage: pqgen CASE OUT.parquet | --list | --bench N OUT.parquet [codec [level]]\n");
         return 2;
     }
     for (size_t i = 0; i < QL_ARRAY_LEN(CASES); i++)

@@ -1,0 +1,255 @@
+/*
+ * cmd_up.c — `questlog up`: the whole pipeline in one process. The HTTP
+ * collector (collector.h) appends events to the embedded log under
+ * DATA/log; a loader thread follows that log into the lake under DATA/lake,
+ * committing every --flush-interval (default 1 s, so an accepted event is
+ * queryable about a second later). Loader lag and files/bytes written are
+ * added to the collector's /metrics.
+ *
+ * Shutdown (SIGINT/SIGTERM): stop the collector first (it answers every
+ * request already handed to the log), then let the loader read the log to
+ * its end, commit, and exit 0 — nothing accepted is left unloaded.
+ *
+ * Threads: main (signals, start/stop), the collector's loops, the loader.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "collector.h"
+#include "lake.h"
+#include "loader.h"
+#include "log.h"
+#include "util.h"
+
+static const char usage[] =
+    "Usage: questlog up [--data DIR] [--listen HOST:PORT] [options]\n"
+    "\n"
+    "Runs the collector and the streaming loader in one process: events sent\n"
+    "to the HTTP API land in DATA/log and, about a second later, in the\n"
+    "Parquet tables under DATA/lake. Ctrl-C drains, flushes and exits.\n"
+    "\n"
+    "Options:\n"
+    "  --flush-interval DUR  commit to the lake this often (default 1s)\n"
+    "  --threads N           collector event loops (default: one per core)\n"
+    "  -q, --quiet           no status lines\n";
+
+static void *loader_main(void *arg)
+{
+    ql_loader_follow_t *f = arg;
+    static char err[512];
+    if (ql_loader_follow(f, err, sizeof err) != 0) {
+        fprintf(stderr, "questlog up: loader: %s\n", err);
+        return err;
+    }
+    return NULL;
+}
+
+static void metrics(void *arg, ql_buf_t *out)
+{
+    ql_loader_live_t v;
+    ql_loader_live_read(arg, &v);
+    ql_buf_printf(out,
+                  "# HELP questlog_loader_events_total Log records consumed by the loader.\n"
+                  "# TYPE questlog_loader_events_total counter\nquestlog_loader_events_total %" PRIu64 "\n"
+                  "# HELP questlog_loader_rows_total Rows written to lake tables.\n"
+                  "# TYPE questlog_loader_rows_total counter\nquestlog_loader_rows_total %" PRIu64 "\n"
+                  "# HELP questlog_loader_rejected_total Records sent to the _rejected table.\n"
+                  "# TYPE questlog_loader_rejected_total counter\nquestlog_loader_rejected_total %" PRIu64 "\n"
+                  "# HELP questlog_loader_files_total Parquet files committed to the lake.\n"
+                  "# TYPE questlog_loader_files_total counter\nquestlog_loader_files_total %" PRIu64 "\n"
+                  "# HELP questlog_loader_bytes_total Bytes of Parquet files committed.\n"
+                  "# TYPE questlog_loader_bytes_total counter\nquestlog_loader_bytes_total %" PRIu64 "\n"
+                  "# HELP questlog_loader_commits_total Lake batch commits.\n"
+                  "# TYPE questlog_loader_commits_total counter\nquestlog_loader_commits_total %" PRIu64 "\n"
+                  "# HELP questlog_loader_lag_events Log records not yet in the lake.\n"
+                  "# TYPE questlog_loader_lag_events gauge\nquestlog_loader_lag_events %" PRId64 "\n"
+                  "# HELP questlog_loader_lag_seconds Age of the oldest record not yet in the lake.\n"
+                  "# TYPE questlog_loader_lag_seconds gauge\nquestlog_loader_lag_seconds %.3f\n",
+                  v.events, v.rows, v.rejected, v.files, v.bytes, v.commits, v.lag_events < 0 ? 0 : v.lag_events,
+                  (double)v.lag_us / 1e6);
+}
+
+/* [log] segment_bytes / retention from the config (the log's own keys). */
+static int log_options(const ql_config_t *cfg, ql_log_options_t *o, char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    const ql_config_section_t *s = ql_config_section(cfg, "log", NULL);
+    if (!s) return 0;
+    const char *v;
+    if ((v = ql_config_get(s, "segment_bytes")) && ql_parse_size(v, &o->segment_bytes))
+        return ql_err(err, errlen, "[log] segment_bytes: bad size '%s'", v);
+    if ((v = ql_config_get(s, "retention")) && ql_parse_duration_ms(v, &o->retention_ms))
+        return ql_err(err, errlen, "[log] retention: bad duration '%s'", v);
+    return 0;
+}
+
+int ql_cmd_up(int argc, char **argv)
+{
+    enum { OPT_FLUSH = QL_OPT_FIRST_LOCAL, OPT_THREADS };
+    static const struct option longopts[] = {
+        QL_COMMON_LONGOPTS,
+        {"flush-interval", required_argument, NULL, OPT_FLUSH},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"quiet", no_argument, NULL, 'q'},
+        {NULL, 0, NULL, 0},
+    };
+    ql_common_opts_t co;
+    ql_cli_defaults(&co);
+    int quiet = 0, threads = 0, c;
+    int64_t flush_ms = 1000;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, QL_COMMON_SHORTOPTS "q", longopts, NULL)) != -1) {
+        int r = ql_cli_common(&co, c, optarg, "up");
+        if (r < 0) return 2;
+        if (r) continue;
+        switch (c) {
+        case 'q': quiet = 1; break;
+        case OPT_FLUSH:
+            if (ql_parse_duration_ms(optarg, &flush_ms) || flush_ms <= 0) {
+                fprintf(stderr, "questlog up: bad --flush-interval '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_THREADS:
+            threads = atoi(optarg);
+            if (threads < 0 || threads > 64) {
+                fprintf(stderr, "questlog up: --threads wants 0..64\n");
+                return 2;
+            }
+            break;
+        default: fprintf(stderr, "%s", usage); return 2;
+        }
+    }
+    if (co.help) {
+        printf("%s\n%s", usage, ql_cli_common_help);
+        return 0;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "questlog up: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (co.kafka) {
+        fprintf(stderr, "questlog up: runs on the embedded log; for Kafka run `questlog serve --kafka …` "
+                        "and `questlog load --kafka …`\n");
+        return 2;
+    }
+    ql_cli_finish(&co);
+
+    /* Signals go to the thread that sigwaits; every thread created below
+     * inherits the blocked mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+    char err[512];
+    int rc = 1, lock_fd = -1, loader_running = 0;
+    ql_loader_env_t env = {0};
+    ql_log_t *log = NULL;
+    ql_collector_t *col = NULL;
+    ql_loader_t *ld = NULL;
+    ql_consumer_t *cons = NULL;
+    ql_loader_live_t live;
+    memset(&live, 0, sizeof live);
+    static volatile int stop_loader;
+    pthread_t th;
+    ql_log_options_t lopt;
+
+    if (ql_loader_env_open(&env, co.config_path, err, sizeof err)) goto fail;
+    if (log_options(env.cfg, &lopt, err, sizeof err)) goto fail;
+    if (ql_mkdir_p(co.data_dir, err, sizeof err)) goto fail;
+    if (ql_lake_lock(co.lake_dir, "loader", &lock_fd, err, sizeof err)) goto fail;
+    if (ql_log_open_embedded(&log, co.log_dir, &lopt, err, sizeof err)) goto fail;
+
+    ql_loader_options_t lo = {0};
+    lo.lake_dir = co.lake_dir;
+    lo.transform = env.tf;
+    lo.wopt.codec = QL_PQ_ZSTD;
+    if (ql_loader_new(&ld, &lo, err, sizeof err)) goto fail;
+    ql_consumer_callbacks_t cb = ql_loader_callbacks(ld);
+    if (ql_consumer_open_embedded(&cons, co.log_dir, "loader", &cb, err, sizeof err)) goto fail;
+
+    ql_collector_options_t copt = {.catalog = env.cat, .log = log, .listen = co.listen, .nthreads = threads,
+                                   .quiet = quiet};
+    if (ql_collector_start(&col, &copt, err, sizeof err)) goto fail;
+    ql_collector_add_metrics(col, metrics, &live);
+
+    ql_loader_follow_t f = {
+        .loader = ld, .consumer = cons, .flush_interval_ms = flush_ms, .stop = &stop_loader,
+        .status_interval_ms = quiet ? 0 : 10000, .cmd = "up", .live = &live,
+    };
+    if (pthread_create(&th, NULL, loader_main, &f) != 0) {
+        snprintf(err, sizeof err, "cannot start the loader thread");
+        goto fail;
+    }
+    loader_running = 1;
+
+    const char *addr = ql_collector_address(col);
+    printf("questlog up: collecting events on http://%s  (log: %s)\n", addr, co.log_dir);
+    printf("questlog up: lake at %s, committed every %.1f s\n", co.lake_dir, (double)flush_ms / 1000);
+    printf("questlog up: try  curl http://%s/purchase_a_sword  then\n"
+           "             questlog query --lake %s \"select * from purchases limit 5\"\n",
+           addr, co.lake_dir);
+    printf("questlog up: Ctrl-C to stop (drains and flushes)\n");
+    fflush(stdout);
+
+    int sig = 0;
+    void *lerr = NULL;
+    for (;;) {
+        /* wake up now and then to notice a loader that died */
+        struct timespec ts = {0, 200 * 1000000};
+        sig = sigtimedwait(&sigs, NULL, &ts);
+        if (sig > 0) break;
+        if (pthread_tryjoin_np(th, &lerr) == 0) {
+            loader_running = 0;
+            snprintf(err, sizeof err, "the loader stopped: %s", lerr ? (char *)lerr : "unknown error");
+            goto fail;
+        }
+    }
+    if (!quiet) fprintf(stderr, "questlog up: %s: stopping the collector, then draining the log into the lake\n",
+                        strsignal(sig));
+    ql_collector_stop(col);
+    col = NULL;
+    stop_loader = 1;
+    pthread_join(th, &lerr);
+    loader_running = 0;
+    if (lerr) {
+        snprintf(err, sizeof err, "loader: %s", (char *)lerr);
+        goto fail;
+    }
+    /* everything the collector acknowledged is in the log: load up to its end */
+    static volatile int never;
+    f.stop = &never;
+    f.once = 1;
+    f.status_interval_ms = 0;
+    if (ql_loader_follow(&f, err, sizeof err)) goto fail;
+    ql_loader_stats_t st;
+    ql_loader_stats(ld, &st);
+    if (!quiet)
+        fprintf(stderr, "questlog up: loaded %" PRIu64 " events, %" PRIu64 " rows in %" PRIu64 " files; bye\n",
+                st.records, st.rows, st.files);
+    rc = 0;
+    goto out;
+fail:
+    fprintf(stderr, "questlog up: %s\n", err);
+out:
+    if (col) ql_collector_stop(col);
+    if (loader_running) {
+        stop_loader = 1;
+        pthread_join(th, NULL);
+    }
+    ql_consumer_close(cons);
+    ql_loader_free(ld);
+    ql_log_close(log);
+    ql_loader_env_close(&env);
+    if (lock_fd >= 0) close(lock_fd);
+    return rc;
+}
