@@ -70,6 +70,7 @@ typedef struct dict {
 
 typedef struct col {
     char        *name;
+    size_t       name_len;
     ql_pq_type_t type;
     int          required;
     int          ptype;      /* parquet physical type */
@@ -724,6 +725,7 @@ int ql_pq_writer_add_column(ql_pq_writer_t *w, const char *name, ql_pq_type_t ty
     col_t *c = &w->cols[w->ncols];
     memset(c, 0, sizeof *c);
     c->name = ql_strdup(name);
+    c->name_len = strlen(name);
     c->type = type;
     c->required = !!required;
     c->ptype = ptype;
@@ -744,7 +746,7 @@ int ql_pq_writer_num_columns(const ql_pq_writer_t *w) { return w->ncols; }
 int ql_pq_writer_column_index(const ql_pq_writer_t *w, const char *name, size_t name_len)
 {
     for (int i = 0; i < w->ncols; i++)
-        if (strncmp(w->cols[i].name, name, name_len) == 0 && w->cols[i].name[name_len] == 0) return i;
+        if (w->cols[i].name_len == name_len && memcmp(w->cols[i].name, name, name_len) == 0) return i;
     return -1;
 }
 

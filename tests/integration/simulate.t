@@ -30,7 +30,7 @@ ok $? "a shorter run's stream is a prefix of a longer one's"
 # --- a real run against questlog serve ----------------------------------
 port=$(free_port)
 data="$tmpdir/data"
-bg "$QL" serve --data "$data" --listen "127.0.0.1:$port"
+bg "$QL" serve --data "$data" --listen "127.0.0.1:$port" > "$tmpdir/serve.log" 2>&1
 wait_port "$port" 20 || { ok 1 "questlog serve listens"; done_testing; }
 
 "$QL" simulate --url "http://127.0.0.1:$port" "${args[@]}" --concurrency 8 --json > "$tmpdir/run.json" 2> "$tmpdir/run.err"
@@ -58,9 +58,8 @@ log = [json.loads(l) for l in open(sys.argv[3])]
 def check(cond, name, detail=""):
     print(0 if cond else 1, name)
     if not cond and detail: print("#", detail)
-def key(e, host=None):
-    g = lambda k: None if e.get(k) is None else str(e.get(k))
-    return (g("event_type"), host if host is not None else g("Host"), g("sword_type"), g("price"), g("guild_id"))
+def key(e):  # values compared with their JSON types: price must be logged as an int
+    return tuple(json.dumps(e.get(k)) for k in ("event_type", "Host", "sword_type", "price", "guild_id"))
 want_events = Counter(key(e) for r in dry if r["expect"] == 200 for e in r["events"])
 bad = [r for r in dry if r["expect"] != 200]
 want_status = Counter(str(r["expect"]) for r in bad)
@@ -103,8 +102,10 @@ is "$(wc -l < "$tmpdir/log2.jsonl")" "$((events + events2))" "the log grew by ex
 
 # --- a server that is gone: failures, not a hang --------------------------
 dead=$(free_port)
-"$QL" simulate --url "http://127.0.0.1:$dead" --requests 50 --concurrency 4 --json > "$tmpdir/dead.json"
+"$QL" simulate --url "http://127.0.0.1:$dead" --requests 50 --concurrency 4 --json > "$tmpdir/dead.json" 2> "$tmpdir/dead.err"
 is "$?" 1 "exit 1 when no request got a response"
+grep -q "questlog simulate: no request got a response: connection refused" "$tmpdir/dead.err"
+ok $? "and says why on stderr"
 is "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["sent"], r["failed"], r["io_errors"], r["events"])' "$tmpdir/dead.json")" \
    "50 50 50 0" "refused connections count as failures with no response"
 
