@@ -93,7 +93,7 @@
 #define HEAD_MAGIC            "QLHEAD1"
 #define HEAD_SIZE             4096
 #define RETENTION_EVERY_US    (60ll * 1000 * 1000)
-#define READ_CHUNK            (256u << 10)
+#define READ_CHUNK            (1u << 20)
 
 /* ---- frame ------------------------------------------------------------- */
 
@@ -943,6 +943,7 @@ static int cons_read(segcons_t *c, ql_log_record_t *recs, size_t max, char *err,
                     continue;
                 }
                 if (c->head) {
+                    if (count > 0) break; /* hand out what we have; the error comes next poll */
                     char path[4096];
                     seg_path(path, sizeof path, c->dir, c->next);
                     return ql_err(err, errlen, "corrupt log: segment %s is missing", path), QL_LOG_EINVAL;
@@ -952,10 +953,13 @@ static int cons_read(segcons_t *c, ql_log_record_t *recs, size_t max, char *err,
             /* a partial record at the end of the file */
         }
         /* r < 0, or a partial record at EOF */
-        if (c->head || later_segment_exists(c->dir, c->seg_base)) return cons_corrupt(c, why, err, errlen);
+        if (c->head || later_segment_exists(c->dir, c->seg_base)) {
+            if (count > 0) break; /* hand out what we have; the error comes next poll */
+            return cons_corrupt(c, why, err, errlen);
+        }
         break; /* no writer state: a torn tail, the writer's recovery will cut it */
     }
-    if (c->head) c->at_end = c->next >= head_load(c->head) && c->next >= c->want;
+    if (c->head) c->at_end = (c->next > c->want ? c->next : c->want) >= head_load(c->head);
     else c->at_end = count < max;
     return (int)count;
 }
