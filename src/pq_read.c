@@ -99,7 +99,7 @@ static char *file_strndup(ql_pq_file_t *f, const uint8_t *p, size_t n)
         f->allocs_cap = f->allocs_cap ? f->allocs_cap * 2 : 16;
         f->allocs = ql_realloc(f->allocs, f->allocs_cap * sizeof *f->allocs);
     }
-    char *s = ql_strndup((const char *)p, n);
+    char *s = ql_strndup(p ? (const char *)p : "", p ? n : 0);
     f->allocs[f->nallocs++] = s;
     return s;
 }
@@ -366,9 +366,9 @@ static int map_column(ql_pq_file_t *f, const selem_t *e, colx_t *c, char *err, s
 /* A big-endian two's complement integer of n (1..16) bytes, as a double. */
 static double be_decimal(const uint8_t *p, size_t n, int scale)
 {
-    __int128 v = (p[0] & 0x80) ? -1 : 0;
-    for (size_t i = 0; i < n; i++) v = (v << 8) | p[i];
-    return (double)v / pow(10.0, scale);
+    unsigned __int128 u = (p[0] & 0x80) ? ~(unsigned __int128)0 : 0;  /* sign-extended */
+    for (size_t i = 0; i < n; i++) u = (u << 8) | p[i];
+    return (double)(__int128)u / pow(10.0, scale);
 }
 
 /* Converts a statistics value (PLAIN bytes) for column c into v; absent if the size is wrong. */
