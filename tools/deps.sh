@@ -5,11 +5,15 @@
 set -e
 PKGS="libh2o-evloop-dev libssl-dev librdkafka-dev libzstd-dev libsnappy-dev \
 libsqlite3-dev sqlite3 libjansson-dev zlib1g-dev kcat apache2-utils curl clang \
-libclang-rt-14-dev nodejs npm time"
+libclang-rt-14-dev time"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
+# Node.js may come from elsewhere than Debian (e.g. NodeSource, whose nodejs
+# conflicts with Debian's npm): ask for the commands, not the packages.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then
   echo "deps: installing$missing"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
