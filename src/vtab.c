@@ -135,6 +135,44 @@ int ql_vtab_table_column(const ql_vtab_table_t *t, const char *name)
     return -1;
 }
 
+int ql_vtab_table_time_range(const ql_vtab_table_t *t, const char *name, int64_t *lo, int64_t *hi)
+{
+    int found = 0;
+    int c = ql_vtab_table_column(t, name);
+    if (c < 0 || t->cols[c].type != QL_PQ_TIMESTAMP) return 0;
+    for (int i = 0; i < t->nfiles; i++) {
+        int fc = t->files[i].colmap[c];
+        if (fc < 0 || ql_pq_column(t->files[i].pq, fc)->type != QL_PQ_TIMESTAMP) continue;
+        for (int rg = 0; rg < ql_pq_num_row_groups(t->files[i].pq); rg++) {
+            const ql_pq_chunk_info_t *ci = ql_pq_chunk(t->files[i].pq, rg, fc);
+            if (!ci || !ci->min.is_set || !ci->max.is_set) continue;
+            if (!found || ci->min.i < *lo) *lo = ci->min.i;
+            if (!found || ci->max.i > *hi) *hi = ci->max.i;
+            found = 1;
+        }
+    }
+    return found;
+}
+
+int ql_vtab_table_partitions(const ql_vtab_table_t *t)
+{
+    int n = 0;
+    if (!t->npart) return 0;
+    for (int f = 0; f < t->nfiles; f++) {
+        int seen = 0;
+        for (int g = 0; g < f && !seen; g++) {
+            int same = 1;
+            for (int k = 0; k < t->npart && same; k++) {
+                const char *a = t->files[f].part_vals[k], *b = t->files[g].part_vals[k];
+                same = (!a && !b) || (a && b && strcmp(a, b) == 0);
+            }
+            seen = same;
+        }
+        if (!seen) n++;
+    }
+    return n;
+}
+
 const char *ql_vtab_sql_type(ql_pq_type_t t)
 {
     switch (t) {
@@ -272,9 +310,8 @@ out:
 
 /* Orders RFC 3339 texts by the instant they name. Two canonical values
  * (27 bytes, 'T' at 10, 'Z' at 26: what the module returns) compare byte by
- * byte, which is the same order and fast; otherwise both are parsed, and if
- * either is not an RFC 3339 date-time the bytes decide (so '2026-11-21'
- * sorts before every instant of that day, as a prefix). */
+ * byte, which is the same order and fast; otherwise both are parsed (see
+ * parse_time), and if either is not a time the bytes decide. */
 static int is_canonical_time(const char *s, int n)
 {
     return n == 27 && s[10] == 'T' && s[26] == 'Z' && s[19] == '.';
@@ -286,12 +323,29 @@ static int memcmp_len(const void *a, int na, const void *b, int nb)
     return c ? c : na - nb;
 }
 
+/* RFC 3339, plus what people type in a WHERE clause: no zone means UTC
+ * ("2026-11-21 20:00:00"), a bare date means its midnight UTC. */
+static int parse_time(const char *s, int n, int64_t *us)
+{
+    if (ql_rfc3339_parse(s, (size_t)n, us) == 0) return 0;
+    char buf[64];
+    if (n == 10) {
+        memcpy(buf, s, 10);
+        memcpy(buf + 10, "T00:00:00Z", 10);
+        return ql_rfc3339_parse(buf, 20, us);
+    }
+    if (n < 19 || n > 40 || s[n - 1] == 'Z' || s[n - 1] == 'z') return -1;
+    memcpy(buf, s, (size_t)n);
+    buf[n] = 'Z';
+    return ql_rfc3339_parse(buf, (size_t)n + 1, us);
+}
+
 static int time_collate(void *arg, int na, const void *a, int nb, const void *b)
 {
     (void)arg;
     if (!(is_canonical_time(a, na) && is_canonical_time(b, nb))) {
         int64_t ua, ub;
-        if (ql_rfc3339_parse(a, (size_t)na, &ua) == 0 && ql_rfc3339_parse(b, (size_t)nb, &ub) == 0)
+        if (parse_time(a, na, &ua) == 0 && parse_time(b, nb, &ub) == 0)
             return ua < ub ? -1 : ua > ub;
     }
     return memcmp_len(a, na, b, nb);
@@ -763,7 +817,7 @@ static int pq_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str
                 f->vtype = SQLITE_TEXT;
                 f->s = ql_strndup(s, (size_t)n);
                 f->slen = n;
-                f->has_us = ql_rfc3339_parse(s, (size_t)n, &f->us) == 0;
+                f->has_us = parse_time(s, n, &f->us) == 0;
                 break;
             }
             default: break;

@@ -73,6 +73,12 @@ int  ql_vtab_table_open(ql_vtab_table_t **out, const char *dir, char *err, size_
 void ql_vtab_table_free(ql_vtab_table_t *t);
 /* Index of column `name` (exact match), -1 if none. */
 int  ql_vtab_table_column(const ql_vtab_table_t *t, const char *name);
+/* The smallest and largest value of TIMESTAMP column `name` over every row
+ * group's statistics (no data read). Returns 1 and fills lo and hi (µs since
+ * the epoch, UTC), or 0 when the column is absent or has no statistics. */
+int  ql_vtab_table_time_range(const ql_vtab_table_t *t, const char *name, int64_t *lo, int64_t *hi);
+/* Number of distinct partition-value combinations (0 when not partitioned). */
+int  ql_vtab_table_partitions(const ql_vtab_table_t *t);
 /* SQL type name of a column ("TEXT", "INTEGER", "REAL", "BLOB"). */
 const char *ql_vtab_sql_type(ql_pq_type_t t);
 
