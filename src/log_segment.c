@@ -65,7 +65,8 @@
  * one condition signal when the writer is idle). The writer thread swaps the
  * pending batch with its own (double buffering), assigns offsets and CRCs,
  * writes, fsyncs, and calls each append's `done` in append order without
- * holding `mu`.
+ * holding `mu`. Before taking a batch it may linger briefly (linger()) so
+ * that clients just acknowledged can join it.
  */
 #include "log_segment.h"
 
@@ -93,6 +94,7 @@
 #define HEAD_MAGIC            "QLHEAD1"
 #define HEAD_SIZE             4096
 #define RETENTION_EVERY_US    (60ll * 1000 * 1000)
+ #define DEFAULT_LINGER_US     500
 #define READ_CHUNK            (1u << 20)
 
 /* ---- frame ------------------------------------------------------------- */
@@ -290,6 +292,7 @@ typedef struct seglog {
     batch_t          b[2];
     batch_t         *pending;     /* appends go here; the writer owns the other */
     int              writer_idle, closing;
+    size_t           linger_target; /* wake the lingering writer at this many pending records */
     uint64_t         pending_bytes; /* pending + in flight, for EFULL */
     ql_log_stats_t   st;
 
@@ -303,6 +306,10 @@ typedef struct seglog {
     int              dirty;       /* bytes past seg_size may exist: truncate first */
     int64_t          end_offset;  /* next offset to assign */
     int64_t          last_retention_us;
+    size_t           last_nrec;   /* records in the last commit */
+    size_t           last_nw;     /* appends in it */
+    int64_t          last_lat_us; /* its write + fdatasync time */
+    int64_t          linger_max_us;
     int              head_fd;
     log_head_t      *head;
 } seglog_t;
@@ -460,8 +467,12 @@ static void finish_chunk(seglog_t *l, batch_t *b, size_t i, size_t j, unsigned c
     int64_t first = l->end_offset;
     int rc = rc_in;
     int64_t lat = 0;
-    if (rc == 0) rc = write_chunk(l, p, len, nrec, &lat, err, sizeof err);
-    else ql_err(err, sizeof err, "%s", err_in);
+    if (rc == 0) {
+        rc = write_chunk(l, p, len, nrec, &lat, err, sizeof err);
+        if (rc == 0) l->last_lat_us = lat;
+    } else {
+        ql_err(err, sizeof err, "%s", err_in);
+    }
     pthread_mutex_lock(&l->mu);
     if (rc == 0) {
         l->st.commits++;
@@ -518,9 +529,41 @@ static void commit_batch(seglog_t *l, batch_t *b)
         p += len;
         i = j;
     }
+    l->last_nrec = b->nrec;
+    l->last_nw = b->nw;
     ql_buf_reset(&b->buf);
     b->nw = 0;
     b->nrec = 0;
+}
+
+static struct timespec abs_deadline(int64_t from_now_us)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t ns = ts.tv_nsec + (from_now_us % 1000000) * 1000;
+    ts.tv_sec += (time_t)(from_now_us / 1000000 + ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    return ts;
+}
+
+/* Called with mu held, pending non-empty. Under load, clients whose appends
+ * the last commit acknowledged come back within a short turnaround; waiting
+ * that long (at most half the last commit's time, and linger_max_us) lets
+ * them join this batch instead of leaving the load split into two
+ * alternating half-size batches. A lone appender (one append per commit)
+ * never waits. QL_LOG_LINGER_US=0 turns it off. */
+static void linger(seglog_t *l)
+{
+    if (l->linger_max_us <= 0 || l->closing || l->last_nw < 2) return;
+    size_t target = l->pending->nrec + l->last_nrec * 7 / 8;
+    int64_t wait = l->last_lat_us / 2;
+    if (wait > l->linger_max_us) wait = l->linger_max_us;
+    if (wait <= 0 || l->pending->nrec >= target) return;
+    struct timespec ts = abs_deadline(wait);
+    l->linger_target = target;
+    while (l->pending->nrec < target && !l->closing)
+        if (pthread_cond_timedwait(&l->cv, &l->mu, &ts) == ETIMEDOUT) break;
+    l->linger_target = 0;
 }
 
 static void *writer_main(void *arg)
@@ -530,9 +573,7 @@ static void *writer_main(void *arg)
     for (;;) {
         while (l->pending->nw == 0 && !l->closing) {
             l->writer_idle = 1;
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 10;
+            struct timespec ts = abs_deadline(10 * 1000000ll);
             pthread_cond_timedwait(&l->cv, &l->mu, &ts);
             l->writer_idle = 0;
             if (l->pending->nw == 0 && ql_monotonic_us() - l->last_retention_us > RETENTION_EVERY_US) {
@@ -542,6 +583,7 @@ static void *writer_main(void *arg)
             }
         }
         if (l->pending->nw == 0) break; /* closing and drained */
+        linger(l);
         batch_t *b = l->pending;
         l->pending = b == &l->b[0] ? &l->b[1] : &l->b[0];
         pthread_mutex_unlock(&l->mu);
@@ -591,6 +633,10 @@ static int seg_append(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_
     l->st.queued += n;
     int wake = l->writer_idle;
     l->writer_idle = 0; /* one signal per batch */
+    if (l->linger_target && b->nrec >= l->linger_target) {
+        l->linger_target = 0;
+        wake = 1;
+    }
     pthread_mutex_unlock(&l->mu);
     if (wake) pthread_cond_signal(&l->cv);
     return 0;
@@ -751,7 +797,13 @@ int ql_log_open_embedded(ql_log_t **out, const char *dir, const ql_log_options_t
     l->max_pending = opt && opt->max_pending_bytes ? opt->max_pending_bytes : DEFAULT_MAX_PENDING;
     l->quiet = opt ? opt->quiet : 0;
     pthread_mutex_init(&l->mu, NULL);
-    pthread_cond_init(&l->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    const char *linger = getenv("QL_LOG_LINGER_US");
+    l->linger_max_us = linger ? atoll(linger) : DEFAULT_LINGER_US;
     l->pending = &l->b[0];
 
     if (head_map(dir, 1, &l->head_fd, &l->head, err, errlen) != 0) goto fail;
