@@ -224,6 +224,19 @@ static ql_log_t *open_log(const char *dir, uint64_t seg_bytes, int quiet)
     return log;
 }
 
+/* A new log ROOT/name (dir and first segment path into dir/seg) holding
+ * records v0..v<n-1>, still open. */
+static ql_log_t *fresh_log(const char *name, char dir[512], char seg[600], waitctx_t *w, int n)
+{
+    snprintf(dir, 512, "%s/%s", root, name);
+    snprintf(seg, 600, "%s/00000000000000000000.log", dir);
+    ql_log_t *log = open_log(dir, 0, 1);
+    wc_init(w);
+    append_many(log, w, 0, n);
+    wc_wait(w);
+    return log;
+}
+
 static int64_t file_size(const char *path)
 {
     struct stat st;
@@ -280,13 +293,8 @@ static void flip_byte(const char *path, off_t at)
 static void test_recovery_truncated(void)
 {
     char dir[512], seg[600], msg[2048];
-    snprintf(dir, sizeof dir, "%s/torn", root);
-    snprintf(seg, sizeof seg, "%s/00000000000000000000.log", dir);
-    ql_log_t *log = open_log(dir, 0, 1);
     waitctx_t w;
-    wc_init(&w);
-    append_many(log, &w, 0, 10);
-    wc_wait(&w);
+    ql_log_t *log = fresh_log("torn", dir, seg, &w, 10);
     ql_log_close(log);
     int64_t size = file_size(seg);
     int64_t rec = (int64_t)ql_log_frame_size(0, 2);   /* "v9" */
@@ -312,13 +320,8 @@ static void test_recovery_truncated(void)
 static void test_recovery_bitflip(void)
 {
     char dir[512], seg[600], msg[2048];
-    snprintf(dir, sizeof dir, "%s/flip", root);
-    snprintf(seg, sizeof seg, "%s/00000000000000000000.log", dir);
-    ql_log_t *log = open_log(dir, 0, 1);
     waitctx_t w;
-    wc_init(&w);
-    append_many(log, &w, 0, 10);
-    wc_wait(&w);
+    ql_log_t *log = fresh_log("flip", dir, seg, &w, 10);
     ql_log_close(log);
     int64_t size = file_size(seg);
     int64_t rec = (int64_t)ql_log_frame_size(0, 2);
@@ -393,13 +396,8 @@ static void test_rolling_and_sealed_corruption(void)
 static void test_reader_sees_only_durable(void)
 {
     char dir[512], seg[600], err[512];
-    snprintf(dir, sizeof dir, "%s/durable", root);
-    snprintf(seg, sizeof seg, "%s/00000000000000000000.log", dir);
-    ql_log_t *log = open_log(dir, 0, 1);
     waitctx_t w;
-    wc_init(&w);
-    append_many(log, &w, 0, 3);
-    wc_wait(&w);
+    ql_log_t *log = fresh_log("durable", dir, seg, &w, 3);
     /* A complete, valid frame past durable_end, as a write not yet fsynced. */
     unsigned char f[64];
     ql_log_frame_encode(f, 3, 1, NULL, 0, "v3", 2);
@@ -716,12 +714,8 @@ static int append_wait(ql_log_t *log, waitctx_t *w, int from, int n)
 static void test_disk_full_rlimit(void)
 {
     char dir[512], seg[600];
-    snprintf(dir, sizeof dir, "%s/fsize", root);
-    snprintf(seg, sizeof seg, "%s/00000000000000000000.log", dir);
-    ql_log_t *log = open_log(dir, 0, 1);
     waitctx_t w;
-    wc_init(&w);
-    append_wait(log, &w, 0, 10);
+    ql_log_t *log = fresh_log("fsize", dir, seg, &w, 10);
     int64_t good = file_size(seg);
     struct rlimit old, lim;
     getrlimit(RLIMIT_FSIZE, &old);
