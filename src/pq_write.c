@@ -683,7 +683,7 @@ static int flush_row_group(ql_pq_writer_t *w, char *err, size_t errlen)
     ql_thrift_write_field_i64(&tw, 3, w->rg_rows);
     ql_thrift_write_field_i64(&tw, 5, rg_start);
     ql_thrift_write_field_i64(&tw, 6, total_comp);
-    ql_thrift_write_field_i16(&tw, 7, (int16_t)w->n_rg);
+    if (w->n_rg <= INT16_MAX) ql_thrift_write_field_i16(&tw, 7, (int16_t)w->n_rg); /* ordinal is an i16 */
     ql_thrift_write_struct_end(&tw);
     ql_buf_append(&w->rg_meta, meta.data, meta.len);
     w->n_rg++;
@@ -864,6 +864,9 @@ int ql_pq_writer_end_row(ql_pq_writer_t *w, char *err, size_t errlen)
             }
         goto out;
     }
+    /* From here on a failure leaves the columns disagreeing on the row count:
+     * the writer is marked failed and refuses everything but free. */
+    w->failed = 1;
     size_t est = 0;
     for (int i = 0; i < w->ncols; i++) {
         col_t *c = &w->cols[i];
@@ -872,17 +875,15 @@ int ql_pq_writer_end_row(ql_pq_writer_t *w, char *err, size_t errlen)
         } else {
             append_null(c);
         }
-        size_t pe = page_estimate(c);
-        if (pe >= w->opt.page_bytes) {
-            if (flush_page(w, c, err, errlen)) goto out;
-            pe = 0;
-        }
-        est += c->pages.len + pe + c->dict.data.len;
+        if (page_estimate(c) >= w->opt.page_bytes && flush_page(w, c, err, errlen)) goto out;
+        /* memory held, not encoded size: levels are a byte each until the page closes */
+        est += c->pages.len + c->ndef + c->nidx * 4 + c->plain.len + c->dict.data.len;
     }
     w->rows++;
     w->rg_rows++;
     if (w->rg_rows >= w->opt.row_group_rows || est >= w->opt.row_group_bytes)
         if (flush_row_group(w, err, errlen)) goto out;
+    w->failed = 0;
     rc = 0;
 out:
     ql_pq_writer_abort_row(w);
