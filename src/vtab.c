@@ -385,7 +385,7 @@ typedef struct pq_cursor {
     uint8_t *cloaded;
     /* Grouped scan (GROUP BY / DISTINCT consumed): every surviving row group's
      * used columns are held; rows are emitted in `order`, equal keys adjacent. */
-    int      grouped, ngcols, gcols[8];
+    int      grouped, ngcols, gcols[8], gdesc[8];
     uint64_t col_used;
     int      nheld, capheld;
     int     *held_file, *held_rg;
@@ -395,9 +395,9 @@ typedef struct pq_cursor {
     int64_t  norder, pos;
 } pq_cursor_t;
 
-/* idxStr: "<colUsed hex>;<col>:<op>,<col>:<op>,…|<gcol>,<gcol>,…" — the
- * constraints in argv order, then the GROUP BY/DISTINCT columns when the
- * grouping is consumed (empty otherwise). */
+/* idxStr: "<colUsed hex>;<col>:<op>,<col>:<op>,…|<gcol>a,<gcol>d,…" — the
+ * constraints in argv order, then the GROUP BY/DISTINCT columns (a/d: the
+ * order asked) when the grouping is consumed (empty otherwise). */
 
 /* ---- comparisons ------------------------------------------------------- */
 
@@ -609,7 +609,8 @@ static int pq_best_index(sqlite3_vtab *base, sqlite3_index_info *ix)
             }
         }
         if (okg) {
-            for (int i = 0; i < ix->nOrderBy; i++) ql_buf_printf(&s, "%d,", ix->aOrderBy[i].iColumn);
+            for (int i = 0; i < ix->nOrderBy; i++)
+                ql_buf_printf(&s, "%d%c,", ix->aOrderBy[i].iColumn, ix->aOrderBy[i].desc ? 'd' : 'a');
             ix->orderByConsumed = 1;
         }
     }
@@ -918,6 +919,35 @@ static int key_eq(const pq_cursor_t *cur, const ql_vtab_table_t *t, int ka, int6
     return 1;
 }
 
+/* SQLite's order for one column of uniform type: NULL first, then by value
+ * (BINARY for text, which is also QL_TIME's order for canonical timestamps). */
+static int gval_cmp(const gval_t *a, const gval_t *b)
+{
+    if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
+    switch (a->kind) {
+    case 1: return a->i < b->i ? -1 : a->i > b->i;
+    case 2: return a->d < b->d ? -1 : a->d > b->d;
+    case 3: return memcmp_len(a->s, (int)a->n, b->s, (int)b->n);
+    default: return 0;
+    }
+}
+
+typedef struct gsort_ctx { const pq_cursor_t *cur; const ql_vtab_table_t *t; const uint32_t *rep_k, *rep_r; } gsort_ctx_t;
+
+static int group_cmp(const void *pa, const void *pb, void *arg)
+{
+    const gsort_ctx_t *x = arg;
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    for (int g = 0; g < x->cur->ngcols; g++) {
+        gval_t va, vb;
+        get_gval(x->cur, x->t, (int)x->rep_k[a], x->rep_r[a], x->cur->gcols[g], &va);
+        get_gval(x->cur, x->t, (int)x->rep_k[b], x->rep_r[b], x->cur->gcols[g], &vb);
+        int c = gval_cmp(&va, &vb);
+        if (c) return x->cur->gdesc[g] ? -c : c;
+    }
+    return 0;
+}
+
 /* Moves the current row group's decoded columns (all used ones) into the held set. */
 static int hold_row_group(pq_cursor_t *cur, const ql_vtab_table_t *t)
 {
@@ -1033,7 +1063,18 @@ static int build_groups(pq_cursor_t *cur)
             rowg[i] = slot_g[j];
         }
     }
-    /* counting sort by group id */
+    /* Groups in key order (SQLite 3.40 may also rely on the grouping for a
+     * matching ORDER BY), then a counting sort of the rows by group rank. */
+    {
+        uint32_t *perm = ql_malloc((ngroups + 1) * sizeof *perm), *rank = ql_malloc((ngroups + 1) * sizeof *rank);
+        for (size_t g = 0; g < ngroups; g++) perm[g] = (uint32_t)g;
+        gsort_ctx_t ctx = {cur, t, rep_k, rep_r};
+        qsort_r(perm, ngroups, sizeof *perm, group_cmp, &ctx);
+        for (size_t g = 0; g < ngroups; g++) rank[perm[g]] = (uint32_t)g;
+        for (size_t i = 0; i < nrefs; i++) rowg[i] = rank[rowg[i]];
+        free(perm);
+        free(rank);
+    }
     cnt = ql_calloc(ngroups + 1, sizeof *cnt);
     for (size_t i = 0; i < nrefs; i++) cnt[rowg[i] + 1]++;
     for (size_t g = 1; g <= ngroups; g++) cnt[g] += cnt[g - 1];
@@ -1068,9 +1109,10 @@ static int pq_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str
     for (gp = gp ? gp + 1 : NULL; gp && *gp && cur->ngcols < 8;) {
         char *end;
         long c = strtol(gp, &end, 10);
-        if (end == gp || *end != ',' || c < 0 || c >= vt->t->ncols) break;
+        if (end == gp || (*end != 'a' && *end != 'd') || end[1] != ',' || c < 0 || c >= vt->t->ncols) break;
+        cur->gdesc[cur->ngcols] = *end == 'd';
         cur->gcols[cur->ngcols++] = (int)c;
-        gp = end + 1;
+        gp = end + 2;
     }
     const char *p = idx_str ? strchr(idx_str, ';') : NULL;
     if (argc > 0 && p) {

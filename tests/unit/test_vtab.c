@@ -201,6 +201,12 @@ int main(void)
         "select Host, count(*) from %s where n > 10 and timestamp < '2026-01-01T00:00:40Z' group by Host",
         "select extra, count(*), avg(d) from %s group by extra having count(*) > 1",
         "select Host, count(*) from %s where Host is not null group by Host order by 2 desc, 1",
+        "select Host, count(*) from %s group by Host order by Host",
+        "select Host, count(*) from %s group by Host order by Host desc",
+        "select dt, b, count(*) from %s group by dt, b order by dt desc, b",
+        "select distinct Host from %s order by Host desc",
+        "select d, max(n) from %s group by d order by d desc",
+        "select timestamp, count(*) from %s where n < 12 group by timestamp order by timestamp desc",
     };
     for (size_t i = 0; i < QL_ARRAY_LEN(groups); i++) {
         char q[512];
@@ -224,7 +230,7 @@ int main(void)
                     if (nrow == cap) { cap = cap ? cap * 2 : 16; rows = ql_realloc(rows, (size_t)cap * sizeof *rows); }
                     rows[nrow++] = ql_buf_steal(&r);
                 }
-                qsort(rows, (size_t)nrow, sizeof *rows, cmp_rows);
+                if (!strstr(q, "order by")) qsort(rows, (size_t)nrow, sizeof *rows, cmp_rows);
                 for (int k = 0; k < nrow; k++) { ql_buf_printf(&all, "%s\n", rows[k]); free(rows[k]); }
                 free(rows);
                 ql_buf_printf(&all, "(%d rows)", nrow);
