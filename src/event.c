@@ -307,11 +307,22 @@ static int typed_token(ql_event_builder_t *b, ql_field_type_t t, const ql_json_t
 
 /* ---- sources ------------------------------------------------------------ */
 
+/* 1 if the name is an HTTP token (RFC 9110 tchar): h2o only passes those,
+ * and anything else would not be a sensible column name. */
+static int is_token(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c)) || c == 0 || c >= 0x80) return 0;
+    }
+    return n > 0;
+}
+
 static void add_headers(ql_event_builder_t *b, const ql_event_input_t *in)
 {
     for (size_t i = 0; i < in->n_headers; i++) {
         const ql_event_header_t *h = &in->headers[i];
-        if (h->name_len == 0 || ql_catalog_header_denied(b->cat, h->name, h->name_len) ||
+        if (!is_token(h->name, h->name_len) || ql_catalog_header_denied(b->cat, h->name, h->name_len) ||
             ql_catalog_is_reserved(h->name, h->name_len))
             continue;
         ql_buf_reset(&b->tmp);

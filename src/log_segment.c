@@ -93,7 +93,7 @@
 #define HEAD_MAGIC            "QLHEAD1"
 #define HEAD_SIZE             4096
 #define RETENTION_EVERY_US    (60ll * 1000 * 1000)
-#define READ_CHUNK            (256u << 10)
+#define READ_CHUNK            (1u << 20)
 
 /* ---- frame ------------------------------------------------------------- */
 
@@ -416,7 +416,8 @@ static void fail_msg(seglog_t *l, int e, const char *what, char *err, size_t err
 
 /* Writes and fsyncs one chunk of whole appends at seg_size (I1, I2).
  * Returns 0 or -1 with err set; the file is back at seg_size on failure. */
-static int write_chunk(seglog_t *l, unsigned char *p, size_t len, size_t nrec, char *err, size_t errlen)
+static int write_chunk(seglog_t *l, unsigned char *p, size_t len, size_t nrec, int64_t *lat_us, char *err,
+                       size_t errlen)
 {
     if (l->dirty) {
         if (ftruncate(l->fd, (off_t)l->seg_size) != 0) {
@@ -444,14 +445,10 @@ static int write_chunk(seglog_t *l, unsigned char *p, size_t len, size_t nrec, c
         fail_msg(l, e, what, err, errlen);
         return -1;
     }
-    int64_t lat = ql_monotonic_us() - t0;
+    *lat_us = ql_monotonic_us() - t0;
     l->seg_size += len;
     l->end_offset += (int64_t)nrec;
     __atomic_store_n(&l->head->durable_end, l->end_offset, __ATOMIC_RELEASE);
-    pthread_mutex_lock(&l->mu);
-    l->st.commits++;
-    lat_record(&l->st, lat);
-    pthread_mutex_unlock(&l->mu);
     return 0;
 }
 
@@ -462,10 +459,13 @@ static void finish_chunk(seglog_t *l, batch_t *b, size_t i, size_t j, unsigned c
     char err[512];
     int64_t first = l->end_offset;
     int rc = rc_in;
-    if (rc == 0) rc = write_chunk(l, p, len, nrec, err, sizeof err);
+    int64_t lat = 0;
+    if (rc == 0) rc = write_chunk(l, p, len, nrec, &lat, err, sizeof err);
     else ql_err(err, sizeof err, "%s", err_in);
     pthread_mutex_lock(&l->mu);
     if (rc == 0) {
+        l->st.commits++;
+        lat_record(&l->st, lat);
         l->st.appends += j - i;
         l->st.records += nrec;
         l->st.bytes += len;
@@ -943,6 +943,7 @@ static int cons_read(segcons_t *c, ql_log_record_t *recs, size_t max, char *err,
                     continue;
                 }
                 if (c->head) {
+                    if (count > 0) break; /* hand out what we have; the error comes next poll */
                     char path[4096];
                     seg_path(path, sizeof path, c->dir, c->next);
                     return ql_err(err, errlen, "corrupt log: segment %s is missing", path), QL_LOG_EINVAL;
@@ -952,10 +953,13 @@ static int cons_read(segcons_t *c, ql_log_record_t *recs, size_t max, char *err,
             /* a partial record at the end of the file */
         }
         /* r < 0, or a partial record at EOF */
-        if (c->head || later_segment_exists(c->dir, c->seg_base)) return cons_corrupt(c, why, err, errlen);
+        if (c->head || later_segment_exists(c->dir, c->seg_base)) {
+            if (count > 0) break; /* hand out what we have; the error comes next poll */
+            return cons_corrupt(c, why, err, errlen);
+        }
         break; /* no writer state: a torn tail, the writer's recovery will cut it */
     }
-    if (c->head) c->at_end = c->next >= head_load(c->head) && c->next >= c->want;
+    if (c->head) c->at_end = (c->next > c->want ? c->next : c->want) >= head_load(c->head);
     else c->at_end = count < max;
     return (int)count;
 }
