@@ -18,7 +18,8 @@
  *
  * I1 Durable before acknowledged. An append's `done(0)` is called only after
  *    the write and the fdatasync that cover all of its records returned
- *    success, and after a new segment's directory entry was fsync'ed.
+ *    success, and after a new segment's directory entry was fsync'ed (and,
+ *    at open, DIR's own entry in its parent).
  *    Appends are all-or-nothing: an append's records are written in one
  *    pwrite together with whole other appends, never split across segments.
  *
@@ -760,6 +761,9 @@ int ql_log_open_embedded(ql_log_t **out, const char *dir, const ql_log_options_t
     if (ql_mkdir_p(dir, err, errlen) != 0) return QL_LOG_EINVAL;
     snprintf(path, sizeof path, "%s/checkpoints", dir);
     if (ql_mkdir_p(path, err, errlen) != 0) return QL_LOG_EINVAL;
+    /* DIR's own entry must be durable before anything in it is acknowledged */
+    snprintf(path, sizeof path, "%s/..", dir);
+    if (ql_fsync_dir(path, err, errlen) != 0) return QL_LOG_EINVAL;
 
     seglog_t *l = ql_calloc(1, sizeof *l);
     l->base.ops = &seg_ops;

@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crc32c.h"
@@ -424,6 +425,7 @@ static void test_reader_sees_only_durable(void)
 typedef struct appender {
     ql_log_t *log;
     int       id, n, inflight_max;
+    int64_t   append_ns;   /* time spent inside ql_log_append */
     waitctx_t w;
 } appender_t;
 
@@ -439,7 +441,15 @@ static void *appender_main(void *arg)
         pthread_mutex_unlock(&a->w.mu);
         ql_log_msg_t m = {NULL, 0, v, strlen(v)};
         int rc;
-        while ((rc = ql_log_append(a->log, &m, 1, done_cb, &a->w)) == QL_LOG_EFULL) usleep(100);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = ql_log_append(a->log, &m, 1, done_cb, &a->w);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        a->append_ns += (t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec);
+        while (rc == QL_LOG_EFULL) {
+            usleep(100);
+            rc = ql_log_append(a->log, &m, 1, done_cb, &a->w);
+        }
         if (rc != 0) {
             pthread_mutex_lock(&a->w.mu);
             a->w.pending--;
@@ -503,8 +513,10 @@ static void test_concurrent(void)
         pthread_create(&th[i], NULL, appender_main, &a[i]);
     }
     int ok_all = 1, order = 1;
+    int64_t append_ns = 0;
     for (int i = 0; i < T; i++) {
         pthread_join(th[i], NULL);
+        append_ns += a[i].append_ns;
         if (a[i].w.ok != N) ok_all = 0;
         if (!a[i].w.in_order) order = 0;
     }
@@ -523,6 +535,7 @@ static void test_concurrent(void)
          " fsyncs (%.1f appends/fsync), mean commit %.0f us (noisy: shared machine)",
          T * N / (dt / 1e6), st.commits, (double)st.records / (double)(st.commits ? st.commits : 1),
          (double)st.commit_lat_sum_us / (double)(st.commits ? st.commits : 1));
+    diag("bench: mean time inside ql_log_append: %.0f ns", (double)append_ns / (T * N));
     uint64_t sum = 0;
     for (int i = 0; i < QL_LOG_LAT_BUCKETS; i++) sum += st.commit_lat_count[i];
     is_int(sum, st.commits, "latency histogram counts every commit");
