@@ -635,11 +635,7 @@ int ql_report_write(FILE *out, const char *lake, ql_report_format_t fmt, char *e
     sqlite3 *db = NULL;
     ql_buf_t b = QL_BUF_INIT;
     int rc = -1;
-    if (sqlite3_open(":memory:", &db) != SQLITE_OK || ql_vtab_register(db, NULL) != SQLITE_OK) {
-        ql_err(err, errlen, "cannot open SQLite");
-        goto out;
-    }
-    if (ql_vtab_attach_lake(db, lake, err, errlen) < 0) goto out;
+    if (ql_vtab_open_db(&db, lake, NULL, err, errlen) < 0) goto out;
     if (gather(&r, db, err, errlen) < 0) goto out;
     if (fmt == QL_REPORT_MD) render_md(&b, &r); else render_html(&b, &r);
     if (fwrite(b.data, 1, b.len, out) != b.len || fflush(out) != 0) {
