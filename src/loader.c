@@ -520,10 +520,10 @@ static int commit_partition(ql_loader_t *l, pstate_t *p, char *err, size_t errle
     for (size_t t = 0; t <= l->n_tables; t++) {
         if (p->tfirst[t] >= 0) {
             p->rec[t] = p->batch_last;
-            if (!had_file[t]) {
-                ql_lake_offsets_set(&l->markers[t], p->partition, p->batch_last);
-                if (ql_lake_write_marker(l->opt.lake_dir, l->tname[t], &l->markers[t], err, errlen)) return -1;
-            }
+            /* markers[t] is also the in-memory R(T,·) a re-assigned partition restarts from */
+            ql_lake_offsets_set(&l->markers[t], p->partition, p->batch_last);
+            if (!had_file[t] && ql_lake_write_marker(l->opt.lake_dir, l->tname[t], &l->markers[t], err, errlen))
+                return -1;
         }
         p->tfirst[t] = -1;
         if (p->rec[t] < p->min_rec) p->min_rec = p->rec[t];
