@@ -2,7 +2,8 @@
  * logwrite.c — test helper: appends each line of stdin, byte for byte, as one
  * record of the embedded log in DIR through the log API (ql_log_append), so
  * tests can put records the collector would never write (broken JSON, events
- * from other producers) into the log. Waits until every record is durable.
+ * from other producers) into the log. Lines go in appends of up to 512
+ * records (in order). Waits until every record is durable.
  *
  *   logwrite DIR < lines
  *
@@ -46,26 +47,42 @@ int main(int argc, char **argv)
         fprintf(stderr, "logwrite: %s\n", err);
         return 1;
     }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    while ((n = getline(&line, &cap, stdin)) > 0) {
-        if (line[n - 1] == '\n') n--;
-        ql_log_msg_t m = {.value = line, .value_len = (size_t)n};
-        pthread_mutex_lock(&mu);
-        pending++;
-        pthread_mutex_unlock(&mu);
-        /* one at a time, so records keep stdin's order */
-        if (ql_log_append(log, &m, 1, done, NULL) != 0) {
-            fprintf(stderr, "logwrite: append refused\n");
-            failures++;
-            break;
+    enum { BATCH = 512 };
+    char *lines[BATCH];
+    ql_log_msg_t msgs[BATCH];
+    size_t k = 0;
+    int eof = 0;
+    while (!eof && !failures) {
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n = getline(&line, &cap, stdin);
+        if (n > 0) {
+            if (line[n - 1] == '\n') n--;
+            lines[k] = line;
+            msgs[k] = (ql_log_msg_t){.value = line, .value_len = (size_t)n};
+            k++;
+        } else {
+            free(line);
+            eof = 1;
         }
-        pthread_mutex_lock(&mu);
-        while (pending > 0) pthread_cond_wait(&cv, &mu);
-        pthread_mutex_unlock(&mu);
+        if (k == BATCH || (eof && k)) {
+            pthread_mutex_lock(&mu);
+            pending++;
+            pthread_mutex_unlock(&mu);
+            if (ql_log_append(log, msgs, k, done, NULL) != 0) {
+                fprintf(stderr, "logwrite: append refused\n");
+                failures++;
+                pthread_mutex_lock(&mu);
+                pending--;
+                pthread_mutex_unlock(&mu);
+            }
+            pthread_mutex_lock(&mu);
+            while (pending > 0) pthread_cond_wait(&cv, &mu);
+            pthread_mutex_unlock(&mu);
+            for (size_t i = 0; i < k; i++) free(lines[i]);
+            k = 0;
+        }
     }
-    free(line);
     ql_log_close(log);
     return failures ? 1 : 0;
 }
