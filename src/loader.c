@@ -180,7 +180,8 @@ int ql_loader_new(ql_loader_t **out, const ql_loader_options_t *opt, char *err, 
     if (!l->opt.batch_bytes) l->opt.batch_bytes = 64u << 20;
     if (l->opt.file_rows <= 0) l->opt.file_rows = 4000000;
     if (!l->opt.wopt.row_group_bytes) l->opt.wopt.row_group_bytes = 16u << 20;
-    if (!l->opt.wopt.row_group_rows) l->opt.wopt.row_group_rows = 65536;
+    if (!l->opt.wopt.row_group_rows) l->opt.wopt.row_group_rows = 32768;
+    if (!l->opt.wopt.dict_max_bytes) l->opt.wopt.dict_max_bytes = 256u << 10;
     if (!l->opt.source) l->opt.source = opt->import_label ? "import" : "log";
     l->import = opt->import_label != NULL;
     if (l->import) snprintf(l->label, sizeof l->label, "%s", opt->import_label);
@@ -519,10 +520,10 @@ static int commit_partition(ql_loader_t *l, pstate_t *p, char *err, size_t errle
     for (size_t t = 0; t <= l->n_tables; t++) {
         if (p->tfirst[t] >= 0) {
             p->rec[t] = p->batch_last;
-            if (!had_file[t]) {
-                ql_lake_offsets_set(&l->markers[t], p->partition, p->batch_last);
-                if (ql_lake_write_marker(l->opt.lake_dir, l->tname[t], &l->markers[t], err, errlen)) return -1;
-            }
+            /* markers[t] is also the in-memory R(T,·) a re-assigned partition restarts from */
+            ql_lake_offsets_set(&l->markers[t], p->partition, p->batch_last);
+            if (!had_file[t] && ql_lake_write_marker(l->opt.lake_dir, l->tname[t], &l->markers[t], err, errlen))
+                return -1;
         }
         p->tfirst[t] = -1;
         if (p->rec[t] < p->min_rec) p->min_rec = p->rec[t];
