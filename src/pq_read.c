@@ -1185,8 +1185,8 @@ static int page_values(rd_t *d, int enc, const uint8_t *p, size_t len, size_t at
     if (enc == PQ_ENC_RLE_DICTIONARY || enc == PQ_ENC_PLAIN_DICTIONARY) {
         ql_pq_rle_t r;
         const char *msg;
-        if (!d->has_dict) return rd_fail(d, "dictionary-encoded page without a dictionary");
         if (nn > 0) {
+            if (!d->has_dict) return rd_fail(d, "dictionary-encoded page without a dictionary");
             if (len < 1 || ql_pq_rle_init(&r, p + 1, len - 1, p[0]) < 0)
                 return rd_fail(d, "bad dictionary index bit width");
             d->idx = grow(d->idx, &d->idx_cap, nn, sizeof *d->idx);
