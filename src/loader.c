@@ -46,11 +46,19 @@ typedef struct colmap {
     size_t    cap, n;
 } colmap_t;
 
+/* Key names are short: hash the first and last 8 bytes and the length
+ * (collisions only cost a probe; colmap_find compares the bytes). */
 static uint32_t hash_bytes(const char *s, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
-    return h;
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+    } else {
+        memcpy(&a, s, n);
+    }
+    uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull) ^ n) * 0xFF51AFD7ED558CCDull;
+    return (uint32_t)(h >> 32);
 }
 
 static colent_t *colmap_find(colmap_t *m, const char *name, size_t len, uint32_t h)
