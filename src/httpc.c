@@ -67,8 +67,16 @@ int ql_httpc_url_parse(const char *url, ql_httpc_url_t *u, char *err, size_t err
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
     int rc = getaddrinfo(u->host, u->port, &hints, &res);
     if (rc != 0) return ql_err(err, errlen, "cannot resolve '%s': %s", u->host, gai_strerror(rc));
-    memcpy(&u->addr, res->ai_addr, res->ai_addrlen);
-    u->addrlen = res->ai_addrlen;
+    /* prefer IPv4: "localhost" often resolves to ::1 first, while servers
+     * (questlog's default listen address included) listen on 127.0.0.1 */
+    const struct addrinfo *pick = res;
+    for (const struct addrinfo *a = res; a; a = a->ai_next)
+        if (a->ai_family == AF_INET) {
+            pick = a;
+            break;
+        }
+    memcpy(&u->addr, pick->ai_addr, pick->ai_addrlen);
+    u->addrlen = pick->ai_addrlen;
     freeaddrinfo(res);
     return 0;
 }

@@ -18,7 +18,8 @@
  *
  * I1 Durable before acknowledged. An append's `done(0)` is called only after
  *    the write and the fdatasync that cover all of its records returned
- *    success, and after a new segment's directory entry was fsync'ed.
+ *    success, and after a new segment's directory entry was fsync'ed (and,
+ *    at open, DIR's own entry in its parent).
  *    Appends are all-or-nothing: an append's records are written in one
  *    pwrite together with whole other appends, never split across segments.
  *
@@ -65,7 +66,8 @@
  * one condition signal when the writer is idle). The writer thread swaps the
  * pending batch with its own (double buffering), assigns offsets and CRCs,
  * writes, fsyncs, and calls each append's `done` in append order without
- * holding `mu`.
+ * holding `mu`. Before taking a batch it may linger briefly (linger()) so
+ * that clients just acknowledged can join it.
  */
 #include "log_segment.h"
 
@@ -93,6 +95,7 @@
 #define HEAD_MAGIC            "QLHEAD1"
 #define HEAD_SIZE             4096
 #define RETENTION_EVERY_US    (60ll * 1000 * 1000)
+ #define DEFAULT_LINGER_US     500
 #define READ_CHUNK            (1u << 20)
 
 /* ---- frame ------------------------------------------------------------- */
@@ -290,6 +293,7 @@ typedef struct seglog {
     batch_t          b[2];
     batch_t         *pending;     /* appends go here; the writer owns the other */
     int              writer_idle, closing;
+    size_t           linger_target; /* wake the lingering writer at this many pending records */
     uint64_t         pending_bytes; /* pending + in flight, for EFULL */
     ql_log_stats_t   st;
 
@@ -303,17 +307,13 @@ typedef struct seglog {
     int              dirty;       /* bytes past seg_size may exist: truncate first */
     int64_t          end_offset;  /* next offset to assign */
     int64_t          last_retention_us;
+    size_t           last_nrec;   /* records in the last commit */
+    size_t           last_nw;     /* appends in it */
+    int64_t          last_lat_us; /* its write + fdatasync time */
+    int64_t          linger_max_us;
     int              head_fd;
     log_head_t      *head;
 } seglog_t;
-
-static void lat_record(ql_log_stats_t *st, int64_t us)
-{
-    size_t i = 0;
-    while (i < QL_LOG_LAT_BUCKETS - 1 && us > ql_log_lat_bounds_us[i]) i++;
-    st->commit_lat_count[i]++;
-    st->commit_lat_sum_us += (uint64_t)(us < 0 ? 0 : us);
-}
 
 /* Minimum checkpoint offset over DIR/checkpoints/ (INT64_MAX if none). */
 static int64_t min_checkpoint(const char *dir)
@@ -386,25 +386,6 @@ static int open_segment(seglog_t *l, int64_t base, int create, char *err, size_t
     return 0;
 }
 
-static int pwrite_all(int fd, const unsigned char *p, size_t len, uint64_t at)
-{
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, (off_t)at);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        if (n == 0) {
-            errno = ENOSPC;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-        at += (uint64_t)n;
-    }
-    return 0;
-}
-
 static void fail_msg(seglog_t *l, int e, const char *what, char *err, size_t errlen)
 {
     char path[4096];
@@ -433,7 +414,8 @@ static int write_chunk(seglog_t *l, unsigned char *p, size_t len, size_t nrec, i
     }
     int64_t t0 = ql_monotonic_us();
     const char *what = "writing";
-    int rc = pwrite_all(l->fd, p, len, l->seg_size);
+    int rc = -1;
+    if (lseek(l->fd, (off_t)l->seg_size, SEEK_SET) >= 0) rc = ql_write_all(l->fd, p, len);
     if (rc == 0) {
         what = "fdatasync of";
         rc = fdatasync(l->fd);
@@ -460,12 +442,16 @@ static void finish_chunk(seglog_t *l, batch_t *b, size_t i, size_t j, unsigned c
     int64_t first = l->end_offset;
     int rc = rc_in;
     int64_t lat = 0;
-    if (rc == 0) rc = write_chunk(l, p, len, nrec, &lat, err, sizeof err);
-    else ql_err(err, sizeof err, "%s", err_in);
+    if (rc == 0) {
+        rc = write_chunk(l, p, len, nrec, &lat, err, sizeof err);
+        if (rc == 0) l->last_lat_us = lat;
+    } else {
+        ql_err(err, sizeof err, "%s", err_in);
+    }
     pthread_mutex_lock(&l->mu);
     if (rc == 0) {
         l->st.commits++;
-        lat_record(&l->st, lat);
+        ql_log_stats_add_lat(&l->st, lat);
         l->st.appends += j - i;
         l->st.records += nrec;
         l->st.bytes += len;
@@ -518,9 +504,41 @@ static void commit_batch(seglog_t *l, batch_t *b)
         p += len;
         i = j;
     }
+    l->last_nrec = b->nrec;
+    l->last_nw = b->nw;
     ql_buf_reset(&b->buf);
     b->nw = 0;
     b->nrec = 0;
+}
+
+static struct timespec abs_deadline(int64_t from_now_us)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t ns = ts.tv_nsec + (from_now_us % 1000000) * 1000;
+    ts.tv_sec += (time_t)(from_now_us / 1000000 + ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    return ts;
+}
+
+/* Called with mu held, pending non-empty. Under load, clients whose appends
+ * the last commit acknowledged come back within a short turnaround; waiting
+ * that long (at most half the last commit's time, and linger_max_us) lets
+ * them join this batch instead of leaving the load split into two
+ * alternating half-size batches. A lone appender (one append per commit)
+ * never waits. QL_LOG_LINGER_US=0 turns it off. */
+static void linger(seglog_t *l)
+{
+    if (l->linger_max_us <= 0 || l->closing || l->last_nw < 2) return;
+    size_t target = l->pending->nrec + l->last_nrec * 7 / 8;
+    int64_t wait = l->last_lat_us / 2;
+    if (wait > l->linger_max_us) wait = l->linger_max_us;
+    if (wait <= 0 || l->pending->nrec >= target) return;
+    struct timespec ts = abs_deadline(wait);
+    l->linger_target = target;
+    while (l->pending->nrec < target && !l->closing)
+        if (pthread_cond_timedwait(&l->cv, &l->mu, &ts) == ETIMEDOUT) break;
+    l->linger_target = 0;
 }
 
 static void *writer_main(void *arg)
@@ -530,9 +548,7 @@ static void *writer_main(void *arg)
     for (;;) {
         while (l->pending->nw == 0 && !l->closing) {
             l->writer_idle = 1;
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 10;
+            struct timespec ts = abs_deadline(10 * 1000000ll);
             pthread_cond_timedwait(&l->cv, &l->mu, &ts);
             l->writer_idle = 0;
             if (l->pending->nw == 0 && ql_monotonic_us() - l->last_retention_us > RETENTION_EVERY_US) {
@@ -542,6 +558,7 @@ static void *writer_main(void *arg)
             }
         }
         if (l->pending->nw == 0) break; /* closing and drained */
+        linger(l);
         batch_t *b = l->pending;
         l->pending = b == &l->b[0] ? &l->b[1] : &l->b[0];
         pthread_mutex_unlock(&l->mu);
@@ -591,6 +608,10 @@ static int seg_append(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_
     l->st.queued += n;
     int wake = l->writer_idle;
     l->writer_idle = 0; /* one signal per batch */
+    if (l->linger_target && b->nrec >= l->linger_target) {
+        l->linger_target = 0;
+        wake = 1;
+    }
     pthread_mutex_unlock(&l->mu);
     if (wake) pthread_cond_signal(&l->cv);
     return 0;
@@ -740,6 +761,9 @@ int ql_log_open_embedded(ql_log_t **out, const char *dir, const ql_log_options_t
     if (ql_mkdir_p(dir, err, errlen) != 0) return QL_LOG_EINVAL;
     snprintf(path, sizeof path, "%s/checkpoints", dir);
     if (ql_mkdir_p(path, err, errlen) != 0) return QL_LOG_EINVAL;
+    /* DIR's own entry must be durable before anything in it is acknowledged */
+    snprintf(path, sizeof path, "%s/..", dir);
+    if (ql_fsync_dir(path, err, errlen) != 0) return QL_LOG_EINVAL;
 
     seglog_t *l = ql_calloc(1, sizeof *l);
     l->base.ops = &seg_ops;
@@ -751,7 +775,13 @@ int ql_log_open_embedded(ql_log_t **out, const char *dir, const ql_log_options_t
     l->max_pending = opt && opt->max_pending_bytes ? opt->max_pending_bytes : DEFAULT_MAX_PENDING;
     l->quiet = opt ? opt->quiet : 0;
     pthread_mutex_init(&l->mu, NULL);
-    pthread_cond_init(&l->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    const char *linger = getenv("QL_LOG_LINGER_US");
+    l->linger_max_us = linger ? atoll(linger) : DEFAULT_LINGER_US;
     l->pending = &l->b[0];
 
     if (head_map(dir, 1, &l->head_fd, &l->head, err, errlen) != 0) goto fail;
@@ -763,15 +793,17 @@ int ql_log_open_embedded(ql_log_t **out, const char *dir, const ql_log_options_t
         goto fail;
     }
     if (recover(l, err, errlen) != 0) goto fail;
-    if (memcmp(l->head->magic, HEAD_MAGIC, 8) != 0) {
-        memcpy(l->head->magic, HEAD_MAGIC, 8);
-    } else if (l->head->durable_end > l->end_offset && !l->quiet) {
+    int fresh = memcmp(l->head->magic, HEAD_MAGIC, 8) != 0;
+    if (!fresh && l->head->durable_end > l->end_offset && !l->quiet)
         fprintf(stderr, "questlog: log: WARNING: %s/head said offsets below %" PRId64
                         " were durable, but the log ends at %" PRId64 "\n",
                 dir, l->head->durable_end, l->end_offset);
-    }
     l->head->writer_pid = getpid();
     __atomic_store_n(&l->head->durable_end, l->end_offset, __ATOMIC_RELEASE);
+    if (fresh) { /* readers trust durable_end only once the magic is there */
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        memcpy(l->head->magic, HEAD_MAGIC, 8);
+    }
     l->st.end_offset = l->end_offset;
     retention(l);
     if (pthread_create(&l->thr, NULL, writer_main, l) != 0) {
@@ -939,7 +971,12 @@ static int cons_read(segcons_t *c, ql_log_record_t *recs, size_t max, char *err,
             if (at == c->len) { /* clean end of this segment */
                 if (c->next > c->seg_base && seg_exists(c->dir, c->next)) {
                     if (count > 0) break;
-                    if (cons_open_seg(c, c->next) != 0) continue; /* raced with retention? */
+                    if (cons_open_seg(c, c->next) != 0) {
+                        char path[4096];
+                        seg_path(path, sizeof path, c->dir, c->next);
+                        return ql_err(err, errlen, "cannot open segment %s: %s", path, strerror(errno)),
+                               QL_LOG_EINVAL;
+                    }
                     continue;
                 }
                 if (c->head) {

@@ -428,8 +428,8 @@ static void pipeline_svg(ql_buf_t *b, const report_t *r)
         ql_buf_printf(b, "<text x=\"%d\" y=\"%d\" fill=\"#111827\" font-weight=\"600\">", tx + 10, y + 21);
         ql_svg_escape(b, t->name);
         fmt_count(c, sizeof c, t->rows);
-        ql_buf_printf(b, "</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\" fill=\"#374151\">%s rows</text>\n", tx + 230,
-                      y + 21, c);
+        ql_buf_printf(b, "</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\" fill=\"#374151\">%s %s</text>\n", tx + 230,
+                      y + 21, c, t->rows == 1 ? "row" : "rows");
     }
     if (!r->nt)
         ql_buf_printf(b, "<text x=\"%d\" y=\"%d\" fill=\"#6b7280\">(no tables yet)</text>\n", tx, cy);
@@ -635,11 +635,7 @@ int ql_report_write(FILE *out, const char *lake, ql_report_format_t fmt, char *e
     sqlite3 *db = NULL;
     ql_buf_t b = QL_BUF_INIT;
     int rc = -1;
-    if (sqlite3_open(":memory:", &db) != SQLITE_OK || ql_vtab_register(db, NULL) != SQLITE_OK) {
-        ql_err(err, errlen, "cannot open SQLite");
-        goto out;
-    }
-    if (ql_vtab_attach_lake(db, lake, err, errlen) < 0) goto out;
+    if (ql_vtab_open_db(&db, lake, NULL, err, errlen) < 0) goto out;
     if (gather(&r, db, err, errlen) < 0) goto out;
     if (fmt == QL_REPORT_MD) render_md(&b, &r); else render_html(&b, &r);
     if (fwrite(b.data, 1, b.len, out) != b.len || fflush(out) != 0) {

@@ -522,7 +522,8 @@ void ql_sim_stats_free(ql_sim_stats_t *st)
     st->latency = NULL;
 }
 
-/* Requests due strictly before `end_ns - start_ns` at `rate`: ceil(d * rate). */
+/* Open loop: how many requests are due strictly before `seconds` after the
+ * start (request i is due at i / rate): ceil(seconds * rate). */
 static uint64_t due_before(double rate, double seconds)
 {
     double n = ceil(seconds * rate - 1e-9);

@@ -70,6 +70,14 @@ static void test_rle(void)
     ql_pq_rle_init(&r, d, sizeof d, 1);
     ok(ql_pq_rle_get_u32(&r, v, 8, &msg) == 0 && v[7] == 1, "truncated final run: present values decode");
     ok(ql_pq_rle_get_u32(&r, v, 1, &msg) < 0, "truncated final run: missing value is an error (%s)", msg);
+    ql_pq_rle_init(&r, d, sizeof d, 1);
+    ok(ql_pq_rle_get_u8(&r, u8, 8, &msg) == 0 && u8[0] == 1 && u8[7] == 1 && ql_pq_rle_get_u8(&r, u8, 9, &msg) < 0,
+       "truncated final run into bytes: 8 values, not 9");
+    const uint8_t d2[] = {(2 << 1) | 1, 0x0F, 0xF0, 0x55};  /* 16 levels at width 1, then junk */
+    ql_pq_rle_init(&r, d2, 3, 1);
+    ok(ql_pq_rle_get_u8(&r, u8, 3, &msg) == 0 && ql_pq_rle_get_u8(&r, u8 + 3, 13, &msg) == 0 && u8[3] == 1 &&
+           u8[4] == 0 && u8[11] == 0 && u8[12] == 1 && u8[15] == 1,
+       "bit-packed levels split at an odd value");
 
     /* RLE value bytes missing; bad varint; width out of range; huge run, few read. */
     const uint8_t e[] = {10 << 1};
