@@ -1133,7 +1133,9 @@ static void out_reserve(rd_t *d, size_t need)
 {
     ql_pq_column_data_t *o = d->out;
     if (need <= d->cap) return;
-    size_t c = d->cap ? d->cap : 1024;
+    /* First time: room for the whole chunk up to 1M values (bounded, and not
+     * touched until decoded), so common row groups never reallocate. */
+    size_t c = d->cap ? d->cap : ((size_t)o->n < ((size_t)1 << 20) ? (size_t)o->n : ((size_t)1 << 20));
     while (c < need) c *= 2;
     if (c > (size_t)o->n) c = (size_t)o->n;  /* o->n: the chunk's declared count, the hard bound */
     if (c < need) c = need;
