@@ -793,15 +793,17 @@ int ql_log_open_embedded(ql_log_t **out, const char *dir, const ql_log_options_t
         goto fail;
     }
     if (recover(l, err, errlen) != 0) goto fail;
-    if (memcmp(l->head->magic, HEAD_MAGIC, 8) != 0) {
-        memcpy(l->head->magic, HEAD_MAGIC, 8);
-    } else if (l->head->durable_end > l->end_offset && !l->quiet) {
+    int fresh = memcmp(l->head->magic, HEAD_MAGIC, 8) != 0;
+    if (!fresh && l->head->durable_end > l->end_offset && !l->quiet)
         fprintf(stderr, "questlog: log: WARNING: %s/head said offsets below %" PRId64
                         " were durable, but the log ends at %" PRId64 "\n",
                 dir, l->head->durable_end, l->end_offset);
-    }
     l->head->writer_pid = getpid();
     __atomic_store_n(&l->head->durable_end, l->end_offset, __ATOMIC_RELEASE);
+    if (fresh) { /* readers trust durable_end only once the magic is there */
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        memcpy(l->head->magic, HEAD_MAGIC, 8);
+    }
     l->st.end_offset = l->end_offset;
     retention(l);
     if (pthread_create(&l->thr, NULL, writer_main, l) != 0) {
@@ -969,7 +971,12 @@ static int cons_read(segcons_t *c, ql_log_record_t *recs, size_t max, char *err,
             if (at == c->len) { /* clean end of this segment */
                 if (c->next > c->seg_base && seg_exists(c->dir, c->next)) {
                     if (count > 0) break;
-                    if (cons_open_seg(c, c->next) != 0) continue; /* raced with retention? */
+                    if (cons_open_seg(c, c->next) != 0) {
+                        char path[4096];
+                        seg_path(path, sizeof path, c->dir, c->next);
+                        return ql_err(err, errlen, "cannot open segment %s: %s", path, strerror(errno)),
+                               QL_LOG_EINVAL;
+                    }
                     continue;
                 }
                 if (c->head) {
