@@ -135,7 +135,8 @@ static int load_event(ql_catalog_t *cat, const ql_config_t *cfg, const ql_config
             char *method = ql_strndup(e->value, (size_t)(sp - e->value));
             while (isspace((unsigned char)*sp)) sp++;
             char *path = ql_strdup(sp);
-            int bad = !*method || path[0] != '/' || strpbrk(path, " \t?#");
+            int bad = !*method || path[0] != '/' || strpbrk(path, "?#\"\\");
+            for (char *c = path; *c && !bad; c++) bad = *c <= ' ' || *c > '~';
             for (char *m = method; *m && !bad; m++) bad = !isupper((unsigned char)*m);
             const char *owner = bad ? NULL : route_owner(cat, method, path);
             for (size_t b = 0; b < QL_ARRAY_LEN(builtin_paths) && !bad && !owner; b++)

@@ -260,8 +260,8 @@ int ql_cmd_describe(int argc, char **argv)
         ql_buf_free(&dir);
         goto out;
     }
-    if (sqlite3_open(":memory:", &db) != SQLITE_OK || ql_vtab_register(db, NULL) != SQLITE_OK) {
-        fprintf(stderr, "questlog describe: cannot open SQLite\n");
+    if (ql_vtab_open_db(&db, NULL, NULL, err, sizeof err) < 0) {
+        fprintf(stderr, "questlog describe: %s\n", err);
         ql_buf_free(&dir);
         goto out;
     }

@@ -42,7 +42,8 @@ static const char usage[] =
     "\n"
     "Options:\n"
     "  --codec NAME     zstd (default), snappy or none\n"
-    "  --zstd-level N   1..19 (default 3)\n"
+    "  --zstd-level N   1..19 (default: the writer's, 1)\n"
+    "  --file-rows N    start a new file after N rows per table and day (default 4M)\n"
     "  --workers N      parallel workers (default: number of CPUs, max 8)\n"
     "  -q, --quiet      no progress bar, no summary\n";
 
@@ -175,18 +176,20 @@ static void progress(int64_t t0, uint64_t lines, uint64_t bytes, uint64_t total,
 
 int ql_cmd_import(int argc, char **argv)
 {
-    enum { OPT_CODEC = QL_OPT_FIRST_LOCAL, OPT_LEVEL, OPT_WORKERS };
+    enum { OPT_CODEC = QL_OPT_FIRST_LOCAL, OPT_LEVEL, OPT_WORKERS, OPT_FILE_ROWS };
     static const struct option longopts[] = {
         QL_COMMON_LONGOPTS,
         {"codec", required_argument, NULL, OPT_CODEC},
         {"zstd-level", required_argument, NULL, OPT_LEVEL},
         {"workers", required_argument, NULL, OPT_WORKERS},
+        {"file-rows", required_argument, NULL, OPT_FILE_ROWS},
         {"quiet", no_argument, NULL, 'q'},
         {NULL, 0, NULL, 0},
     };
     ql_common_opts_t co;
     ql_cli_defaults(&co);
-    int quiet = 0, c, level = 3;
+    int quiet = 0, c, level = 0;  /* 0 = the writer's default */
+    uint64_t file_rows = 0;
     long nworkers = sysconf(_SC_NPROCESSORS_ONLN);
     ql_pq_codec_t codec = QL_PQ_ZSTD;
     optind = 1;
@@ -206,6 +209,12 @@ int ql_cmd_import(int argc, char **argv)
             level = atoi(optarg);
             if (level < 1 || level > 19) {
                 fprintf(stderr, "questlog import: --zstd-level wants 1..19\n");
+                return 2;
+            }
+            break;
+        case OPT_FILE_ROWS:
+            if (ql_parse_size(optarg, &file_rows) || file_rows == 0) {
+                fprintf(stderr, "questlog import: bad --file-rows '%s'\n", optarg);
                 return 2;
             }
             break;
@@ -267,6 +276,7 @@ int ql_cmd_import(int argc, char **argv)
         lo.transform = env.tf;
         lo.wopt.codec = codec;
         lo.wopt.zstd_level = level;
+        lo.file_rows = (int64_t)file_rows;
         lo.import_label = label;   /* copied by the loader */
         if (ql_loader_new(&ws[i].ld, &lo, err, sizeof err)) goto fail;
         ws[i].sh = &sh;

@@ -164,7 +164,7 @@ static int print_rows(ql_pq_file_t *f, int64_t limit, char *err, size_t errlen)
         }
         for (int c = 0; c < loaded; c++) ql_pq_column_data_free(&cols[c]);
     }
-    fwrite(b.data, 1, b.len, stdout);
+    if (b.len) fwrite(b.data, 1, b.len, stdout);
     ql_buf_free(&b);
     for (int c = 0; c < nc; c++) ql_buf_free(&names[c]);
     free(names);

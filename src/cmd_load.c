@@ -160,16 +160,3 @@ out:
     return rc;
 }
 
-/* Until log_segment.c lands in main: the embedded log is not there yet. */
-__attribute__((weak)) int ql_consumer_open_embedded(ql_consumer_t **out, const char *dir, const char *name,
-                                                    const ql_consumer_callbacks_t *cb, char *err, size_t errlen)
-{
-    (void)out; (void)dir; (void)name; (void)cb;
-    return ql_err(err, errlen, "the embedded log is not built yet");
-}
-__attribute__((weak)) int ql_log_open_embedded(ql_log_t **out, const char *dir, const ql_log_options_t *opt,
-                                               char *err, size_t errlen)
-{
-    (void)out; (void)dir; (void)opt;
-    return ql_err(err, errlen, "the embedded log is not built yet");
-}

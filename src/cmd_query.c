@@ -83,11 +83,7 @@ int ql_cmd_query(int argc, char **argv)
     if (width < 0) width = ql_sqlout_terminal_width(stdout);
 
     ql_vtab_stats_t *st = NULL;
-    if (sqlite3_open(":memory:", &db) != SQLITE_OK || ql_vtab_register(db, &st) != SQLITE_OK) {
-        fprintf(stderr, "questlog query: cannot open SQLite: %s\n", db ? sqlite3_errmsg(db) : "out of memory");
-        goto out;
-    }
-    if (ql_vtab_attach_lake(db, o.lake_dir, err, sizeof err) < 0) {
+    if (ql_vtab_open_db(&db, o.lake_dir, &st, err, sizeof err) < 0) {
         fprintf(stderr, "questlog query: %s\n", err);
         goto out;
     }

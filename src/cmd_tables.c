@@ -21,25 +21,6 @@ static const char usage[] =
     "  -s, --schema      also list each table's columns and types\n"
     "  -f, --format FMT  table (default) | csv | json | md\n";
 
-/* First/last value of the `timestamp` column over every file's statistics. */
-static void time_range(const ql_vtab_table_t *t, int64_t *lo, int64_t *hi, int *found)
-{
-    *found = 0;
-    int c = ql_vtab_table_column(t, "timestamp");
-    if (c < 0 || t->cols[c].type != QL_PQ_TIMESTAMP) return;
-    for (int i = 0; i < t->nfiles; i++) {
-        int fc = t->files[i].colmap[c];
-        if (fc < 0) continue;
-        for (int rg = 0; rg < ql_pq_num_row_groups(t->files[i].pq); rg++) {
-            const ql_pq_chunk_info_t *ci = ql_pq_chunk(t->files[i].pq, rg, fc);
-            if (!ci || !ci->min.is_set || !ci->max.is_set) continue;
-            if (!*found || ci->min.i < *lo) *lo = ci->min.i;
-            if (!*found || ci->max.i > *hi) *hi = ci->max.i;
-            *found = 1;
-        }
-    }
-}
-
 int ql_cmd_tables(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -102,23 +83,9 @@ int ql_cmd_tables(int argc, char **argv)
             fprintf(stderr, "questlog tables: %s\n", err);
             goto out;
         }
-        /* partitions: distinct combinations of partition values */
-        int nparts = 0;
-        for (int f = 0; f < t->nfiles; f++) {
-            int seen = 0;
-            for (int g = 0; g < f && !seen; g++) {
-                int same = 1;
-                for (int k = 0; k < t->npart && same; k++) {
-                    const char *a = t->files[f].part_vals[k], *b = t->files[g].part_vals[k];
-                    same = (!a && !b) || (a && b && strcmp(a, b) == 0);
-                }
-                seen = same;
-            }
-            if (!seen && t->npart) nparts++;
-        }
+        int nparts = ql_vtab_table_partitions(t);
         int64_t lo = 0, hi = 0;
-        int found;
-        time_range(t, &lo, &hi, &found);
+        int found = ql_vtab_table_time_range(t, "timestamp", &lo, &hi);
         char a[QL_RFC3339_LEN], b[QL_RFC3339_LEN];
         ql_buf_t cols = QL_BUF_INIT;
         for (int c = 0; c < t->ncols; c++)

@@ -33,6 +33,8 @@ struct ql_event_builder {
     ql_buf_t            tmp, tmp2, val;   /* scratch: decoded name / value, converted value */
     field_t            *fields;
     size_t              nf, capf;
+    field_t            *saved;            /* the request's header fields, restored per body object */
+    size_t              capsaved;
     uint32_t           *table;            /* field index + 1, 0 = empty; capacity a power of 2 */
     size_t              tcap;
     ql_event_span_t    *spans;
@@ -58,6 +60,7 @@ void ql_event_builder_free(ql_event_builder_t *b)
     ql_buf_free(&b->tmp2);
     ql_buf_free(&b->val);
     free(b->fields);
+    free(b->saved);
     free(b->table);
     free(b->spans);
     free(b);
@@ -304,11 +307,22 @@ static int typed_token(ql_event_builder_t *b, ql_field_type_t t, const ql_json_t
 
 /* ---- sources ------------------------------------------------------------ */
 
+/* 1 if the name is an HTTP token (RFC 9110 tchar): h2o only passes those,
+ * and anything else would not be a sensible column name. */
+static int is_token(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c)) || c == 0 || c >= 0x80) return 0;
+    }
+    return n > 0;
+}
+
 static void add_headers(ql_event_builder_t *b, const ql_event_input_t *in)
 {
     for (size_t i = 0; i < in->n_headers; i++) {
         const ql_event_header_t *h = &in->headers[i];
-        if (h->name_len == 0 || ql_catalog_header_denied(b->cat, h->name, h->name_len) ||
+        if (!is_token(h->name, h->name_len) || ql_catalog_header_denied(b->cat, h->name, h->name_len) ||
             ql_catalog_is_reserved(h->name, h->name_len))
             continue;
         ql_buf_reset(&b->tmp);
@@ -489,7 +503,14 @@ int ql_event_build_body(ql_event_builder_t *b, const ql_event_input_t *in, const
     size_t start_len = out->len;
     reset(b);
     add_headers(b, in);
+    /* Each object starts from the headers alone: a body field overrides a
+     * header in place, so keep the header fields to restore them. */
     size_t n_header_fields = b->nf, header_arena = b->arena.len;
+    if (b->capsaved < n_header_fields) {
+        b->capsaved = n_header_fields;
+        b->saved = ql_realloc(b->saved, n_header_fields * sizeof *b->saved);
+    }
+    if (n_header_fields) memcpy(b->saved, b->fields, n_header_fields * sizeof *b->saved);
     const char *p = body, *end = body + len;
     int n = 0;
     for (;;) {
@@ -528,6 +549,7 @@ int ql_event_build_body(ql_event_builder_t *b, const ql_event_input_t *in, const
             goto fail;
         }
         /* Pass 2: fields, on top of the request's headers. */
+        if (n_header_fields) memcpy(b->fields, b->saved, n_header_fields * sizeof *b->saved);
         fields_truncate(b, n_header_fields);
         b->arena.len = header_arena;
         if (add_query(b, ev, in, sub, sizeof sub) || add_body(b, ev, p, olen, sub, sizeof sub)) {

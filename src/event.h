@@ -13,7 +13,8 @@
  *    or query parameter with such a name is dropped; a body field named
  *    event_id or timestamp is a 400 (event_type in a body says the type).
  *  - Header names become canonical Title-Case ("user-agent" → "User-Agent");
- *    headers on the catalog's deny-list are never recorded; a repeated header
+ *    headers on the catalog's deny-list (and names that are not HTTP tokens)
+ *    are never recorded; a repeated header
  *    is joined with ", " (RFC 9110); invalid UTF-8 in a header value becomes
  *    U+FFFD.
  *  - Query parameters are percent-decoded ('+' is a space); a later source

@@ -67,8 +67,16 @@ int ql_httpc_url_parse(const char *url, ql_httpc_url_t *u, char *err, size_t err
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
     int rc = getaddrinfo(u->host, u->port, &hints, &res);
     if (rc != 0) return ql_err(err, errlen, "cannot resolve '%s': %s", u->host, gai_strerror(rc));
-    memcpy(&u->addr, res->ai_addr, res->ai_addrlen);
-    u->addrlen = res->ai_addrlen;
+    /* prefer IPv4: "localhost" often resolves to ::1 first, while servers
+     * (questlog's default listen address included) listen on 127.0.0.1 */
+    const struct addrinfo *pick = res;
+    for (const struct addrinfo *a = res; a; a = a->ai_next)
+        if (a->ai_family == AF_INET) {
+            pick = a;
+            break;
+        }
+    memcpy(&u->addr, pick->ai_addr, pick->ai_addrlen);
+    u->addrlen = pick->ai_addrlen;
     freeaddrinfo(res);
     return 0;
 }
@@ -461,12 +469,12 @@ fail:
     return -1;
 }
 
-/* Reads what is there and delivers complete responses. Returns the number of
- * requests finished. */
+/* Reads what is there and delivers a complete response. Returns the number of
+ * requests finished (0 or 1: one request in flight per connection). */
 static int conn_read(ql_httpc_pool_t *p, int i, uint32_t events)
 {
     conn_t *c = &p->conns[i];
-    int eof = 0, done = 0;
+    int eof = 0;
     for (;;) {
         ql_buf_reserve(&c->in, 16384);
         size_t space = c->in.cap - c->in.len - 1;
@@ -501,7 +509,7 @@ static int conn_read(ql_httpc_pool_t *p, int i, uint32_t events)
         if (used == 0) break;
         if (used < 0) {
             fail(p, i, "malformed response");
-            return done + 1;
+            return 1;
         }
         if (r.status < 200 && r.status != 101) {  /* interim response: skip it */
             memmove(c->in.data, c->in.data + used, c->in.len - (size_t)used);
@@ -509,19 +517,21 @@ static int conn_read(ql_httpc_pool_t *p, int i, uint32_t events)
             continue;
         }
         ql_httpc_result_t res = {.status = r.status, .body = r.body, .body_len = r.body_len};
-        int close_it = r.close || (size_t)used != c->in.len || r.status == 101;  /* extra bytes: out of sync */
+        /* close when told to, when the server has closed already (a reused
+         * socket would only earn a reset), or on extra bytes (out of sync) */
+        int close_it = r.close || eof || (size_t)used != c->in.len || r.status == 101;
         if (!close_it) c->in.len = 0;  /* body stays readable: the buffer is not touched until the next read */
         finish(p, i, &res, close_it);
-        return done + 1;
+        return 1;
     }
     if (eof || (!c->busy && c->in.len > 0)) {  /* closed, or unsolicited bytes */
         if (c->busy) {
             fail(p, i, "connection closed before the response");
-            return done + 1;
+            return 1;
         }
         conn_close(c);
     }
-    return done;
+    return 0;
 }
 
 int ql_httpc_poll(ql_httpc_pool_t *p, int64_t timeout_ns, char *err, size_t errlen)

@@ -180,6 +180,7 @@ int ql_loader_new(ql_loader_t **out, const ql_loader_options_t *opt, char *err, 
     if (!l->opt.batch_bytes) l->opt.batch_bytes = 64u << 20;
     if (l->opt.file_rows <= 0) l->opt.file_rows = 4000000;
     if (!l->opt.wopt.row_group_bytes) l->opt.wopt.row_group_bytes = 16u << 20;
+    if (!l->opt.wopt.row_group_rows) l->opt.wopt.row_group_rows = 65536;
     if (!l->opt.source) l->opt.source = opt->import_label ? "import" : "log";
     l->import = opt->import_label != NULL;
     if (l->import) snprintf(l->label, sizeof l->label, "%s", opt->import_label);

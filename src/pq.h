@@ -159,4 +159,17 @@ int  ql_pq_read_column(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *ou
                        char *err, size_t errlen);
 void ql_pq_column_data_free(ql_pq_column_data_t *d);
 
+/* For skipping a row group on an equality/IN filter without decoding it:
+ * decodes only the dictionary page of column `col` in row group `rg` into
+ * out (n = number of distinct entries, all valid, same types and ownership
+ * as ql_pq_read_column), after walking the chunk's page headers (no
+ * decompression) to check that every data page is dictionary-encoded.
+ * Returns 1 when so: the chunk's non-null values are all among out's
+ * values. Returns 0 (out empty) when the chunk has no dictionary or some
+ * page falls back to another encoding — then nothing can be concluded.
+ * < 0 on a malformed chunk (out empty). Free out with ql_pq_column_data_free
+ * in every case. */
+int ql_pq_read_dictionary(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out,
+                          char *err, size_t errlen);
+
 #endif

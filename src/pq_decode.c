@@ -67,8 +67,7 @@ static int rle_next_run(ql_pq_rle_t *r, const char **msg)
          * read are present: bp_end stops at the input's end. */
         r->bp_end = bytes <= avail ? r->p + bytes : r->end;
         r->p = r->bp_end;
-        r->acc = 0;
-        r->nbits = 0;
+        r->bitpos = 0;
     } else {
         int vb = (r->bw + 7) / 8;
         if ((size_t)(r->end - r->p) < (size_t)vb) {
@@ -86,21 +85,47 @@ static int rle_next_run(ql_pq_rle_t *r, const char **msg)
     return 0;
 }
 
-/* One value of the current bit-packed run; -1 if its bytes are missing. */
-static inline int rle_bp_one(ql_pq_rle_t *r, uint32_t *v)
-{
-    while (r->nbits < r->bw) {
-        if (r->bp >= r->bp_end) return -1;
-        r->acc |= (uint64_t)*r->bp++ << r->nbits;
-        r->nbits += 8;
-    }
-    *v = (uint32_t)(r->acc & (((uint64_t)1 << r->bw) - 1));
-    r->acc >>= r->bw;
-    r->nbits -= r->bw;
+/* Values [0, k) of the current bit-packed run from bit r->bitpos on; -1 if
+ * their bytes are missing (a truncated final run). Values whose 8-byte
+ * window lies inside the run are read with one unaligned load each. */
+#define RLE_BP_BODY(T)                                                            \
+    size_t avail = (size_t)(r->bp_end - r->bp);                                   \
+    uint64_t mask = ((uint64_t)1 << r->bw) - 1, pos = r->bitpos;                  \
+    size_t i = 0;                                                                 \
+    if (avail >= 8)                                                               \
+        for (; i < k && (pos >> 3) <= avail - 8; i++, pos += (uint64_t)r->bw) {  \
+            uint64_t w;                                                           \
+            memcpy(&w, r->bp + (pos >> 3), 8);                                    \
+            out[i] = (T)((w >> (pos & 7)) & mask);                                \
+        }                                                                         \
+    for (; i < k; i++, pos += (uint64_t)r->bw) {                                  \
+        if ((pos + (uint64_t)r->bw + 7) >> 3 > avail) return -1;                  \
+        uint64_t w = 0;                                                           \
+        for (size_t j = 0; j < 8 && (pos >> 3) + j < avail; j++)                  \
+            w |= (uint64_t)r->bp[(pos >> 3) + j] << (8 * j);                      \
+        out[i] = (T)((w >> (pos & 7)) & mask);                                    \
+    }                                                                             \
+    r->bitpos = pos;                                                              \
     return 0;
+
+static int rle_bp_u32(ql_pq_rle_t *r, uint32_t *out, size_t k) { RLE_BP_BODY(uint32_t) }
+static int rle_bp_u8(ql_pq_rle_t *r, uint8_t *out, size_t k)
+{
+    if (r->bw == 1 && (r->bitpos & 7) == 0) {  /* definition levels: a byte gives 8 values */
+        size_t avail = (size_t)(r->bp_end - r->bp), byte = (size_t)(r->bitpos >> 3), full = k / 8;
+        if (full > avail - byte) full = avail - byte;
+        for (size_t b = 0; b < full; b++) {
+            uint8_t x = r->bp[byte + b];
+            for (int j = 0; j < 8; j++) out[8 * b + (size_t)j] = (x >> j) & 1;
+        }
+        r->bitpos += (uint64_t)full * 8;
+        out += full * 8;
+        k -= full * 8;
+    }
+    RLE_BP_BODY(uint8_t)
 }
 
-#define RLE_GET_BODY(T)                                                           \
+#define RLE_GET_BODY(T, BP)                                                       \
     while (count) {                                                               \
         if (r->left == 0) {                                                       \
             if (rle_next_run(r, msg) < 0) return -1;                              \
@@ -110,15 +135,9 @@ static inline int rle_bp_one(ql_pq_rle_t *r, uint32_t *v)
         if (r->mode == 1) {                                                       \
             T v = (T)r->value;                                                    \
             for (size_t i = 0; i < k; i++) out[i] = v;                            \
-        } else {                                                                  \
-            for (size_t i = 0; i < k; i++) {                                      \
-                uint32_t v;                                                       \
-                if (rle_bp_one(r, &v) < 0) {                                      \
-                    *msg = "bit-packed run truncated";                            \
-                    return -1;                                                    \
-                }                                                                 \
-                out[i] = (T)v;                                                    \
-            }                                                                     \
+        } else if (BP(r, out, k) < 0) {                                           \
+            *msg = "bit-packed run truncated";                                    \
+            return -1;                                                            \
         }                                                                         \
         out += k;                                                                 \
         count -= k;                                                               \
@@ -128,7 +147,7 @@ static inline int rle_bp_one(ql_pq_rle_t *r, uint32_t *v)
 
 int ql_pq_rle_get_u32(ql_pq_rle_t *r, uint32_t *out, size_t count, const char **msg)
 {
-    RLE_GET_BODY(uint32_t)
+    RLE_GET_BODY(uint32_t, rle_bp_u32)
 }
 
 int ql_pq_rle_get_u8(ql_pq_rle_t *r, uint8_t *out, size_t count, const char **msg)
@@ -137,7 +156,7 @@ int ql_pq_rle_get_u8(ql_pq_rle_t *r, uint8_t *out, size_t count, const char **ms
         *msg = "level bit width above 8";
         return -1;
     }
-    RLE_GET_BODY(uint8_t)
+    RLE_GET_BODY(uint8_t, rle_bp_u8)
 }
 
 /* ---- bit unpacking ------------------------------------------------------ */

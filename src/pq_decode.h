@@ -27,11 +27,10 @@ typedef struct ql_pq_rle {
     int            mode;     /* 0 = need a run header, 1 = RLE run, 2 = bit-packed run */
     uint64_t       left;     /* values left in the current run */
     uint32_t       value;    /* RLE: the repeated value */
-    const uint8_t *bp;       /* bit-packed: next byte of the run */
+    const uint8_t *bp;       /* bit-packed: the run's first byte */
     const uint8_t *bp_end;   /* bit-packed: end of the run's bytes (may be past `end` for a
                                 truncated final run: values there are never read) */
-    uint64_t       acc;      /* bit-packed: bits not yet used */
-    int            nbits;
+    uint64_t       bitpos;   /* bit-packed: bit offset of the next value from bp */
 } ql_pq_rle_t;
 
 /* Starts decoding [p, p+n) at bit_width (0..32; else -1). */

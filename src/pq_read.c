@@ -48,6 +48,7 @@
 #define QL_PQ_MAX_PAGE         ((size_t)512 << 20)   /* one page, uncompressed */
 #define QL_PQ_MAX_CHUNK_VALUES ((int64_t)1 << 26)    /* values in one column chunk */
 #define QL_PQ_MAX_COLUMNS      100000
+#define QL_PQ_MAX_ROW_GROUPS   (1u << 20)
 
 /* Converted types and logical-type union ids used here (parquet.thrift). */
 enum { CT_UTF8 = 0, CT_ENUM = 4, CT_DECIMAL = 5, CT_DATE = 6, CT_TS_MILLIS = 9, CT_TS_MICROS = 10,
@@ -99,9 +100,19 @@ static char *file_strndup(ql_pq_file_t *f, const uint8_t *p, size_t n)
         f->allocs_cap = f->allocs_cap ? f->allocs_cap * 2 : 16;
         f->allocs = ql_realloc(f->allocs, f->allocs_cap * sizeof *f->allocs);
     }
-    char *s = ql_strndup((const char *)p, n);
+    char *s = ql_strndup(p ? (const char *)p : "", p ? n : 0);
     f->allocs[f->nallocs++] = s;
     return s;
+}
+
+/* Grows an array to hold `need` elements (doubling); *cap counts elements. */
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return p;
+    size_t c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    *cap = c;
+    return ql_realloc(p, c * elem);
 }
 
 static rep_t type_rep(ql_pq_type_t t)
@@ -366,9 +377,9 @@ static int map_column(ql_pq_file_t *f, const selem_t *e, colx_t *c, char *err, s
 /* A big-endian two's complement integer of n (1..16) bytes, as a double. */
 static double be_decimal(const uint8_t *p, size_t n, int scale)
 {
-    __int128 v = (p[0] & 0x80) ? -1 : 0;
-    for (size_t i = 0; i < n; i++) v = (v << 8) | p[i];
-    return (double)v / pow(10.0, scale);
+    unsigned __int128 u = (p[0] & 0x80) ? ~(unsigned __int128)0 : 0;  /* sign-extended */
+    for (size_t i = 0; i < n; i++) u = (u << 8) | p[i];
+    return (double)(__int128)u / pow(10.0, scale);
 }
 
 /* Converts a statistics value (PLAIN bytes) for column c into v; absent if the size is wrong. */
@@ -467,9 +478,13 @@ static int parse_column_meta(ql_pq_file_t *f, ql_thrift_reader_t *r, const colx_
                 break;
             }
             if (ql_thrift_read_list_begin(r, &et, &n)) break;
+            uint32_t seen = 0;  /* each name once, so the text stays short whatever the list */
             for (uint32_t i = 0; i < n && !r->err; i++) {
                 int32_t e = 0;
                 rd_i32(r, et, &e);
+                uint32_t bit = e >= 0 && e < 31 ? 1u << e : 1u << 31;
+                if (seen & bit) continue;
+                seen |= bit;
                 if (enc.len) ql_buf_putc(&enc, ',');
                 ql_buf_puts(&enc, ql_pq_encoding_name(e));
             }
@@ -542,8 +557,10 @@ static int parse_row_groups(ql_pq_file_t *f, const uint8_t *p, const uint8_t *en
     ql_thrift_reader_init(&r, p, (size_t)(end - p));
     if (ql_thrift_read_list_begin(&r, &et, &n) || et != QL_THRIFT_STRUCT)
         return ql_err(err, errlen, "bad footer: row_groups is not a list of structs");
-    if (f->ncols > 0 && n > (uint32_t)(INT32_MAX / f->ncols))
-        return ql_err(err, errlen, "bad footer: too many row groups");
+    /* A column chunk's metadata takes well over 16 bytes on the wire, so the
+     * footer's size bounds the chunk table allocated here. */
+    if (n > QL_PQ_MAX_ROW_GROUPS || (uint64_t)n * (uint64_t)f->ncols > (uint64_t)(end - p) / 16)
+        return ql_err(err, errlen, "bad footer: %u row groups of %d columns cannot fit in it", n, f->ncols);
     f->nrg = (int)n;
     f->rg_rows = ql_calloc(n ? n : 1, sizeof *f->rg_rows);
     f->chunks = ql_calloc(n && f->ncols ? (size_t)n * (size_t)f->ncols : 1, sizeof *f->chunks);
@@ -636,6 +653,10 @@ static int parse_footer(ql_pq_file_t *f, char *err, size_t errlen)
                 ql_err(err, errlen, "bad footer: schema is not a list of structs");
                 goto out;
             }
+            if (nse > QL_PQ_MAX_COLUMNS + 1) {
+                ql_err(err, errlen, "bad footer: %u schema elements (limit %d)", nse, QL_PQ_MAX_COLUMNS);
+                goto out;
+            }
             se = ql_calloc(nse ? nse : 1, sizeof *se);
             for (uint32_t i = 0; i < nse && !r.err; i++)
                 if (ql_thrift_read_struct_begin(&r) == 0) parse_schema_element(&r, &se[i]);
@@ -649,7 +670,7 @@ static int parse_footer(ql_pq_file_t *f, char *err, size_t errlen)
             int et;
             uint32_t n;
             if (ql_thrift_read_list_begin(&r, &et, &n) || et != QL_THRIFT_STRUCT || f->kv) break;
-            f->kv = ql_calloc((size_t)n * 2 + 1, sizeof *f->kv);
+            size_t kv_cap = 0;
             for (uint32_t i = 0; i < n && !r.err; i++) {
                 const uint8_t *k = NULL, *v = NULL;
                 uint32_t kn = 0, vn = 0;
@@ -660,6 +681,7 @@ static int parse_footer(ql_pq_file_t *f, char *err, size_t errlen)
                     else ql_thrift_skip(&r, t);
                 }
                 if (!k) continue;
+                f->kv = grow(f->kv, &kv_cap, 2 * (size_t)f->nkv + 2, sizeof *f->kv);
                 f->kv[2 * f->nkv] = file_strndup(f, k, kn);
                 f->kv[2 * f->nkv + 1] = v ? file_strndup(f, v, vn) : NULL;
                 f->nkv++;
@@ -867,15 +889,6 @@ typedef struct rd {
     char                *err;
     size_t               errlen;
 } rd_t;
-
-static void *grow(void *p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return p;
-    size_t c = *cap ? *cap : 64;
-    while (c < need) c *= 2;
-    *cap = c;
-    return ql_realloc(p, c * elem);
-}
 
 static int rd_fail(rd_t *d, const char *msg)
 {
@@ -1311,7 +1324,7 @@ int ql_pq_read_column(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out
     if (rd_begin(&d, f, rg, col, out, &ch, err, errlen) < 0) return -1;
     size_t total = (size_t)ch->info.num_values, got = 0;
     out->n = (int64_t)total;  /* the bound out_reserve grows to; set to `got` at the end */
-    int64_t pos = ch->start;
+    int64_t pos = ch->start, usum = 0;
     while (got < total) {
         page_hdr_t h;
         size_t hlen;
@@ -1326,6 +1339,13 @@ int ql_pq_read_column(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out
             goto out;
         }
         pos += (int64_t)hlen + h.csize;
+        /* The chunk's declared uncompressed size (which includes the page
+         * headers) bounds what its pages may decompress to in total. */
+        usum += h.usize;
+        if (usum > ch->info.total_uncompressed_size) {
+            rd_fail(&d, "pages decompress to more than the chunk's declared size");
+            goto out;
+        }
         if (h.type == PQ_PAGE_DICTIONARY) {
             if (!h.has_dict || got > 0) {
                 rd_fail(&d, got ? "dictionary page after data pages" : "dictionary page without its header");

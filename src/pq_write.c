@@ -60,7 +60,7 @@ typedef struct dent {
 } dent_t;
 
 typedef struct dict {
-    uint32_t *slots;   /* entry index + 1; 0 = empty; nslots is a power of two */
+    uint64_t *slots;   /* hash << 32 | (entry index + 1); 0 = empty; nslots is a power of two */
     uint32_t  nslots;
     uint32_t  count;
     dent_t   *ents;
@@ -70,6 +70,7 @@ typedef struct dict {
 
 typedef struct col {
     char        *name;
+    size_t       name_len;
     ql_pq_type_t type;
     int          required;
     int          ptype;      /* parquet physical type */
@@ -134,24 +135,51 @@ struct ql_pq_writer {
 
 /* ---- small helpers ----------------------------------------------------- */
 
+static inline uint64_t rd64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* A fast non-cryptographic hash; short tails are read as overlapping words
+ * (never outside [p, p+n)), so no byte loops and no memcpy calls. */
 static inline uint32_t hash_bytes(const void *p, size_t n)
 {
     const uint8_t *s = p;
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xff51afd7ed558ccdull);
-    while (n >= 8) {
-        uint64_t k;
-        memcpy(&k, s, 8);
-        h = (h ^ k) * 0xbf58476d1ce4e5b9ull;
-        h ^= h >> 31;
-        s += 8;
-        n -= 8;
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xff51afd7ed558ccdull), k;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            h = (h ^ rd64(s + i)) * 0xbf58476d1ce4e5b9ull;
+            h ^= h >> 31;
+        }
+        k = rd64(s + n - 8);
+    } else if (n >= 4) {
+        k = ((uint64_t)rd32(s) << 32) | rd32(s + n - 4);
+    } else if (n > 0) {
+        k = (uint64_t)s[0] | (uint64_t)s[n / 2] << 8 | (uint64_t)s[n - 1] << 16;
+    } else {
+        k = 0;
     }
-    uint64_t k = 0;
-    memcpy(&k, s, n);
     h = (h ^ k) * 0x94d049bb133111ebull;
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ull;
     return (uint32_t)(h >> 32);
+}
+
+/* Equality of two n-byte keys; short keys without a memcmp call. */
+static inline int key_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    if (n >= 8 && n <= 16) return rd64(a) == rd64(b) && rd64(a + n - 8) == rd64(b + n - 8);
+    if (n >= 4 && n < 8) return rd32(a) == rd32(b) && rd32(a + n - 4) == rd32(b + n - 4);
+    return memcmp(a, b, n) == 0;
 }
 
 static int bytes_cmp(const void *a, size_t an, const void *b, size_t bn)
@@ -186,7 +214,7 @@ static void dict_grow(dict_t *d)
     for (uint32_t e = 0; e < d->count; e++) {
         uint32_t s = d->ents[e].hash & (n - 1);
         while (d->slots[s]) s = (s + 1) & (n - 1);
-        d->slots[s] = e + 1;
+        d->slots[s] = (uint64_t)d->ents[e].hash << 32 | (e + 1);
     }
 }
 
@@ -197,12 +225,15 @@ static uint32_t dict_intern(dict_t *d, const void *key, size_t len, int is_strin
     if (!d->nslots || (uint64_t)(d->count + 1) * 2 > d->nslots) dict_grow(d);
     uint32_t mask = d->nslots - 1, s = h & mask;
     for (;;) {
-        uint32_t e = d->slots[s];
-        if (!e) break;
-        const dent_t *de = &d->ents[e - 1];
-        if (de->hash == h && de->len == len && memcmp(d->data.data + de->off, key, len) == 0) {
-            *is_new = 0;
-            return e - 1;
+        uint64_t slot = d->slots[s];
+        if (!slot) break;
+        if ((uint32_t)(slot >> 32) == h) {
+            uint32_t e = (uint32_t)slot - 1;
+            const dent_t *de = &d->ents[e];
+            if (de->len == len && key_eq((const uint8_t *)d->data.data + de->off, key, len)) {
+                *is_new = 0;
+                return e;
+            }
         }
         s = (s + 1) & mask;
     }
@@ -219,14 +250,14 @@ static uint32_t dict_intern(dict_t *d, const void *key, size_t len, int is_strin
     de->len = (uint32_t)len;
     de->hash = h;
     ql_buf_append(&d->data, key, len);
-    d->slots[s] = ++d->count;
+    d->slots[s] = (uint64_t)h << 32 | ++d->count;
     *is_new = 1;
     return d->count - 1;
 }
 
 static size_t dict_mem(const dict_t *d)
 {
-    return d->data.cap + (size_t)d->nslots * 4 + (size_t)d->ents_cap * sizeof(dent_t);
+    return d->data.cap + (size_t)d->nslots * sizeof *d->slots + (size_t)d->ents_cap * sizeof(dent_t);
 }
 
 /* ---- statistics -------------------------------------------------------- */
@@ -235,15 +266,17 @@ static void stats_update(col_t *c, const void *key, size_t len, int64_t iv, doub
 {
     switch (c->type) {
     case QL_PQ_STRING:
-        if (!c->has_minmax || bytes_cmp(key, len, c->mins.data, c->mins.len) < 0) {
+        if (!c->has_minmax) {
+            ql_buf_append(&c->mins, key, len);
+            ql_buf_append(&c->maxs, key, len);
+            c->has_minmax = 1;
+        } else if (bytes_cmp(key, len, c->maxs.data, c->maxs.len) > 0) { /* > max: cannot be < min */
+            ql_buf_reset(&c->maxs);
+            ql_buf_append(&c->maxs, key, len);
+        } else if (bytes_cmp(key, len, c->mins.data, c->mins.len) < 0) {
             ql_buf_reset(&c->mins);
             ql_buf_append(&c->mins, key, len);
         }
-        if (!c->has_minmax || bytes_cmp(key, len, c->maxs.data, c->maxs.len) > 0) {
-            ql_buf_reset(&c->maxs);
-            ql_buf_append(&c->maxs, key, len);
-        }
-        c->has_minmax = 1;
         break;
     case QL_PQ_DOUBLE:
         if (isnan(dv)) {
@@ -650,7 +683,7 @@ static int flush_row_group(ql_pq_writer_t *w, char *err, size_t errlen)
     ql_thrift_write_field_i64(&tw, 3, w->rg_rows);
     ql_thrift_write_field_i64(&tw, 5, rg_start);
     ql_thrift_write_field_i64(&tw, 6, total_comp);
-    ql_thrift_write_field_i16(&tw, 7, (int16_t)w->n_rg);
+    if (w->n_rg <= INT16_MAX) ql_thrift_write_field_i16(&tw, 7, (int16_t)w->n_rg); /* ordinal is an i16 */
     ql_thrift_write_struct_end(&tw);
     ql_buf_append(&w->rg_meta, meta.data, meta.len);
     w->n_rg++;
@@ -724,6 +757,7 @@ int ql_pq_writer_add_column(ql_pq_writer_t *w, const char *name, ql_pq_type_t ty
     col_t *c = &w->cols[w->ncols];
     memset(c, 0, sizeof *c);
     c->name = ql_strdup(name);
+    c->name_len = strlen(name);
     c->type = type;
     c->required = !!required;
     c->ptype = ptype;
@@ -744,7 +778,7 @@ int ql_pq_writer_num_columns(const ql_pq_writer_t *w) { return w->ncols; }
 int ql_pq_writer_column_index(const ql_pq_writer_t *w, const char *name, size_t name_len)
 {
     for (int i = 0; i < w->ncols; i++)
-        if (strncmp(w->cols[i].name, name, name_len) == 0 && w->cols[i].name[name_len] == 0) return i;
+        if (w->cols[i].name_len == name_len && memcmp(w->cols[i].name, name, name_len) == 0) return i;
     return -1;
 }
 
@@ -830,6 +864,9 @@ int ql_pq_writer_end_row(ql_pq_writer_t *w, char *err, size_t errlen)
             }
         goto out;
     }
+    /* From here on a failure leaves the columns disagreeing on the row count:
+     * the writer is marked failed and refuses everything but free. */
+    w->failed = 1;
     size_t est = 0;
     for (int i = 0; i < w->ncols; i++) {
         col_t *c = &w->cols[i];
@@ -838,17 +875,15 @@ int ql_pq_writer_end_row(ql_pq_writer_t *w, char *err, size_t errlen)
         } else {
             append_null(c);
         }
-        size_t pe = page_estimate(c);
-        if (pe >= w->opt.page_bytes) {
-            if (flush_page(w, c, err, errlen)) goto out;
-            pe = 0;
-        }
-        est += c->pages.len + pe + c->dict.data.len;
+        if (page_estimate(c) >= w->opt.page_bytes && flush_page(w, c, err, errlen)) goto out;
+        /* memory held, not encoded size: levels are a byte each until the page closes */
+        est += c->pages.len + c->ndef + c->nidx * 4 + c->plain.len + c->dict.data.len;
     }
     w->rows++;
     w->rg_rows++;
     if (w->rg_rows >= w->opt.row_group_rows || est >= w->opt.row_group_bytes)
         if (flush_row_group(w, err, errlen)) goto out;
+    w->failed = 0;
     rc = 0;
 out:
     ql_pq_writer_abort_row(w);

@@ -271,7 +271,7 @@ int ql_sqlout_write(sqlite3_stmt *st, FILE *out, ql_sqlout_format_t fmt, int wid
             case QL_SQLOUT_CSV:
                 if (c) ql_buf_putc(&b, ',');
                 if (sqlite3_column_type(st, c) != SQLITE_NULL) {
-                    fwrite(b.data, 1, b.len, out);
+                    if (b.len) fwrite(b.data, 1, b.len, out);
                     ql_buf_reset(&b);
                     const char *s = (const char *)sqlite3_column_text(st, c);
                     csv_field(out, s ? s : "", (size_t)sqlite3_column_bytes(st, c));
@@ -293,7 +293,7 @@ int ql_sqlout_write(sqlite3_stmt *st, FILE *out, ql_sqlout_format_t fmt, int wid
         if (fmt == QL_SQLOUT_JSON) ql_buf_puts(&b, nc ? "}" : "{}");
         if (fmt == QL_SQLOUT_MD) ql_buf_puts(&b, " |");
         ql_buf_putc(&b, '\n');
-        fwrite(b.data, 1, b.len, out);
+        fwrite(b.data, 1, b.len, out);   /* b.len >= 1 here */
     }
     ql_buf_free(&b);
     if (rows) *rows = n;

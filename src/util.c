@@ -281,11 +281,25 @@ static uint16_t uuid_seq;  /* 12-bit counter in rand_a, monotonic within a ms */
 
 void ql_uuidv7(int64_t now_us, char out[QL_UUID_LEN])
 {
+    /* Random bits come from a per-thread pool refilled 4 KiB at a time: one
+     * getrandom(2) per 256 ids instead of one per id (the syscall was half of
+     * the collector's cost of building an event). questlog never forks, so
+     * no two processes share a pool. */
+    static __thread uint8_t pool[4096];
+    static __thread size_t pool_used = sizeof pool;
     uint8_t b[16];
-    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-        /* getrandom on Linux >= 3.17 does not fail for 16 bytes; be safe anyway */
-        for (size_t i = 0; i < sizeof b; i++) b[i] = (uint8_t)rand();
+    if (pool_used + sizeof b > sizeof pool) {
+        size_t got = 0;
+        while (got < sizeof pool) {  /* reads over 256 bytes may come back short */
+            ssize_t r = getrandom(pool + got, sizeof pool - got, 0);
+            if (r <= 0) break;
+            got += (size_t)r;
+        }
+        for (; got < sizeof pool; got++) pool[got] = (uint8_t)rand();  /* never on Linux >= 3.17 */
+        pool_used = 0;
     }
+    memcpy(b, pool + pool_used, sizeof b);
+    pool_used += sizeof b;
     int64_t ms = now_us / 1000;
     pthread_mutex_lock(&uuid_lock);
     if (ms <= uuid_last_ms) {

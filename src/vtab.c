@@ -135,6 +135,44 @@ int ql_vtab_table_column(const ql_vtab_table_t *t, const char *name)
     return -1;
 }
 
+int ql_vtab_table_time_range(const ql_vtab_table_t *t, const char *name, int64_t *lo, int64_t *hi)
+{
+    int found = 0;
+    int c = ql_vtab_table_column(t, name);
+    if (c < 0 || t->cols[c].type != QL_PQ_TIMESTAMP) return 0;
+    for (int i = 0; i < t->nfiles; i++) {
+        int fc = t->files[i].colmap[c];
+        if (fc < 0 || ql_pq_column(t->files[i].pq, fc)->type != QL_PQ_TIMESTAMP) continue;
+        for (int rg = 0; rg < ql_pq_num_row_groups(t->files[i].pq); rg++) {
+            const ql_pq_chunk_info_t *ci = ql_pq_chunk(t->files[i].pq, rg, fc);
+            if (!ci || !ci->min.is_set || !ci->max.is_set) continue;
+            if (!found || ci->min.i < *lo) *lo = ci->min.i;
+            if (!found || ci->max.i > *hi) *hi = ci->max.i;
+            found = 1;
+        }
+    }
+    return found;
+}
+
+int ql_vtab_table_partitions(const ql_vtab_table_t *t)
+{
+    int n = 0;
+    if (!t->npart) return 0;
+    for (int f = 0; f < t->nfiles; f++) {
+        int seen = 0;
+        for (int g = 0; g < f && !seen; g++) {
+            int same = 1;
+            for (int k = 0; k < t->npart && same; k++) {
+                const char *a = t->files[f].part_vals[k], *b = t->files[g].part_vals[k];
+                same = (!a && !b) || (a && b && strcmp(a, b) == 0);
+            }
+            seen = same;
+        }
+        if (!seen) n++;
+    }
+    return n;
+}
+
 const char *ql_vtab_sql_type(ql_pq_type_t t)
 {
     switch (t) {
@@ -272,9 +310,8 @@ out:
 
 /* Orders RFC 3339 texts by the instant they name. Two canonical values
  * (27 bytes, 'T' at 10, 'Z' at 26: what the module returns) compare byte by
- * byte, which is the same order and fast; otherwise both are parsed, and if
- * either is not an RFC 3339 date-time the bytes decide (so '2026-11-21'
- * sorts before every instant of that day, as a prefix). */
+ * byte, which is the same order and fast; otherwise both are parsed (see
+ * parse_time), and if either is not a time the bytes decide. */
 static int is_canonical_time(const char *s, int n)
 {
     return n == 27 && s[10] == 'T' && s[26] == 'Z' && s[19] == '.';
@@ -286,12 +323,29 @@ static int memcmp_len(const void *a, int na, const void *b, int nb)
     return c ? c : na - nb;
 }
 
+/* RFC 3339, plus what people type in a WHERE clause: no zone means UTC
+ * ("2026-11-21 20:00:00"), a bare date means its midnight UTC. */
+static int parse_time(const char *s, int n, int64_t *us)
+{
+    if (ql_rfc3339_parse(s, (size_t)n, us) == 0) return 0;
+    char buf[64];
+    if (n == 10) {
+        memcpy(buf, s, 10);
+        memcpy(buf + 10, "T00:00:00Z", 10);
+        return ql_rfc3339_parse(buf, 20, us);
+    }
+    if (n < 19 || n > 40 || s[n - 1] == 'Z' || s[n - 1] == 'z') return -1;
+    memcpy(buf, s, (size_t)n);
+    buf[n] = 'Z';
+    return ql_rfc3339_parse(buf, (size_t)n + 1, us);
+}
+
 static int time_collate(void *arg, int na, const void *a, int nb, const void *b)
 {
     (void)arg;
     if (!(is_canonical_time(a, na) && is_canonical_time(b, nb))) {
         int64_t ua, ub;
-        if (ql_rfc3339_parse(a, (size_t)na, &ua) == 0 && ql_rfc3339_parse(b, (size_t)nb, &ub) == 0)
+        if (parse_time(a, na, &ua) == 0 && parse_time(b, nb, &ub) == 0)
             return ua < ub ? -1 : ua > ub;
     }
     return memcmp_len(a, na, b, nb);
@@ -327,9 +381,23 @@ typedef struct pq_cursor {
     int      eof;
     ql_pq_column_data_t *data; /* per table column: decoded chunk of the current row group */
     uint8_t *loaded;           /* per table column: data[c] holds the current row group */
+    ql_pq_column_data_t *cdata;/* what xColumn reads: data, or a held row group's (grouped) */
+    uint8_t *cloaded;
+    /* Grouped scan (GROUP BY / DISTINCT consumed): every surviving row group's
+     * used columns are held; rows are emitted in `order`, equal keys adjacent. */
+    int      grouped, ngcols, gcols[8], gdesc[8];
+    uint64_t col_used;
+    int      nheld, capheld;
+    int     *held_file, *held_rg;
+    ql_pq_column_data_t *held_data;   /* nheld * ncols */
+    uint8_t *held_loaded;
+    uint64_t *order;                  /* (held index << 32) | row */
+    int64_t  norder, pos;
 } pq_cursor_t;
 
-/* idxStr: "<colUsed hex>;<col>:<op>,<col>:<op>,…" in argv order. */
+/* idxStr: "<colUsed hex>;<col>:<op>,<col>:<op>,…|<gcol>a,<gcol>d,…" — the
+ * constraints in argv order, then the GROUP BY/DISTINCT columns (a/d: the
+ * order asked) when the grouping is consumed (empty otherwise). */
 
 /* ---- comparisons ------------------------------------------------------- */
 
@@ -522,6 +590,30 @@ static int pq_best_index(sqlite3_vtab *base, sqlite3_index_info *ix)
         ql_buf_printf(&s, "%d:%d,", c->iColumn, op);
         rows /= op == SQLITE_INDEX_CONSTRAINT_EQ ? 10.0 : 3.0;
     }
+    ql_buf_putc(&s, '|');
+    /* GROUP BY / DISTINCT: rows need only come grouped (equal keys adjacent),
+     * which a hash partition of the scan provides; then SQLite needs no sort.
+     * Only for plain columns whose type is the same in every file (so equal
+     * values have equal encodings) — SQLite passes an ORDER BY here only when
+     * its collation is the column's own. */
+    int distinct = sqlite3_vtab_distinct(ix);
+    if ((distinct == 1 || distinct == 2) && ix->nOrderBy > 0 && ix->nOrderBy <= 8) {
+        int okg = 1;
+        for (int i = 0; i < ix->nOrderBy && okg; i++) {
+            int c = ix->aOrderBy[i].iColumn;
+            if (c < 0 || c >= t->ncols || t->cols[c].type == QL_PQ_FLOAT) { okg = 0; break; }
+            if (t->cols[c].part >= 0) continue;
+            for (int f = 0; f < t->nfiles && okg; f++) {
+                int fc = t->files[f].colmap[c];
+                if (fc >= 0 && ql_pq_column(t->files[f].pq, fc)->type != t->cols[c].type) okg = 0;
+            }
+        }
+        if (okg) {
+            for (int i = 0; i < ix->nOrderBy; i++)
+                ql_buf_printf(&s, "%d%c,", ix->aOrderBy[i].iColumn, ix->aOrderBy[i].desc ? 'd' : 'a');
+            ix->orderByConsumed = 1;
+        }
+    }
     ix->idxNum = argv_i;
     ix->idxStr = sqlite3_mprintf("%s", s.data);
     ix->needToFreeIdxStr = 1;
@@ -542,6 +634,8 @@ static int pq_open(sqlite3_vtab *base, sqlite3_vtab_cursor **out)
     int n = vt->t->ncols + 1;
     cur->data = ql_calloc((size_t)n, sizeof *cur->data);
     cur->loaded = ql_calloc((size_t)n, 1);
+    cur->cdata = cur->data;
+    cur->cloaded = cur->loaded;
     cur->eof = 1;
     *out = &cur->base;
     return SQLITE_OK;
@@ -565,10 +659,32 @@ static void free_filts(pq_cursor_t *cur)
     cur->nfilts = 0;
 }
 
+static void free_held(pq_cursor_t *cur, int ncols)
+{
+    for (int k = 0; k < cur->nheld; k++)
+        for (int c = 0; c < ncols; c++)
+            if (cur->held_loaded[(size_t)k * ncols + c]) ql_pq_column_data_free(&cur->held_data[(size_t)k * ncols + c]);
+    free(cur->held_file);
+    free(cur->held_rg);
+    free(cur->held_data);
+    free(cur->held_loaded);
+    free(cur->order);
+    cur->held_file = cur->held_rg = NULL;
+    cur->held_data = NULL;
+    cur->held_loaded = NULL;
+    cur->order = NULL;
+    cur->nheld = cur->capheld = 0;
+    cur->norder = cur->pos = 0;
+    cur->grouped = 0;
+    cur->cdata = cur->data;
+    cur->cloaded = cur->loaded;
+}
+
 static int pq_close(sqlite3_vtab_cursor *base)
 {
     pq_cursor_t *cur = (pq_cursor_t *)base;
     pq_vtab_t *vt = (pq_vtab_t *)base->pVtab;
+    free_held(cur, vt->t->ncols);
     unload(cur, vt->t->ncols);
     free_filts(cur);
     free(cur->data);
@@ -723,13 +839,281 @@ static int advance(pq_cursor_t *cur)
     }
 }
 
+
+/* ---- grouped scan ------------------------------------------------------ */
+
+static int col_is_used(const pq_cursor_t *cur, int c)
+{
+    return (int)((cur->col_used >> (c < 63 ? c : 63)) & 1);
+}
+
+static uint64_t mix64(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return h;
+}
+
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) { h ^= (unsigned char)p[i]; h *= 1099511628211ull; }
+    return h;
+}
+
+/* One grouping value of held row group k, row r: kind 0 = NULL, 1 = integer
+ * (i), 2 = double (d, -0 folded into 0; NaN is NULL as in SQLite), 3 = bytes. */
+typedef struct gval { int kind; int64_t i; double d; const char *s; size_t n; } gval_t;
+
+static void get_gval(const pq_cursor_t *cur, const ql_vtab_table_t *t, int k, int64_t r, int c, gval_t *v)
+{
+    memset(v, 0, sizeof *v);
+    if (t->cols[c].part >= 0) {
+        const char *pv = t->files[cur->held_file[k]].part_vals[t->cols[c].part];
+        if (pv) { v->kind = 3; v->s = pv; v->n = strlen(pv); }
+        return;
+    }
+    size_t at = (size_t)k * (size_t)t->ncols + (size_t)c;
+    if (!cur->held_loaded[at]) return;
+    const ql_pq_column_data_t *d = &cur->held_data[at];
+    if (r >= d->n || (d->valid && !d->valid[r])) return;
+    switch (d->type) {
+    case QL_PQ_STRING: case QL_PQ_BINARY: v->kind = 3; v->s = d->str[r]; v->n = d->str_len[r]; break;
+    case QL_PQ_DOUBLE: case QL_PQ_FLOAT:
+        if (d->f64[r] != d->f64[r]) return;
+        v->kind = 2;
+        v->d = d->f64[r] == 0 ? 0.0 : d->f64[r];
+        break;
+    default: v->kind = 1; v->i = d->i64[r];
+    }
+}
+
+static uint64_t key_hash(const pq_cursor_t *cur, const ql_vtab_table_t *t, int k, int64_t r)
+{
+    uint64_t h = 0x243f6a8885a308d3ull;
+    for (int g = 0; g < cur->ngcols; g++) {
+        gval_t v;
+        get_gval(cur, t, k, r, cur->gcols[g], &v);
+        uint64_t x = 0;
+        if (v.kind == 1) x = (uint64_t)v.i;
+        else if (v.kind == 2) memcpy(&x, &v.d, 8);
+        else if (v.kind == 3) x = hash_bytes(v.s, v.n);
+        h = mix64(h, x ^ ((uint64_t)v.kind << 61));
+    }
+    return h;
+}
+
+static int key_eq(const pq_cursor_t *cur, const ql_vtab_table_t *t, int ka, int64_t ra, int kb, int64_t rb)
+{
+    for (int g = 0; g < cur->ngcols; g++) {
+        gval_t a, b;
+        get_gval(cur, t, ka, ra, cur->gcols[g], &a);
+        get_gval(cur, t, kb, rb, cur->gcols[g], &b);
+        if (a.kind != b.kind) return 0;
+        if (a.kind == 1 && a.i != b.i) return 0;
+        if (a.kind == 2 && a.d != b.d) return 0;
+        if (a.kind == 3 && (a.n != b.n || memcmp(a.s, b.s, a.n) != 0)) return 0;
+    }
+    return 1;
+}
+
+/* SQLite's order for one column of uniform type: NULL first, then by value
+ * (BINARY for text, which is also QL_TIME's order for canonical timestamps). */
+static int gval_cmp(const gval_t *a, const gval_t *b)
+{
+    if (a->kind != b->kind) return a->kind < b->kind ? -1 : 1;
+    switch (a->kind) {
+    case 1: return a->i < b->i ? -1 : a->i > b->i;
+    case 2: return a->d < b->d ? -1 : a->d > b->d;
+    case 3: return memcmp_len(a->s, (int)a->n, b->s, (int)b->n);
+    default: return 0;
+    }
+}
+
+typedef struct gsort_ctx { const pq_cursor_t *cur; const ql_vtab_table_t *t; const uint32_t *rep_k, *rep_r; } gsort_ctx_t;
+
+static int group_cmp(const void *pa, const void *pb, void *arg)
+{
+    const gsort_ctx_t *x = arg;
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    for (int g = 0; g < x->cur->ngcols; g++) {
+        gval_t va, vb;
+        get_gval(x->cur, x->t, (int)x->rep_k[a], x->rep_r[a], x->cur->gcols[g], &va);
+        get_gval(x->cur, x->t, (int)x->rep_k[b], x->rep_r[b], x->cur->gcols[g], &vb);
+        int c = gval_cmp(&va, &vb);
+        if (c) return x->cur->gdesc[g] ? -c : c;
+    }
+    return 0;
+}
+
+/* Moves the current row group's decoded columns (all used ones) into the held set. */
+static int hold_row_group(pq_cursor_t *cur, const ql_vtab_table_t *t)
+{
+    int nc = t->ncols;
+    for (int c = 0; c < nc; c++) {
+        int need = col_is_used(cur, c);
+        for (int g = 0; g < cur->ngcols && !need; g++) need = cur->gcols[g] == c;
+        if (need && t->cols[c].part < 0) {
+            int rc = load_col(cur, c);
+            if (rc != SQLITE_OK) return rc;
+        }
+    }
+    if (cur->nheld == cur->capheld) {
+        cur->capheld = cur->capheld ? cur->capheld * 2 : 16;
+        cur->held_file = ql_realloc(cur->held_file, (size_t)cur->capheld * sizeof(int));
+        cur->held_rg = ql_realloc(cur->held_rg, (size_t)cur->capheld * sizeof(int));
+        cur->held_data = ql_realloc(cur->held_data, (size_t)cur->capheld * (size_t)nc * sizeof *cur->held_data);
+        cur->held_loaded = ql_realloc(cur->held_loaded, (size_t)cur->capheld * (size_t)nc);
+    }
+    int k = cur->nheld++;
+    cur->held_file[k] = cur->file;
+    cur->held_rg[k] = cur->rg;
+    memcpy(&cur->held_data[(size_t)k * nc], cur->data, (size_t)nc * sizeof *cur->data);
+    memcpy(&cur->held_loaded[(size_t)k * nc], cur->loaded, (size_t)nc);
+    memset(cur->data, 0, (size_t)nc * sizeof *cur->data);
+    memset(cur->loaded, 0, (size_t)nc);
+    return SQLITE_OK;
+}
+
+static void set_grouped_row(pq_cursor_t *cur, const ql_vtab_table_t *t)
+{
+    uint64_t o = cur->order[cur->pos];
+    int k = (int)(o >> 32);
+    cur->cdata = &cur->held_data[(size_t)k * t->ncols];
+    cur->cloaded = &cur->held_loaded[(size_t)k * t->ncols];
+    cur->file = cur->held_file[k];
+    cur->rg = cur->held_rg[k];
+    cur->row = (int64_t)(o & 0xffffffffu);
+}
+
+/* Scans everything that survives pruning and filters, then orders the rows
+ * so that equal grouping keys are adjacent (hash partition + counting sort). */
+static int build_groups(pq_cursor_t *cur)
+{
+    pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
+    ql_vtab_table_t *t = vt->t;
+    int rc = SQLITE_OK;
+    uint64_t *refs = NULL;
+    uint32_t *rowg = NULL, *slot_g = NULL, *rep_k = NULL, *rep_r = NULL, *cnt = NULL;
+    uint64_t *slot_h = NULL;
+    size_t nrefs = 0, caprefs = 0, cap = 1024, ngroups = 0;
+    slot_h = ql_calloc(cap, sizeof *slot_h);
+    slot_g = ql_malloc(cap * sizeof *slot_g);
+    memset(slot_g, 0xff, cap * sizeof *slot_g);
+    rep_k = ql_malloc(cap * sizeof *rep_k);
+    rep_r = ql_malloc(cap * sizeof *rep_r);
+    cur->row = -1;
+    for (;;) {
+        rc = next_row_group(cur);
+        if (rc != SQLITE_OK) goto out;
+        if (cur->eof) break;
+        /* rows of this row group that may match, before its columns move */
+        int64_t first = (int64_t)nrefs;
+        for (int64_t r = 0; r < cur->rg_rows; r++) {
+            if (cur->nfilts && !row_may_match(cur, t, &t->files[cur->file], r)) continue;
+            if (nrefs == caprefs) {
+                caprefs = caprefs ? caprefs * 2 : 65536;
+                refs = ql_realloc(refs, caprefs * sizeof *refs);
+            }
+            refs[nrefs++] = ((uint64_t)cur->nheld << 32) | (uint64_t)r;
+        }
+        if ((int64_t)nrefs == first) continue;   /* nothing to keep: next_row_group frees it */
+        if ((rc = hold_row_group(cur, t)) != SQLITE_OK) goto out;
+        cur->row = cur->rg_rows;   /* consumed */
+    }
+    rowg = ql_malloc((nrefs ? nrefs : 1) * sizeof *rowg);
+    for (size_t i = 0; i < nrefs; i++) {
+        int k = (int)(refs[i] >> 32);
+        int64_t r = (int64_t)(refs[i] & 0xffffffffu);
+        uint64_t h = key_hash(cur, t, k, r);
+        size_t j = h & (cap - 1);
+        while (slot_g[j] != UINT32_MAX &&
+               !(slot_h[j] == h && key_eq(cur, t, (int)rep_k[slot_g[j]], rep_r[slot_g[j]], k, r)))
+            j = (j + 1) & (cap - 1);
+        if (slot_g[j] == UINT32_MAX) {
+            slot_g[j] = (uint32_t)ngroups;
+            slot_h[j] = h;
+            rep_k[ngroups] = (uint32_t)k;
+            rep_r[ngroups] = (uint32_t)r;
+            ngroups++;
+            if (ngroups * 2 > cap) {   /* grow: rehash slots, keep load <= 1/2 */
+                size_t ncap = cap * 2;
+                uint64_t *nh = ql_calloc(ncap, sizeof *nh);
+                uint32_t *ng = ql_malloc(ncap * sizeof *ng);
+                memset(ng, 0xff, ncap * sizeof *ng);
+                for (size_t q = 0; q < cap; q++) {
+                    if (slot_g[q] == UINT32_MAX) continue;
+                    size_t z = slot_h[q] & (ncap - 1);
+                    while (ng[z] != UINT32_MAX) z = (z + 1) & (ncap - 1);
+                    ng[z] = slot_g[q];
+                    nh[z] = slot_h[q];
+                }
+                free(slot_h);
+                free(slot_g);
+                slot_h = nh;
+                slot_g = ng;
+                cap = ncap;
+                rep_k = ql_realloc(rep_k, cap * sizeof *rep_k);
+                rep_r = ql_realloc(rep_r, cap * sizeof *rep_r);
+            }
+            rowg[i] = (uint32_t)(ngroups - 1);
+        } else {
+            rowg[i] = slot_g[j];
+        }
+    }
+    /* Groups in key order (SQLite 3.40 may also rely on the grouping for a
+     * matching ORDER BY), then a counting sort of the rows by group rank. */
+    {
+        uint32_t *perm = ql_malloc((ngroups + 1) * sizeof *perm), *rank = ql_malloc((ngroups + 1) * sizeof *rank);
+        for (size_t g = 0; g < ngroups; g++) perm[g] = (uint32_t)g;
+        gsort_ctx_t ctx = {cur, t, rep_k, rep_r};
+        qsort_r(perm, ngroups, sizeof *perm, group_cmp, &ctx);
+        for (size_t g = 0; g < ngroups; g++) rank[perm[g]] = (uint32_t)g;
+        for (size_t i = 0; i < nrefs; i++) rowg[i] = rank[rowg[i]];
+        free(perm);
+        free(rank);
+    }
+    cnt = ql_calloc(ngroups + 1, sizeof *cnt);
+    for (size_t i = 0; i < nrefs; i++) cnt[rowg[i] + 1]++;
+    for (size_t g = 1; g <= ngroups; g++) cnt[g] += cnt[g - 1];
+    cur->order = ql_malloc((nrefs ? nrefs : 1) * sizeof *cur->order);
+    for (size_t i = 0; i < nrefs; i++) cur->order[cnt[rowg[i]]++] = refs[i];
+    cur->norder = (int64_t)nrefs;
+    cur->pos = 0;
+    cur->eof = nrefs == 0;
+    if (!cur->eof) set_grouped_row(cur, t);
+out:
+    free(refs);
+    free(rowg);
+    free(slot_h);
+    free(slot_g);
+    free(rep_k);
+    free(rep_r);
+    free(cnt);
+    return rc;
+}
+
 static int pq_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str, int argc, sqlite3_value **argv)
 {
     pq_cursor_t *cur = (pq_cursor_t *)base;
     pq_vtab_t *vt = (pq_vtab_t *)base->pVtab;
     (void)idx_num;
+    free_held(cur, vt->t->ncols);
     unload(cur, vt->t->ncols);
     free_filts(cur);
+    cur->col_used = idx_str ? strtoull(idx_str, NULL, 16) : ~0ull;
+    const char *gp = idx_str ? strchr(idx_str, '|') : NULL;
+    cur->ngcols = 0;
+    for (gp = gp ? gp + 1 : NULL; gp && *gp && cur->ngcols < 8;) {
+        char *end;
+        long c = strtol(gp, &end, 10);
+        if (end == gp || (*end != 'a' && *end != 'd') || end[1] != ',' || c < 0 || c >= vt->t->ncols) break;
+        cur->gdesc[cur->ngcols] = *end == 'd';
+        cur->gcols[cur->ngcols++] = (int)c;
+        gp = end + 2;
+    }
     const char *p = idx_str ? strchr(idx_str, ';') : NULL;
     if (argc > 0 && p) {
         cur->filts = ql_calloc((size_t)argc, sizeof *cur->filts);
@@ -763,7 +1147,7 @@ static int pq_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str
                 f->vtype = SQLITE_TEXT;
                 f->s = ql_strndup(s, (size_t)n);
                 f->slen = n;
-                f->has_us = ql_rfc3339_parse(s, (size_t)n, &f->us) == 0;
+                f->has_us = parse_time(s, n, &f->us) == 0;
                 break;
             }
             default: break;
@@ -784,12 +1168,22 @@ static int pq_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str
     cur->row = -1;
     cur->rowid_base = 0;
     cur->eof = 0;
+    if (cur->ngcols > 0) {
+        cur->grouped = 1;
+        return build_groups(cur);
+    }
     return advance(cur);
 }
 
 static int pq_next(sqlite3_vtab_cursor *base)
 {
-    return advance((pq_cursor_t *)base);
+    pq_cursor_t *cur = (pq_cursor_t *)base;
+    if (cur->grouped) {
+        if (++cur->pos >= cur->norder) cur->eof = 1;
+        else set_grouped_row(cur, ((pq_vtab_t *)base->pVtab)->t);
+        return SQLITE_OK;
+    }
+    return advance(cur);
 }
 
 static int pq_eof(sqlite3_vtab_cursor *base)
@@ -809,13 +1203,15 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
         if (v) sqlite3_result_text(ctx, v, -1, SQLITE_TRANSIENT);
         return SQLITE_OK;
     }
-    int rc = load_col(cur, c);
-    if (rc != SQLITE_OK) {
-        sqlite3_result_error(ctx, vt->base.zErrMsg ? vt->base.zErrMsg : "decode error", -1);
-        return rc;
+    if (!cur->grouped) {
+        int rc = load_col(cur, c);
+        if (rc != SQLITE_OK) {
+            sqlite3_result_error(ctx, vt->base.zErrMsg ? vt->base.zErrMsg : "decode error", -1);
+            return rc;
+        }
     }
-    if (!cur->loaded[c]) return SQLITE_OK;   /* column absent from this file: NULL */
-    const ql_pq_column_data_t *d = &cur->data[c];
+    if (!cur->cloaded[c]) return SQLITE_OK;   /* column absent from this file (or unused): NULL */
+    const ql_pq_column_data_t *d = &cur->cdata[c];
     int64_t r = cur->row;
     if (r >= d->n || (d->valid && !d->valid[r])) return SQLITE_OK;
     switch (d->type) {
@@ -836,7 +1232,7 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
 static int pq_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid)
 {
     pq_cursor_t *cur = (pq_cursor_t *)base;
-    *rowid = cur->rowid_base + cur->row;
+    *rowid = cur->grouped ? (sqlite3_int64)cur->order[cur->pos] : cur->rowid_base + cur->row;
     return SQLITE_OK;
 }
 
@@ -905,6 +1301,18 @@ int ql_vtab_attach_lake(sqlite3 *db, const char *lake, char *err, size_t errlen)
     for (int i = 0; i < n; i++) free(names[i]);
     free(names);
     return rc;
+}
+
+int ql_vtab_open_db(sqlite3 **db, const char *lake, ql_vtab_stats_t **stats, char *err, size_t errlen)
+{
+    *db = NULL;
+    if (sqlite3_open(":memory:", db) != SQLITE_OK)
+        return ql_err(err, errlen, "cannot open SQLite: %s", *db ? sqlite3_errmsg(*db) : "out of memory");
+    if (sqlite3_exec(*db, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -131072", NULL, NULL, NULL) != SQLITE_OK ||
+        ql_vtab_register(*db, stats) != SQLITE_OK)
+        return ql_err(err, errlen, "cannot set up SQLite: %s", sqlite3_errmsg(*db));
+    if (lake && ql_vtab_attach_lake(*db, lake, err, errlen) < 0) return -1;
+    return 0;
 }
 
 #ifdef QL_SQLITE_EXTENSION

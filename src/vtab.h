@@ -73,6 +73,12 @@ int  ql_vtab_table_open(ql_vtab_table_t **out, const char *dir, char *err, size_
 void ql_vtab_table_free(ql_vtab_table_t *t);
 /* Index of column `name` (exact match), -1 if none. */
 int  ql_vtab_table_column(const ql_vtab_table_t *t, const char *name);
+/* The smallest and largest value of TIMESTAMP column `name` over every row
+ * group's statistics (no data read). Returns 1 and fills lo and hi (µs since
+ * the epoch, UTC), or 0 when the column is absent or has no statistics. */
+int  ql_vtab_table_time_range(const ql_vtab_table_t *t, const char *name, int64_t *lo, int64_t *hi);
+/* Number of distinct partition-value combinations (0 when not partitioned). */
+int  ql_vtab_table_partitions(const ql_vtab_table_t *t);
 /* SQL type name of a column ("TEXT", "INTEGER", "REAL", "BLOB"). */
 const char *ql_vtab_sql_type(ql_pq_type_t t);
 
@@ -103,5 +109,12 @@ int ql_vtab_register(sqlite3 *db, ql_vtab_stats_t **stats);
  * for every table directory of `lake` (see ql_vtab_list_tables). Returns 0
  * or < 0 with a message. */
 int ql_vtab_attach_lake(sqlite3 *db, const char *lake, char *err, size_t errlen);
+
+/* Opens an in-memory database set up for scans (temp store in memory, a
+ * 128 MiB page cache so sorts for GROUP BY/ORDER BY stay in memory), with the
+ * module registered and, if lake is not NULL, every lake table attached.
+ * *stats (may be NULL) as for ql_vtab_register. Caller closes *db (also
+ * on error, when *db is not NULL). */
+int ql_vtab_open_db(sqlite3 **db, const char *lake, ql_vtab_stats_t **stats, char *err, size_t errlen);
 
 #endif

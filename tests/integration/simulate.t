@@ -8,11 +8,12 @@
 # at a modest rate reports an achieved rate within 5 % of the asked one.
 . "$(dirname "$0")/../lib.sh"
 
-for cmd in serve cat; do
-    if "$QL" "$cmd" --help 2>&1 | grep -q "not built yet"; then
-        skip_all "questlog $cmd is not built yet"
-    fi
-done
+if "$QL" serve --help 2>&1 | grep -q "not built yet"; then
+    skip_all "questlog serve is not built yet"
+fi
+have_cat=1
+"$QL" cat --help 2>&1 | grep -q "not built yet" && have_cat=0
+skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP $*"; }
 command -v python3 >/dev/null || skip_all "python3 is needed to compare event multisets"
 
 # --- determinism, no network --------------------------------------------
@@ -30,13 +31,27 @@ ok $? "a shorter run's stream is a prefix of a longer one's"
 # --- a real run against questlog serve ----------------------------------
 port=$(free_port)
 data="$tmpdir/data"
-bg "$QL" serve --data "$data" --listen "127.0.0.1:$port"
-wait_port "$port" 20 || { ok 1 "questlog serve listens"; done_testing; }
+bg "$QL" serve --data "$data" --listen "127.0.0.1:$port" > "$tmpdir/serve.log" 2>&1
+if ! wait_port "$port" 20; then
+    if grep -q "not built yet" "$tmpdir/serve.log"; then  # e.g. the embedded log backend
+        echo "# $(cat "$tmpdir/serve.log")"
+        skip "questlog serve cannot run yet: $(head -1 "$tmpdir/serve.log")"
+        done_testing
+    fi
+    ok 1 "questlog serve listens"
+    sed 's/^/# /' "$tmpdir/serve.log"
+    done_testing
+fi
 
 "$QL" simulate --url "http://127.0.0.1:$port" "${args[@]}" --concurrency 8 --json > "$tmpdir/run.json" 2> "$tmpdir/run.err"
 ok $? "simulate run exits 0"
-"$QL" cat --data "$data" --from beginning -e > "$tmpdir/log1.jsonl" 2>/dev/null
-ok $? "questlog cat reads the log"
+if [ $have_cat = 1 ]; then
+    "$QL" cat --data "$data" --from beginning -e > "$tmpdir/log1.jsonl" 2>/dev/null
+    ok $? "questlog cat reads the log"
+else
+    skip "questlog cat is not built yet: no log comparison"
+    rm -f "$tmpdir/log1.jsonl"
+fi
 
 # check_py PYTHON-ARGS…: runs a Python check whose lines are "0 name", "1 name" or "# diag".
 check_py() {
@@ -44,6 +59,7 @@ check_py() {
     while IFS= read -r line; do
         case "$line" in
             "#"*) echo "$line" ;;
+            "skip "*) skip "${line#skip }" ;;
             *) ok "${line%% *}" "${line#* }" ;;
         esac
     done < <(python3 - "$@" || echo "1 python check crashed")
@@ -54,13 +70,13 @@ import json, sys
 from collections import Counter
 dry = [json.loads(l) for l in open(sys.argv[1])]
 run = json.load(open(sys.argv[2]))
-log = [json.loads(l) for l in open(sys.argv[3])]
+import os
+log = [json.loads(l) for l in open(sys.argv[3])] if os.path.exists(sys.argv[3]) else None
 def check(cond, name, detail=""):
     print(0 if cond else 1, name)
     if not cond and detail: print("#", detail)
-def key(e, host=None):
-    g = lambda k: None if e.get(k) is None else str(e.get(k))
-    return (g("event_type"), host if host is not None else g("Host"), g("sword_type"), g("price"), g("guild_id"))
+def key(e):  # values compared with their JSON types: price must be logged as an int
+    return tuple(json.dumps(e.get(k)) for k in ("event_type", "Host", "sword_type", "price", "guild_id"))
 want_events = Counter(key(e) for r in dry if r["expect"] == 200 for e in r["events"])
 bad = [r for r in dry if r["expect"] != 200]
 want_status = Counter(str(r["expect"]) for r in bad)
@@ -74,17 +90,25 @@ check(run["bad"]["sent"] == len(bad) and run["bad"]["as_expected"] == len(bad),
       "every bad request got its expected status (404 route, 400 param, 400 JSON)", str(run["bad"]))
 check(run["events"] == sum(want_events.values()), "events == events the stream carried in good requests",
       f'{run["events"]} vs {sum(want_events.values())}')
-check(run["events"] == len(log), "events == records in the log (questlog cat)", f'{run["events"]} vs {len(log)}')
-got_events = Counter(key(e) for e in log)
-check(got_events == want_events, "log multiset of (event_type, Host, sword_type, price, guild_id) == dry-run's",
-      f"missing {list((want_events - got_events).items())[:3]} extra {list((got_events - want_events).items())[:3]}")
-ua = Counter(e.get("User-Agent", "")[:10] for e in log)
-check(all(e.get("X-Player-Id") for e in log) and len(ua) >= 2, "events carry X-Player-Id and several User-Agents")
+if log is None:
+    for name in ("events == records in the log", "log multiset == dry-run's", "X-Player-Id and User-Agents logged"):
+        print("skip questlog cat is not built yet:", name)
+else:
+    check(run["events"] == len(log), "events == records in the log (questlog cat)", f'{run["events"]} vs {len(log)}')
+    got_events = Counter(key(e) for e in log)
+    check(got_events == want_events, "log multiset of (event_type, Host, sword_type, price, guild_id) == dry-run's",
+          f"missing {list((want_events - got_events).items())[:3]} extra {list((got_events - want_events).items())[:3]}")
+    ua = Counter(e.get("User-Agent", "")[:10] for e in log)
+    check(all(e.get("X-Player-Id") for e in log) and len(ua) >= 2, "events carry X-Player-Id and several User-Agents")
 check(run["batches_uncounted"] == 0 and run["by_kind"]["batch"] > 0, "batch answers carried an accepted count")
 print(f"# {len(dry)} requests, {run['events']} events, statuses {dict(want_status)}")
 PY
 events=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["events"])' "$tmpdir/run.json")
-is "$(wc -l < "$tmpdir/log1.jsonl")" "$events" "bash: log record count equals reported events"
+if [ $have_cat = 1 ]; then
+    is "$(wc -l < "$tmpdir/log1.jsonl")" "$events" "bash: log record count equals reported events"
+else
+    skip "questlog cat is not built yet: log record count"
+fi
 
 # --- open loop at a modest rate: the achieved rate is what was asked ------
 "$QL" simulate --url "http://127.0.0.1:$port" --rate 500 --duration 4 --seed 9 --players 50 --json > "$tmpdir/open.json"
@@ -97,14 +121,20 @@ print(0 if good else 1, f'open loop --rate 500 --duration 4: achieved {r["rate"]
 lat = r["latency_ms"]
 print(0 if 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"] else 1, f'latency percentiles are ordered {lat}')
 PY
-"$QL" cat --data "$data" --from beginning -e > "$tmpdir/log2.jsonl" 2>/dev/null
 events2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["events"])' "$tmpdir/open.json")
-is "$(wc -l < "$tmpdir/log2.jsonl")" "$((events + events2))" "the log grew by exactly the open-loop run's events"
+if [ $have_cat = 1 ]; then
+    "$QL" cat --data "$data" --from beginning -e > "$tmpdir/log2.jsonl" 2>/dev/null
+    is "$(wc -l < "$tmpdir/log2.jsonl")" "$((events + events2))" "the log grew by exactly the open-loop run's events"
+else
+    skip "questlog cat is not built yet: log growth"
+fi
 
 # --- a server that is gone: failures, not a hang --------------------------
 dead=$(free_port)
-"$QL" simulate --url "http://127.0.0.1:$dead" --requests 50 --concurrency 4 --json > "$tmpdir/dead.json"
+"$QL" simulate --url "http://127.0.0.1:$dead" --requests 50 --concurrency 4 --json > "$tmpdir/dead.json" 2> "$tmpdir/dead.err"
 is "$?" 1 "exit 1 when no request got a response"
+grep -q "questlog simulate: no request got a response: connection refused" "$tmpdir/dead.err"
+ok $? "and says why on stderr"
 is "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["sent"], r["failed"], r["io_errors"], r["events"])' "$tmpdir/dead.json")" \
    "50 50 50 0" "refused connections count as failures with no response"
 

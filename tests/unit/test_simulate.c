@@ -332,39 +332,78 @@ static void test_model(void)
 static int srv_fd;
 static int srv_port;
 
+static void test_engine(const char *url);
+
+/* One connection: reads requests (headers + Content-Length body) and answers
+ * each like a collector would. */
+static void *serve_conn(void *arg)
+{
+    int c = (int)(intptr_t)arg;
+    static __thread char buf[65536];
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(c, buf + len, sizeof buf - 1 - len);
+        if (n <= 0) break;
+        len += (size_t)n;
+        buf[len] = '\0';
+        for (;;) {
+            char *end = strstr(buf, "\r\n\r\n");
+            if (!end) break;
+            size_t head = (size_t)(end + 4 - buf), body_len = 0;
+            char *cl = strstr(buf, "Content-Length: ");
+            if (cl && cl < end) body_len = strtoul(cl + 16, NULL, 10);
+            if (len < head + body_len) break;
+            char resp[256];
+            const char *r = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n";
+            int close_after = 0;
+            if (!strncmp(buf, "GET /close ", 11)) {
+                r = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nok\n";
+                close_after = 1;
+            } else if (!strncmp(buf, "GET /drop ", 10)) {
+                r = NULL;
+                close_after = 1;
+            } else if (!strncmp(buf, "GET /chunked ", 13)) {
+                r = "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+            } else if (!strncmp(buf, "GET /teleport", 13)) {
+                r = "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\n{}";
+            } else if (strstr(buf, "price=abc ")) {
+                r = "HTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\n\r\n{}";
+            } else if (!strncmp(buf, "POST /events ", 13)) {
+                int lines = 0, bad = 0;
+                for (char *p = buf + head, *nl; p < buf + head + body_len && (nl = memchr(p, '\n', (size_t)(buf + head + body_len - p))); p = nl + 1) {
+                    char err[64];
+                    if (ql_json_validate_object(p, (size_t)(nl - p), err, sizeof err) < 0) bad = 1;
+                    lines++;
+                }
+                if (bad) r = "HTTP/1.1 400 Bad Request\r\nContent-Length: 2\r\n\r\n{}";
+                else {
+                    char body[64];
+                    int bl = snprintf(body, sizeof body, "{\"accepted\":%d,\"event_ids\":[]}", lines);
+                    snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", bl, body);
+                    r = resp;
+                }
+            }
+            if (r && write(c, r, strlen(r)) < 0) close_after = 1;
+            memmove(buf, buf + head + body_len, len - head - body_len);
+            len -= head + body_len;
+            buf[len] = '\0';
+            if (close_after) goto out;
+        }
+    }
+out:
+    close(c);
+    return NULL;
+}
+
 static void *server(void *arg)
 {
     (void)arg;
     for (;;) {
         int c = accept(srv_fd, NULL, NULL);
         if (c < 0) return NULL;
-        char buf[8192];
-        size_t len = 0;
-        for (;;) {
-            ssize_t n = read(c, buf + len, sizeof buf - 1 - len);
-            if (n <= 0) break;
-            len += (size_t)n;
-            buf[len] = '\0';
-            char *end = strstr(buf, "\r\n\r\n");
-            if (!end) continue;
-            size_t used = (size_t)(end + 4 - buf);
-            const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n";
-            int close_after = 0;
-            if (!strncmp(buf, "GET /close ", 11)) {
-                resp = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nok\n";
-                close_after = 1;
-            } else if (!strncmp(buf, "GET /drop ", 10)) {
-                resp = NULL;
-                close_after = 1;
-            } else if (!strncmp(buf, "GET /chunked ", 13)) {
-                resp = "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
-            }
-            if (resp && write(c, resp, strlen(resp)) < 0) break;
-            memmove(buf, buf + used, len - used);
-            len -= used;
-            if (close_after) break;
-        }
-        close(c);
+        pthread_t t;
+        pthread_create(&t, NULL, serve_conn, (void *)(intptr_t)c);
+        pthread_detach(t);
     }
 }
 
@@ -433,6 +472,7 @@ static void test_pool(void)
     is_int(g.n, 7, "one callback per request");
     is_int(ql_httpc_inflight(p), 0, "nothing in flight");
     ql_httpc_pool_free(p);
+    test_engine(url);
 
     /* a refused connection is an error result: a port that was bound, never listened on, and closed */
     shutdown(srv_fd, SHUT_RDWR);  /* wakes the server thread's accept() */
@@ -459,6 +499,59 @@ static void test_pool(void)
     ok(st.sent == 20 && st.io_errors == 20 && st.failed == 20 && st.succeeded == 0 && st.events == 0,
        "every request counted as failed with no response (sent %llu, io %llu)", (unsigned long long)st.sent,
        (unsigned long long)st.io_errors);
+    ql_sim_stats_free(&st);
+}
+
+/* The engine against the loopback server: counts agree with the model's stream. */
+static void test_engine(const char *url)
+{
+    char err[256];
+    ql_sim_opts_t o = {.url = url, .model = {.seed = 5, .players = 30, .bad_ratio = 0.1, .batch_ratio = 0.3},
+                       .max_requests = 600, .concurrency = 6, .timeout_s = 10};
+    /* what the stream holds */
+    ql_sim_model_t *m;
+    ql_sim_model_new(&m, &o.model, err, sizeof err);
+    uint64_t good_events = 0, bad = 0, s404 = 0, s400 = 0;
+    ql_sim_request_t r;
+    for (int i = 0; i < 600; i++) {
+        ql_sim_model_next(m, &r, UINT64_MAX);
+        if (r.kind >= QL_SIM_BAD_ROUTE) {
+            bad++;
+            if (r.expect_status == 404) s404++;
+            else s400++;
+        } else {
+            good_events += (uint64_t)r.nevents;
+        }
+    }
+    ql_sim_model_free(m);
+
+    ql_sim_stats_t st;
+    ok(ql_sim_run(&o, &st, err, sizeof err) == 0, "closed-loop run against the loopback server");
+    ok(st.sent == 600 && st.completed == 600, "600 sent, 600 completed");
+    ok(st.io_errors == 0, "no I/O errors (%s)", st.first_error);
+    is_int(st.failed, bad, "failed == bad requests in the stream");
+    ok(st.status[404] == s404 && st.status[400] == s400, "failures by status: 404 x%llu, 400 x%llu",
+       (unsigned long long)s404, (unsigned long long)s400);
+    is_int(st.bad_as_expected, bad, "each bad request got its expected status");
+    is_int(st.events, good_events, "events == what the stream's good requests carried (batches by `accepted`)");
+    is_int(st.batches_uncounted, 0, "every batch answer had an accepted count");
+    is_int(st.latency->total, 600, "a latency per answered request");
+    ok(st.connects >= 1 && st.connects <= 6, "at most one connection per slot (%llu)", (unsigned long long)st.connects);
+    ql_buf_t j = QL_BUF_INIT;
+    ql_sim_stats_json(&o, &st, &j);
+    ok(ql_json_validate_object(j.data, j.len - 1, err, sizeof err) == 0, "--json output is one JSON object");
+    ok(strstr(j.data, "\"sent\":600,") && strstr(j.data, "\"latency_ms\":{\"p50\":") &&
+           strstr(j.data, "\"failed_by_status\":{\"400\":"), "--json has sent, latency_ms, failed_by_status");
+    ql_buf_free(&j);
+    ql_sim_stats_free(&st);
+
+    /* open loop with a request limit: everything is sent, nothing missed */
+    ql_sim_opts_t ol = {.url = url, .model = {.seed = 6, .players = 10, .batch_ratio = 0.2}, .max_events = 300,
+                        .rate = 20000, .connections = 4, .timeout_s = 10};
+    ok(ql_sim_run(&ol, &st, err, sizeof err) == 0, "open-loop run");
+    ok(st.events_sent == 300 && st.events == 300 && st.missed == 0 && st.failed == 0,
+       "open loop, --events 300: 300 events sent and accepted, none missed (sent %llu, accepted %llu, missed %llu)",
+       (unsigned long long)st.events_sent, (unsigned long long)st.events, (unsigned long long)st.missed);
     ql_sim_stats_free(&st);
 }
 

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# bench/ingest.sh — ingest throughput of `questlog serve` (every 200 is a
+# durable event: group-committed write + fdatasync before the response)
+# against the ceiling of this machine: nginx answering a fixed 200 from
+# memory. Same run, same client: `wrk -t1 -c64 -d10s --latency`.
+#
+#   bash bench/ingest.sh            (after `make`; DURATION=10 CONNS=64 PATHQ=... to vary)
+#
+# Prints req/s and p99 for both, questlog's peak RSS, and the ratio. The data
+# directory is on the work disk (bench/out/, removed afterwards). On a shared
+# machine the figures are noisy: run it twice and look at both.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+QL="${QL_BIN:-$ROOT/questlog}"
+DURATION="${DURATION:-10}"
+CONNS="${CONNS:-64}"
+PATHQ="${PATHQ:-/purchase_a_sword?sword_type=katana}"
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need wrk || ! need nginx; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get install -y -qq nginx-light wrk >/dev/null
+fi
+[ -x "$QL" ] || { echo "ingest.sh: build questlog first (make)" >&2; exit 1; }
+
+out="$ROOT/bench/out/ingest.$$"
+mkdir -p "$out"
+pids=()
+cleanup() {
+    for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+    rm -rf "$out"
+}
+trap cleanup EXIT
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+    for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
+    echo "ingest.sh: nothing listens on $1" >&2; return 1
+}
+# CPU ticks (user+system) used so far by the given pids and their threads.
+ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+# run_wrk URL PID... -> "REQS P99_MS CPU_US_PER_REQ"
+run_wrk() {
+    local r url="$1" t0 t1
+    shift
+    t0="$(ticks "$@")"
+    r="$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$url")"
+    t1="$(ticks "$@")"
+    echo "$r" > "$out/wrk.last"
+    if grep -q "Non-2xx" <<<"$r"; then echo "ingest.sh: non-2xx answers from $1:" >&2; echo "$r" >&2; exit 1; fi
+    local rps p99
+    rps="$(awk '/^Requests\/sec/ {print $2}' <<<"$r")"
+    p99="$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f", v}' <<<"$r")"
+    local reqs cpu
+    reqs="$(awk '/requests in/ {print $1}' <<<"$r")"
+    cpu="$(python3 -c "import os,sys; print('%.1f' % ((int(sys.argv[2]) - int(sys.argv[1])) * 1e6 / os.sysconf('SC_CLK_TCK') / max(1, int(sys.argv[3]))))" "$t0" "$t1" "$reqs")"
+    echo "$rps $p99 $cpu"
+}
+
+# --- nginx: fixed 200, 2 workers, no logging ---------------------------------
+np="$(port)"
+mkdir -p "$out/nginx"
+cat > "$out/nginx/nginx.conf" <<EOF
+worker_processes 2;
+pid $out/nginx/nginx.pid;
+error_log $out/nginx/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $out/nginx; proxy_temp_path $out/nginx; fastcgi_temp_path $out/nginx;
+    uwsgi_temp_path $out/nginx; scgi_temp_path $out/nginx;
+    server {
+        listen 127.0.0.1:$np reuseport;
+        location / { default_type text/plain; return 200 "Sword Purchased!\n"; }
+    }
+}
+EOF
+nginx -c "$out/nginx/nginx.conf" -p "$out/nginx" -g 'daemon off;' &
+pids+=($!)
+wait_port "$np"
+
+# --- questlog serve: durable acks, data on the work disk ---------------------
+qp="$(port)"
+"$QL" serve --data "$out/data" --listen "127.0.0.1:$qp" > "$out/serve.out" 2> "$out/serve.err" &
+qpid=$!
+pids+=($qpid)
+wait_port "$qp"
+curl -sf "http://127.0.0.1:$qp$PATHQ" > /dev/null   # warm up, and check it answers 200
+
+nginx_pids=($(pgrep -P "${pids[0]}") "${pids[0]}")
+read -r n_rps n_p99 n_cpu < <(run_wrk "http://127.0.0.1:$np$PATHQ" "${nginx_pids[@]}")
+read -r q_rps q_p99 q_cpu < <(run_wrk "http://127.0.0.1:$qp$PATHQ" "$qpid")
+q_rss_kb="$(awk '/^VmHWM/ {print $2}' "/proc/$qpid/status")"
+events="$(curl -s "http://127.0.0.1:$qp/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')"
+
+echo "wrk -t1 -c$CONNS -d${DURATION}s GET $PATHQ   ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); shared machine: noisy)"
+printf '  %-32s %9.0f req/s   p99 %7.2f ms   CPU %5.1f us/req\n' "nginx (fixed 200, 2 workers)" "$n_rps" "$n_p99" "$n_cpu"
+printf '  %-32s %9.0f req/s   p99 %7.2f ms   CPU %5.1f us/req   RSS %d MB   (%s durable events)\n' \
+    "questlog serve (durable acks)" "$q_rps" "$q_p99" "$q_cpu" "$((q_rss_kb / 1024))" "$events"
+python3 -c "import sys; print('  ratio questlog/nginx: %.2f   (target >= 0.80, p99 <= 5 ms, RSS <= 64 MB)' % (float(sys.argv[1]) / float(sys.argv[2])))" "$q_rps" "$n_rps"

@@ -1,0 +1,135 @@
+/*
+ * cmd_serve.c — `questlog serve`: the HTTP collector alone, writing events
+ * to the embedded log in DATA/log (or to Kafka with --kafka). Runs until
+ * SIGINT/SIGTERM, then stops accepting, answers every request already handed
+ * to the log, closes the log and exits 0.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "cli.h"
+#include "collector.h"
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+enum { OPT_THREADS = QL_OPT_FIRST_LOCAL };
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: questlog serve [--data DIR] [--listen HOST:PORT] [--config FILE] [--threads N]\n"
+            "                      [--kafka BROKERS --topic T -X key=value ...]\n\n"
+            "The HTTP collector: the catalog's routes (GET /purchase_a_sword?sword_type=katana ...),\n"
+            "POST /events (one JSON object or NDJSON), GET /healthz, /metrics, /stats.\n"
+            "Every 200 is sent only once the event is durable in the log (DATA/log, or the Kafka\n"
+            "topic with --kafka). Ctrl-C (SIGINT) or SIGTERM: stop accepting, finish in-flight\n"
+            "requests, close the log, exit 0.\n\n"
+            "Options:\n"
+            "  --threads N       event loops (default: [server] threads, 0 = one per core)\n\n%s",
+            ql_cli_common_help);
+}
+
+/* [log] settings for the embedded log. */
+static int log_options(const ql_config_t *cfg, ql_log_options_t *lo, char *err, size_t errlen)
+{
+    memset(lo, 0, sizeof *lo);
+    lo->segment_bytes = 64ull << 20;
+    lo->retention_ms = 7ll * 24 * 3600 * 1000;
+    const ql_config_section_t *s = ql_config_section(cfg, "log", NULL);
+    const char *v;
+    if (s && (v = ql_config_get(s, "segment_bytes")) && (ql_parse_size(v, &lo->segment_bytes) || !lo->segment_bytes))
+        return ql_err(err, errlen, "%s: [log] segment_bytes: bad size '%s'", cfg->path, v);
+    if (s && (v = ql_config_get(s, "retention")) && ql_parse_duration_ms(v, &lo->retention_ms))
+        return ql_err(err, errlen, "%s: [log] retention: bad duration '%s'", cfg->path, v);
+    return 0;
+}
+
+int ql_cmd_serve(int argc, char **argv)
+{
+    static const struct option longopts[] = {QL_COMMON_LONGOPTS, {"threads", required_argument, NULL, OPT_THREADS},
+                                             {NULL, 0, NULL, 0}};
+    ql_common_opts_t co;
+    ql_config_t *cfg = NULL;
+    ql_catalog_t *cat = NULL;
+    ql_log_t *log = NULL;
+    ql_collector_t *coll = NULL;
+    char err[512];
+    int threads = 0, rc = 1, c;
+    ql_cli_defaults(&co);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, QL_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+        if (c == OPT_THREADS) {
+            char *end;
+            threads = (int)strtol(optarg, &end, 10);
+            if (*end || threads < 0 || threads > 256) {
+                fprintf(stderr, "questlog serve: --threads wants 0..256\n");
+                return 2;
+            }
+            continue;
+        }
+        int r = ql_cli_common(&co, c, optarg, "serve");
+        if (r < 0) return 2;
+        if (r == 0) {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (co.help) {
+        usage(stdout);
+        return 0;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "questlog serve: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    ql_cli_finish(&co);
+
+    if (ql_config_load(&cfg, co.config_path, err, sizeof err) || ql_catalog_load(&cat, cfg, err, sizeof err))
+        goto fail;
+    if (co.kafka) {
+        if (ql_log_open_kafka(&log, co.kafka, co.topic, co.kafka_conf, 0, err, sizeof err)) goto fail;
+    } else {
+        ql_log_options_t lo;
+        if (log_options(cfg, &lo, err, sizeof err) || ql_mkdir_p(co.log_dir, err, sizeof err) ||
+            ql_log_open_embedded(&log, co.log_dir, &lo, err, sizeof err))
+            goto fail;
+    }
+
+    /* Signals are taken synchronously by this thread (sigwait); the
+     * collector's threads start with every signal blocked. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    ql_collector_options_t o = {cat, log, co.listen, threads, 1};
+    if (ql_collector_start(&coll, &o, err, sizeof err)) goto fail;
+    printf("questlog serve: listening on http://%s/ (log: %s)\n", ql_collector_address(coll),
+           co.kafka ? co.kafka : co.log_dir);
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&set, &sig);
+    fprintf(stderr, "questlog serve: %s, draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    ql_collector_stop(coll);
+    coll = NULL;
+    ql_log_close(log);
+    log = NULL;
+    rc = 0;
+    goto out;
+fail:
+    fprintf(stderr, "questlog serve: %s\n", err);
+out:
+    ql_collector_stop(coll);
+    ql_log_close(log);
+    ql_catalog_free(cat);
+    ql_config_free(cfg);
+    return rc;
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# compact.t — `questlog compact`: many small files of a day become one, every
+# row exactly once (DuckDB and questlog query), today's partitions left alone
+# by default, and a compaction that "crashed" between its rename and its
+# unlinks is hidden from questlog's readers and finished by the next run.
+. "$(dirname "$0")/../lib.sh"
+
+LAKE="$tmpdir/lake"
+python3 "$ROOT/bench/gen_events.py" 3000 --start 2026-11-20T10:00:00Z > "$tmpdir/old.jsonl"
+today=$(date -u +%Y-%m-%dT00:00:01Z)
+python3 "$ROOT/bench/gen_events.py" 500 --seed 7 --start "$today" --step-us 10 > "$tmpdir/today.jsonl"
+"$QL" import -q --lake "$LAKE" --workers 1 --file-rows 200 "$tmpdir/old.jsonl" "$tmpdir/today.jsonl"
+ok $? "import in files of 200 rows"
+
+nfiles() { find "$LAKE/$1/dt=$2" -name '*.parquet' | wc -l; }
+rp() { echo "read_parquet('$LAKE/$1/*/*.parquet', hive_partitioning=true, union_by_name=true)"; }
+before_old=$(nfiles extracted_events 2026-11-20)
+ok "$([ "$before_old" -ge 10 ]; echo $?)" "many small files before ($before_old)"
+before_today=$(nfiles extracted_events "${today:0:10}")
+sig() { duck "select count(*) as n, count(distinct event_id) as d, sum(hash(event_id, Host, price)) as h from $(rp "$1")"; }
+s_all=$(sig extracted_events); s_p=$(sig purchases)
+
+"$QL" compact --lake "$LAKE" -q
+ok $? "compact exits 0"
+is "$(nfiles extracted_events 2026-11-20)" "1" "yesterday's files merged into one"
+is "$(nfiles extracted_events "${today:0:10}")" "$before_today" "today's partition left alone by default"
+is "$(sig extracted_events)" "$s_all" "extracted_events: same rows, once (DuckDB)"
+is "$(sig purchases)" "$s_p" "purchases: same rows, once"
+is "$("$QL" query --lake "$LAKE" --format csv "select count(*), count(distinct event_id) from extracted_events" | tail -1)" \
+   "3500,3500" "questlog query agrees"
+is "$(duck "select count(*) as n from $(rp _rejected)" 2>/dev/null || echo '{"n":0}')" '{"n":0}' "nothing rejected"
+
+# a compaction that crashed after its rename: the merged file and an input coexist
+"$QL" import -q --lake "$LAKE" --workers 1 --file-rows 100 "$tmpdir/today.jsonl"
+d="$LAKE/join_guilds/dt=${today:0:10}"
+keep=$(ls "$d"/*.parquet | tail -1)
+cp "$keep" "$tmpdir/saved.parquet"
+"$QL" compact --lake "$LAKE" --all -q join_guilds
+ok $? "compact --all TABLE"
+cp "$tmpdir/saved.parquet" "$keep"
+want=$(( 2 * $(grep -c '"join_guild"' "$tmpdir/today.jsonl") + $(grep -c '"join_guild"' "$tmpdir/old.jsonl") ))
+is "$("$QL" query --lake "$LAKE" --format csv "select count(*) from join_guilds" | tail -1)" "$want" \
+   "questlog query hides the covered file"
+"$QL" compact --lake "$LAKE" --all -q join_guilds
+ok "$([ ! -e "$keep" ]; echo $?)" "the next run deletes the covered file"
+is "$(duck "select count(*) as n from $(rp join_guilds)")" "{\"n\":$want}" "DuckDB sees every row once again"
+
+"$QL" compact --lake "$tmpdir/nolake" 2>/dev/null; ok $((! $?)) "missing lake: error"
+"$QL" compact --help | grep -q "Usage: questlog compact"; ok $? "--help"
+done_testing

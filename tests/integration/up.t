@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# up.t — `questlog up`: collector + streaming loader in one process. Events
+# sent over HTTP become queryable (questlog query and DuckDB) about a second
+# later without any other command; /metrics shows the loader; Ctrl-C drains:
+# everything accepted before the signal is in the lake when up exits 0.
+. "$(dirname "$0")/../lib.sh"
+command -v ab >/dev/null || skip_all "ab (apache2-utils) not installed"
+
+DATA="$tmpdir/data"
+port=$(free_port)
+"$QL" up --data "$DATA" --listen "127.0.0.1:$port" > "$tmpdir/up.out" 2> "$tmpdir/up.err" &
+up=$!
+_bg_pids+=("$up")
+wait_port "$port" || { echo "Bail out! up did not start"; cat "$tmpdir/up.err"; exit 1; }
+grep -q "collecting events on http://127.0.0.1:$port" "$tmpdir/up.out"; ok $? "prints where it listens"
+grep -q "questlog query --lake $DATA/lake \"select \* from purchases limit 5\"" "$tmpdir/up.out"
+ok $? "prints the lake and an example query"
+
+ab -q -n 10 -H "Host: user1.comcast.com" "http://127.0.0.1:$port/purchase_a_sword" > /dev/null 2>&1
+ok $? "ab -n 10 /purchase_a_sword"
+t0=$(date +%s%N)
+seen=0
+for _ in $(seq 200); do
+    n=$("$QL" query --lake "$DATA/lake" --format csv "select count(*) from purchases where Host = 'user1.comcast.com'" 2>/dev/null | tail -1)
+    [ "$n" = "10" ] && { seen=1; break; }
+    sleep 0.05
+done
+ok $((! seen)) "the 10 purchases become queryable while up runs"
+diag "visible after $(( ($(date +%s%N) - t0) / 1000000 )) ms (bench/load.sh measures p50/p99)"
+
+curl -s "http://127.0.0.1:$port/metrics" > "$tmpdir/metrics"
+grep -q '^questlog_loader_rows_total [1-9]' "$tmpdir/metrics"; ok $? "/metrics: loader rows"
+grep -q '^questlog_loader_files_total [1-9]' "$tmpdir/metrics"; ok $? "/metrics: files written"
+grep -q '^questlog_loader_lag_events ' "$tmpdir/metrics"; ok $? "/metrics: lag in events"
+grep -q '^questlog_loader_lag_seconds ' "$tmpdir/metrics"; ok $? "/metrics: lag in seconds"
+
+# a burst, then Ctrl-C at once: up drains the log into the lake before exiting
+ab -q -n 300 -c 8 "http://127.0.0.1:$port/join_guild" > "$tmpdir/ab.out" 2>&1
+grep -q "Complete requests: *300" "$tmpdir/ab.out"; ok $? "300 more events accepted"
+kill -INT "$up"
+wait "$up"
+is "$?" "0" "SIGINT: up exits 0"
+is "$(duck "select count(*) as n, count(distinct event_id) as d from read_parquet('$DATA/lake/extracted_events/*/*.parquet')")" \
+   '{"n":310,"d":310}' "every accepted event is in the lake, once"
+is "$(duck "select count(*) as n from read_parquet('$DATA/lake/join_guilds/*/*.parquet')")" '{"n":300}' "join_guilds"
+ls -a "$DATA"/lake/*/*/ | grep -q '\.tmp$'; ok $((! $?)) "no temp files left"
+
+# a restart picks up where the lake is
+port=$(free_port)
+"$QL" up -q --data "$DATA" --listen "127.0.0.1:$port" > /dev/null 2>&1 &
+up=$!
+_bg_pids+=("$up")
+wait_port "$port" || { echo "Bail out! up did not restart"; exit 1; }
+curl -s "http://127.0.0.1:$port/" > /dev/null
+kill -TERM "$up"; wait "$up"
+is "$?" "0" "SIGTERM: exit 0"
+is "$(duck "select count(*) as n from read_parquet('$DATA/lake/extracted_events/*/*.parquet')")" '{"n":311}' \
+   "restart adds only the new event"
+"$QL" up --help | grep -q "Usage: questlog up"; ok $? "--help"
+done_testing

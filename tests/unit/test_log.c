@@ -1,0 +1,812 @@
+/*
+ * test_log.c — unit tests for the embedded log (log_segment.c) and CRC32C:
+ * framing, group commit with done callbacks, reading back, recovery.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "log.h"
+#include "log_segment.h"
+#include "tap.h"
+#include "util.h"
+
+static char root[256];
+
+static void mkroot(void)
+{
+    snprintf(root, sizeof root, "/tmp/ql-test-log.XXXXXX");
+    if (!mkdtemp(root)) abort();
+}
+
+static void rm_rf(const char *path)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    if (system(cmd) != 0) diag("rm -rf failed");
+}
+
+typedef struct waitctx {
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    int             pending, ok, failed;
+    int64_t         last_first;
+    int             in_order;
+    char            errmsg[512];
+} waitctx_t;
+
+static void wc_init(waitctx_t *w)
+{
+    memset(w, 0, sizeof *w);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->last_first = -1;
+    w->in_order = 1;
+}
+
+static void done_cb(void *arg, int status, int64_t first, const char *errmsg)
+{
+    waitctx_t *w = arg;
+    pthread_mutex_lock(&w->mu);
+    if (status == 0) {
+        w->ok++;
+        if (first <= w->last_first) w->in_order = 0;
+        w->last_first = first;
+    } else {
+        w->failed++;
+        snprintf(w->errmsg, sizeof w->errmsg, "%s", errmsg ? errmsg : "(null)");
+    }
+    w->pending--;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void wc_wait(waitctx_t *w)
+{
+    pthread_mutex_lock(&w->mu);
+    while (w->pending > 0) pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static int append1(ql_log_t *log, waitctx_t *w, const char *value)
+{
+    ql_log_msg_t m = {NULL, 0, value, strlen(value)};
+    pthread_mutex_lock(&w->mu);
+    w->pending++;
+    pthread_mutex_unlock(&w->mu);
+    int rc = ql_log_append(log, &m, 1, done_cb, w);
+    if (rc != 0) {
+        pthread_mutex_lock(&w->mu);
+        w->pending--;
+        pthread_mutex_unlock(&w->mu);
+    }
+    return rc;
+}
+
+static void test_crc(void)
+{
+    is_int(ql_crc32c(0, "123456789", 9), 0xE3069283u, "crc32c check value");
+    is_int(ql_crc32c_sw(0, "123456789", 9), 0xE3069283u, "crc32c table check value");
+    unsigned char buf[1000];
+    for (size_t i = 0; i < sizeof buf; i++) buf[i] = (unsigned char)(i * 7 + 3);
+    int same = 1;
+    for (size_t n = 0; n < sizeof buf; n += 37)
+        if (ql_crc32c(0, buf, n) != ql_crc32c_sw(0, buf, n)) same = 0;
+    ok(same, "hardware and table crc32c agree");
+    ok(ql_crc32c(ql_crc32c(0, buf, 100), buf + 100, 900) == ql_crc32c(0, buf, 1000), "crc32c continues");
+}
+
+static void test_frame(void)
+{
+    unsigned char f[128];
+    size_t n = ql_log_frame_size(3, 5);
+    is_int(n, 36, "frame size = 28 + key + value");
+    ql_log_frame_encode(f, 42, 1234567, "key", 3, "value", 5);
+    ql_log_record_t r;
+    size_t rl;
+    const char *why = NULL;
+    is_int(ql_log_record_decode(f, n, 42, &r, &rl, &why), 1, "decode a frame");
+    ok(rl == n && r.offset == 42 && r.timestamp_us == 1234567 && r.key_len == 3 &&
+           !memcmp(r.key, "key", 3) && r.value_len == 5 && !memcmp(r.value, "value", 5),
+       "decoded fields");
+    is_int(ql_log_record_decode(f, n - 1, 42, &r, &rl, &why), 0, "a prefix is incomplete");
+    is_int(rl, n, "incomplete reports the full size");
+    is_int(ql_log_record_decode(f, 5, 42, &r, &rl, &why), 0, "5 bytes are incomplete");
+    is_int(ql_log_record_decode(f, n, 43, &r, &rl, &why), -1, "wrong offset is invalid");
+    f[30] ^= 1;
+    is_int(ql_log_record_decode(f, n, 42, &r, &rl, &why), -1, "bit flip fails the CRC");
+    is_str(why, "CRC mismatch", "reason");
+    f[30] ^= 1;
+    f[0] = 3;
+    is_int(ql_log_record_decode(f, n, 42, &r, &rl, &why), -1, "short length is invalid");
+}
+
+/* Reads everything from the start; returns count, checks dense offsets and
+ * that values are "v<offset>". */
+static int read_all(const char *dir, int64_t from, int *bad)
+{
+    char err[512];
+    ql_consumer_t *c;
+    *bad = 0;
+    if (ql_consumer_open_embedded(&c, dir, NULL, NULL, err, sizeof err) != 0) {
+        diag("open consumer: %s", err);
+        *bad = 1;
+        return -1;
+    }
+    (void)from;
+    int total = 0;
+    ql_log_record_t recs[64];
+    for (;;) {
+        int n = ql_consumer_poll(c, recs, 64, 0, err, sizeof err);
+        if (n < 0) {
+            diag("poll: %s", err);
+            *bad = 1;
+            break;
+        }
+        if (n == 0) break;
+        for (int i = 0; i < n; i++) {
+            char want[32];
+            snprintf(want, sizeof want, "v%d", total);
+            if (recs[i].offset != total || recs[i].value_len != strlen(want) ||
+                memcmp(recs[i].value, want, recs[i].value_len))
+                *bad = 1;
+            total++;
+        }
+    }
+    ql_consumer_close(c);
+    return total;
+}
+
+static void test_basic(void)
+{
+    char dir[512], err[512];
+    snprintf(dir, sizeof dir, "%s/basic", root);
+    ql_log_t *log;
+    ql_log_options_t opt = {.quiet = 1};
+    is_int(ql_log_open_embedded(&log, dir, &opt, err, sizeof err), 0, "open a new log");
+    waitctx_t w;
+    wc_init(&w);
+    int refused = 0;
+    for (int i = 0; i < 100; i++) {
+        char v[32];
+        snprintf(v, sizeof v, "v%d", i);
+        if (append1(log, &w, v) != 0) refused++;
+    }
+    wc_wait(&w);
+    is_int(refused, 0, "100 appends queued");
+    is_int(w.ok, 100, "100 done(0)");
+    ok(w.in_order, "done called in append order with rising offsets");
+    ql_log_stats_t st;
+    ql_log_stats(log, &st);
+    is_int(st.appends, 100, "stats appends");
+    is_int(st.end_offset, 100, "stats end_offset");
+    is_int(st.queued, 0, "nothing queued");
+    ok(st.commits >= 1 && st.commits <= 100, "commits %" PRIu64, st.commits);
+    ql_log_close(log);
+    int bad;
+    is_int(read_all(dir, 0, &bad), 100, "read back 100 records");
+    ok(!bad, "values and offsets as written");
+}
+
+
+/* ---- helpers for the tests below ---------------------------------------- */
+
+static int append_many(ql_log_t *log, waitctx_t *w, int from, int n)
+{
+    int refused = 0;
+    for (int i = from; i < from + n; i++) {
+        char v[64];
+        snprintf(v, sizeof v, "v%d", i);
+        if (append1(log, w, v) != 0) refused++;
+    }
+    return refused;
+}
+
+static ql_log_t *open_log(const char *dir, uint64_t seg_bytes, int quiet)
+{
+    char err[512];
+    ql_log_t *log;
+    ql_log_options_t opt = {.segment_bytes = seg_bytes, .quiet = quiet};
+    if (ql_log_open_embedded(&log, dir, &opt, err, sizeof err) != 0) {
+        diag("open %s: %s", dir, err);
+        return NULL;
+    }
+    return log;
+}
+
+static int64_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+static int count_segments(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strlen(e->d_name) == 24 && strstr(e->d_name, ".log")) n++;
+    if (d) closedir(d);
+    return n;
+}
+
+/* Runs ql_log_open_embedded with stderr captured into out. */
+static ql_log_t *open_capture(const char *dir, char *out, size_t outlen)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/stderr.txt", root);
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 2);
+    close(fd);
+    ql_log_t *log = open_log(dir, 0, 0);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char *txt = NULL, err[64];
+    size_t len = 0;
+    out[0] = '\0';
+    if (ql_read_file(path, &txt, &len, err, sizeof err) == 0) {
+        snprintf(out, outlen, "%s", txt);
+        free(txt);
+    }
+    return log;
+}
+
+static void flip_byte(const char *path, off_t at)
+{
+    int fd = open(path, O_RDWR);
+    unsigned char c;
+    if (pread(fd, &c, 1, at) != 1) diag("pread failed");
+    c ^= 0x10;
+    if (pwrite(fd, &c, 1, at) != 1) diag("pwrite failed");
+    close(fd);
+}
+
+/* ---- recovery ----------------------------------------------------------- */
+
+static void test_recovery_truncated(void)
+{
+    char dir[512], seg[600], msg[2048];
+    snprintf(dir, sizeof dir, "%s/torn", root);
+    snprintf(seg, sizeof seg, "%s/00000000000000000000.log", dir);
+    ql_log_t *log = open_log(dir, 0, 1);
+    waitctx_t w;
+    wc_init(&w);
+    append_many(log, &w, 0, 10);
+    wc_wait(&w);
+    ql_log_close(log);
+    int64_t size = file_size(seg);
+    int64_t rec = (int64_t)ql_log_frame_size(0, 2);   /* "v9" */
+    if (truncate(seg, size - 7) != 0) diag("truncate failed");
+    log = open_capture(dir, msg, sizeof msg);
+    ok(log != NULL, "reopen after a truncated tail");
+    char want[700];
+    snprintf(want, sizeof want, "questlog: log: truncated %" PRId64 " bytes of torn tail in %s at offset 9", rec - 7, seg);
+    ok(strstr(msg, want) != NULL, "recovery says how many bytes it cut");
+    if (!strstr(msg, want)) diag("stderr: %s", msg);
+    is_int(file_size(seg), size - rec, "the torn record is gone");
+    ql_log_stats_t st;
+    ql_log_stats(log, &st);
+    is_int(st.end_offset, 9, "end offset after recovery");
+    append_many(log, &w, 9, 3);
+    wc_wait(&w);
+    ql_log_close(log);
+    int bad;
+    is_int(read_all(dir, 0, &bad), 12, "appends continue at offset 9");
+    ok(!bad, "offsets dense across the recovery");
+}
+
+static void test_recovery_bitflip(void)
+{
+    char dir[512], seg[600], msg[2048];
+    snprintf(dir, sizeof dir, "%s/flip", root);
+    snprintf(seg, sizeof seg, "%s/00000000000000000000.log", dir);
+    ql_log_t *log = open_log(dir, 0, 1);
+    waitctx_t w;
+    wc_init(&w);
+    append_many(log, &w, 0, 10);
+    wc_wait(&w);
+    ql_log_close(log);
+    int64_t size = file_size(seg);
+    int64_t rec = (int64_t)ql_log_frame_size(0, 2);
+    flip_byte(seg, size - 1);          /* last byte of the last record's value */
+    log = open_capture(dir, msg, sizeof msg);
+    ok(log != NULL && strstr(msg, "truncated") && strstr(msg, "at offset 9"),
+       "a bit-flipped tail is found by CRC and cut");
+    is_int(file_size(seg), size - rec, "cut exactly one record");
+    ql_log_close(log);
+
+    /* the same corruption with the log open: the reader refuses, naming it */
+    flip_byte(seg, size - rec - 1);    /* now record 8, below durable_end */
+    char err[512];
+    ql_consumer_t *c;
+    ql_log_record_t recs[64];
+    ql_consumer_open_embedded(&c, dir, NULL, NULL, err, sizeof err);
+    int n = ql_consumer_poll(c, recs, 64, 0, err, sizeof err);
+    is_int(n, 8, "records before the corrupt one are returned");
+    n = ql_consumer_poll(c, recs, 64, 0, err, sizeof err);
+    ok(n < 0 && strstr(err, "CRC mismatch") && strstr(err, "00000000000000000000.log") && strstr(err, "at byte"),
+       "a corrupt durable record is an error naming segment and position");
+    diag("%s", err);
+    ql_consumer_close(c);
+}
+
+static void test_rolling_and_sealed_corruption(void)
+{
+    char dir[512], seg[600];
+    snprintf(dir, sizeof dir, "%s/roll", root);
+    ql_log_t *log = open_log(dir, 1024, 1);
+    waitctx_t w;
+    wc_init(&w);
+    for (int i = 0; i < 200; i++) { /* one at a time: each append its own batch */
+        append_many(log, &w, i, 1);
+        wc_wait(&w);
+    }
+    ql_log_close(log);
+    int nseg = count_segments(dir);
+    int per = 1024 / (int)ql_log_frame_size(0, 4);
+    ok(nseg >= 200 / per && nseg <= 200 / per + 3, "rolled into %d segments of <= 1 KiB", nseg);
+    snprintf(seg, sizeof seg, "%s/00000000000000000000.log", dir);
+    ok(file_size(seg) <= 1024 && file_size(seg) > 1024 - 40, "first segment filled to its limit");
+    int bad;
+    is_int(read_all(dir, 0, &bad), 200, "read across segments");
+    ok(!bad, "dense offsets across segments");
+
+    /* reopen: recovery leaves sealed segments alone, offsets continue */
+    log = open_log(dir, 1024, 1);
+    append_many(log, &w, 200, 5);
+    wc_wait(&w);
+    ql_log_close(log);
+    is_int(read_all(dir, 0, &bad), 205, "appends continue after reopen");
+
+    /* corrupt the middle of a sealed segment */
+    flip_byte(seg, 100);
+    char err[512];
+    ql_consumer_t *c;
+    ql_log_record_t recs[300];
+    ql_consumer_open_embedded(&c, dir, NULL, NULL, err, sizeof err);
+    int total = 0, n;
+    while ((n = ql_consumer_poll(c, recs, 300, 0, err, sizeof err)) > 0) total += n;
+    ok(n < 0 && strstr(err, seg) != NULL, "sealed-segment corruption is reported, not skipped");
+    diag("after %d records: %s", total, err);
+    ql_consumer_close(c);
+    log = open_log(dir, 1024, 1);
+    ok(log != NULL, "the writer still opens (only the last segment is recovered)");
+    ql_log_close(log);
+}
+
+/* ---- durable-only reading ------------------------------------------------ */
+
+static void test_reader_sees_only_durable(void)
+{
+    char dir[512], seg[600], err[512];
+    snprintf(dir, sizeof dir, "%s/durable", root);
+    snprintf(seg, sizeof seg, "%s/00000000000000000000.log", dir);
+    ql_log_t *log = open_log(dir, 0, 1);
+    waitctx_t w;
+    wc_init(&w);
+    append_many(log, &w, 0, 3);
+    wc_wait(&w);
+    /* A complete, valid frame past durable_end, as a write not yet fsynced. */
+    unsigned char f[64];
+    ql_log_frame_encode(f, 3, 1, NULL, 0, "v3", 2);
+    int fd = open(seg, O_WRONLY | O_APPEND);
+    ok(write(fd, f, ql_log_frame_size(0, 2)) == (ssize_t)ql_log_frame_size(0, 2), "planted an unacknowledged frame");
+    close(fd);
+    ql_consumer_t *c;
+    ql_log_record_t recs[8];
+    ql_consumer_open_embedded(&c, dir, NULL, NULL, err, sizeof err);
+    int n = ql_consumer_poll(c, recs, 8, 20, err, sizeof err);
+    is_int(n, 3, "reader returns the 3 durable records");
+    n = ql_consumer_poll(c, recs, 8, 20, err, sizeof err);
+    is_int(n, 0, "and not the frame beyond durable_end");
+    ok(ql_consumer_at_end(c), "at_end");
+    int64_t end;
+    ql_consumer_end_offset(c, 0, &end);
+    is_int(end, 3, "end_offset is the durable end");
+    ql_consumer_close(c);
+    ql_log_close(log);
+}
+
+/* ---- concurrency ---------------------------------------------------------- */
+
+typedef struct appender {
+    ql_log_t *log;
+    int       id, n, inflight_max;
+    waitctx_t w;
+} appender_t;
+
+static void *appender_main(void *arg)
+{
+    appender_t *a = arg;
+    for (int i = 0; i < a->n; i++) {
+        char v[64];
+        snprintf(v, sizeof v, "{\"t\":%d,\"i\":%d}", a->id, i);
+        pthread_mutex_lock(&a->w.mu);
+        while (a->w.pending >= a->inflight_max) pthread_cond_wait(&a->w.cv, &a->w.mu);
+        a->w.pending++;
+        pthread_mutex_unlock(&a->w.mu);
+        ql_log_msg_t m = {NULL, 0, v, strlen(v)};
+        int rc;
+        while ((rc = ql_log_append(a->log, &m, 1, done_cb, &a->w)) == QL_LOG_EFULL) usleep(100);
+        if (rc != 0) {
+            pthread_mutex_lock(&a->w.mu);
+            a->w.pending--;
+            a->w.failed++;
+            pthread_mutex_unlock(&a->w.mu);
+        }
+    }
+    wc_wait(&a->w);
+    return NULL;
+}
+
+typedef struct reader {
+    const char *dir;
+    int         want, got, bad, dup_or_gap;
+    char        err[512];
+} reader_t;
+
+static void *reader_main(void *arg)
+{
+    reader_t *r = arg;
+    ql_consumer_t *c;
+    if (ql_consumer_open_embedded(&c, r->dir, NULL, NULL, r->err, sizeof r->err) != 0) {
+        r->bad = 1;
+        return NULL;
+    }
+    int next_i[8] = {0};
+    ql_log_record_t recs[128];
+    int64_t deadline = ql_monotonic_us() + 60 * 1000000ll;
+    while (r->got < r->want && ql_monotonic_us() < deadline) {
+        int n = ql_consumer_poll(c, recs, 128, 50, r->err, sizeof r->err);
+        if (n < 0) {
+            r->bad = 1;
+            break;
+        }
+        for (int k = 0; k < n; k++) {
+            int t = -1, i = -1;
+            if (sscanf(recs[k].value, "{\"t\":%d,\"i\":%d}", &t, &i) != 2 || t < 0 || t >= 8) r->bad = 1;
+            else if (i != next_i[t]++) r->dup_or_gap = 1;
+            if (recs[k].offset != r->got) r->dup_or_gap = 1;
+            r->got++;
+        }
+    }
+    ql_consumer_close(c);
+    return NULL;
+}
+
+static void test_concurrent(void)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/conc", root);
+    ql_log_t *log = open_log(dir, 64 << 10, 1);
+    enum { T = 4, N = 3000 };
+    appender_t a[T];
+    pthread_t th[T], rt;
+    reader_t r = {dir, T * N, 0, 0, 0, ""};
+    pthread_create(&rt, NULL, reader_main, &r);
+    int64_t t0 = ql_monotonic_us();
+    for (int i = 0; i < T; i++) {
+        a[i] = (appender_t){.log = log, .id = i, .n = N, .inflight_max = 16};
+        wc_init(&a[i].w);
+        pthread_create(&th[i], NULL, appender_main, &a[i]);
+    }
+    int ok_all = 1, order = 1;
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        if (a[i].w.ok != N) ok_all = 0;
+        if (!a[i].w.in_order) order = 0;
+    }
+    int64_t dt = ql_monotonic_us() - t0;
+    ql_log_stats_t st;
+    ql_log_stats(log, &st);
+    pthread_join(rt, NULL);
+    ok(ok_all, "4 threads x %d appends all acknowledged", N);
+    ok(order, "each thread's dones came in order with rising offsets");
+    is_int(st.records, T * N, "stats records");
+    is_int(r.got, T * N, "concurrent reader saw every record");
+    ok(!r.bad && !r.dup_or_gap, "exactly once, in order, dense offsets");
+    if (r.bad) diag("reader: %s", r.err);
+    ok(count_segments(dir) > 1, "segments rolled while reading");
+    diag("bench: 4 threads x 16 in flight, 1-event appends: %.0f durable appends/s, %" PRIu64
+         " fsyncs (%.1f appends/fsync), mean commit %.0f us (noisy: shared machine)",
+         T * N / (dt / 1e6), st.commits, (double)st.records / (double)(st.commits ? st.commits : 1),
+         (double)st.commit_lat_sum_us / (double)(st.commits ? st.commits : 1));
+    uint64_t sum = 0;
+    for (int i = 0; i < QL_LOG_LAT_BUCKETS; i++) sum += st.commit_lat_count[i];
+    is_int(sum, st.commits, "latency histogram counts every commit");
+    ql_log_close(log);
+}
+
+/* ---- checkpoints and retention -------------------------------------------- */
+
+/* Polls until nothing more comes; records' values copied into vals. */
+static int poll_all(ql_consumer_t *c, int64_t *first, int64_t *last, char *first_val, size_t fvlen)
+{
+    ql_log_record_t recs[64];
+    char err[512];
+    int total = 0, n;
+    while ((n = ql_consumer_poll(c, recs, 64, 0, err, sizeof err)) > 0) {
+        if (total == 0) {
+            *first = recs[0].offset;
+            snprintf(first_val, fvlen, "%.*s", (int)recs[0].value_len, recs[0].value);
+        }
+        *last = recs[n - 1].offset;
+        total += n;
+    }
+    if (n < 0) diag("poll: %s", err);
+    return n < 0 ? -1 : total;
+}
+
+static int64_t cp_start;
+static int64_t cp_assigned(void *arg, int32_t p)
+{
+    (void)arg;
+    (void)p;
+    return cp_start;
+}
+
+static void test_checkpoints_retention(void)
+{
+    char dir[512], err[512], path[700];
+    snprintf(dir, sizeof dir, "%s/ret", root);
+    ql_log_options_t opt = {.segment_bytes = 512, .retention_ms = -1, .quiet = 1};
+    ql_log_t *log;
+    ql_log_open_embedded(&log, dir, &opt, err, sizeof err);
+    waitctx_t w;
+    wc_init(&w);
+    for (int i = 0; i < 60; i++) {
+        append_many(log, &w, i, 1);
+        wc_wait(&w);
+    }
+    ql_log_close(log);
+    int nseg = count_segments(dir);
+    ok(nseg >= 4, "%d segments", nseg);
+
+    ql_consumer_t *c;
+    ql_consumer_callbacks_t cb = {cp_assigned, NULL, NULL};
+    cp_start = 25;
+    is_int(ql_consumer_open_embedded(&c, dir, "loader", &cb, err, sizeof err), 0, "open named consumer");
+    ql_log_record_t recs[100];
+    int64_t f0 = -1, l0 = -1;
+    char v0[64] = "";
+    int n = poll_all(c, &f0, &l0, v0, sizeof v0);
+    ok(n == 35 && f0 == 25 && l0 == 59 && !strcmp(v0, "v25"), "starts at the assigned offset 25, reads to 59");
+    is_int(ql_consumer_commit(c, 0, 30, err, sizeof err), 0, "commit 30");
+    snprintf(path, sizeof path, "%s/checkpoints/loader", dir);
+    char *txt = NULL;
+    ql_read_file(path, &txt, NULL, err, sizeof err);
+    is_str(txt, "30\n", "checkpoint file holds the next offset");
+    free(txt);
+    ql_consumer_close(c);
+    ok(ql_consumer_open_embedded(&c, dir, "../x", &cb, err, sizeof err) != 0, "a bad checkpoint name is refused");
+
+    /* Retention at open: sealed segments wholly below 30 and older than 1 ms go. */
+    usleep(5000);
+    opt.retention_ms = 1;
+    ql_log_open_embedded(&log, dir, &opt, err, sizeof err);
+    ql_log_close(log);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    long long first = -1;
+    while ((e = readdir(d)))
+        if (strlen(e->d_name) == 24) {
+            long long b = atoll(e->d_name);
+            if (first < 0 || b < first) first = b;
+        }
+    closedir(d);
+    ok(first > 0 && first <= 30, "retention deleted the consumed prefix (first segment now %lld)", first);
+    ok(count_segments(dir) < nseg, "fewer segments (%d < %d)", count_segments(dir), nseg);
+
+    cp_start = QL_OFFSET_BEGINNING;
+    ql_consumer_open_embedded(&c, dir, NULL, &cb, err, sizeof err);
+    n = poll_all(c, &f0, &l0, v0, sizeof v0);
+    ok(n > 0 && f0 == first && n == 60 - first, "beginning is the oldest kept record");
+    ql_consumer_close(c);
+
+    cp_start = 5; /* below the oldest: starts at the oldest */
+    ql_consumer_open_embedded(&c, dir, NULL, &cb, err, sizeof err);
+    n = poll_all(c, &f0, &l0, v0, sizeof v0);
+    ok(n > 0 && f0 == first, "an offset before the oldest starts at the oldest");
+    ql_consumer_close(c);
+
+    cp_start = QL_OFFSET_END;
+    ql_consumer_open_embedded(&c, dir, NULL, &cb, err, sizeof err);
+    n = ql_consumer_poll(c, recs, 100, 0, err, sizeof err);
+    ok(n == 0 && ql_consumer_at_end(c), "from the end: nothing yet, at end");
+    ql_log_open_embedded(&log, dir, &opt, err, sizeof err);
+    append_many(log, &w, 60, 1);
+    wc_wait(&w);
+    n = ql_consumer_poll(c, recs, 100, 2000, err, sizeof err);
+    ok(n == 1 && recs[0].offset == 60, "from the end: sees the next append");
+    ql_consumer_close(c);
+    ql_log_close(log);
+}
+
+/* ---- queue full ------------------------------------------------------------ */
+
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static int gate_open, gate_entered;
+
+static void blocking_done(void *arg, int status, int64_t first, const char *errmsg)
+{
+    pthread_mutex_lock(&gate_mu);
+    gate_entered = 1;
+    pthread_cond_broadcast(&gate_cv);
+    while (!gate_open) pthread_cond_wait(&gate_cv, &gate_mu);
+    pthread_mutex_unlock(&gate_mu);
+    done_cb(arg, status, first, errmsg);
+}
+
+static void test_efull(void)
+{
+    char dir[512], err[512];
+    snprintf(dir, sizeof dir, "%s/efull", root);
+    ql_log_options_t opt = {.max_pending_bytes = 1000, .quiet = 1};
+    ql_log_t *log;
+    ql_log_open_embedded(&log, dir, &opt, err, sizeof err);
+    waitctx_t w;
+    wc_init(&w);
+    ql_log_msg_t m = {NULL, 0, "v0", 2};
+    w.pending = 1;
+    ql_log_append(log, &m, 1, blocking_done, &w);
+    pthread_mutex_lock(&gate_mu);
+    while (!gate_entered) pthread_cond_wait(&gate_cv, &gate_mu);
+    pthread_mutex_unlock(&gate_mu);
+    /* the writer is stuck in a done callback: appends pile up */
+    int accepted = 0, rc = 0;
+    for (int i = 1; i < 1000 && rc == 0; i++) {
+        char v[32];
+        snprintf(v, sizeof v, "v%d", i);
+        rc = append1(log, &w, v);
+        if (rc == 0) accepted++;
+    }
+    is_int(rc, QL_LOG_EFULL, "append says EFULL when the queue is over its limit");
+    int expect = 0;
+    for (size_t bytes = 0, i = 1;; i++) {
+        size_t f = ql_log_frame_size(0, i < 10 ? 2 : i < 100 ? 3 : 4);
+        if (bytes + f > 1000) break;
+        bytes += f;
+        expect++;
+    }
+    is_int(accepted, expect, "accepted up to the byte limit");
+    ql_log_msg_t big[1] = {{NULL, 0, err, 2000}};
+    is_int(ql_log_append(log, big, 1, done_cb, &w), QL_LOG_EINVAL, "an append bigger than the queue is EINVAL");
+    pthread_mutex_lock(&gate_mu);
+    gate_open = 1;
+    pthread_cond_broadcast(&gate_cv);
+    pthread_mutex_unlock(&gate_mu);
+    wc_wait(&w);
+    is_int(w.ok, accepted + 1, "the queued ones all commit");
+    is_int(append1(log, &w, "later"), 0, "accepting again once drained");
+    wc_wait(&w);
+    ql_log_close(log);
+    ql_log_t *log2;
+    ok(ql_log_open_embedded(&log, dir, &opt, err, sizeof err) == 0 &&
+           ql_log_open_embedded(&log2, dir, &opt, err, sizeof err) != 0 && strstr(err, "in use"),
+       "a second writer on the same log is refused");
+    ql_log_close(log);
+}
+
+/* ---- disk full --------------------------------------------------------------- */
+
+/* Appends `n` single records from `from` and waits; returns how many failed. */
+static int append_wait(ql_log_t *log, waitctx_t *w, int from, int n)
+{
+    int before = w->failed;
+    append_many(log, w, from, n);
+    wc_wait(w);
+    return w->failed - before;
+}
+
+static void test_disk_full_rlimit(void)
+{
+    char dir[512], seg[600];
+    snprintf(dir, sizeof dir, "%s/fsize", root);
+    snprintf(seg, sizeof seg, "%s/00000000000000000000.log", dir);
+    ql_log_t *log = open_log(dir, 0, 1);
+    waitctx_t w;
+    wc_init(&w);
+    append_wait(log, &w, 0, 10);
+    int64_t good = file_size(seg);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = (rlim_t)(good + 3 * (int64_t)ql_log_frame_size(0, 3) + 10);
+    signal(SIGXFSZ, SIG_IGN);
+    setrlimit(RLIMIT_FSIZE, &lim);
+    /* one append of 10 messages crosses the limit: all or nothing */
+    ql_log_msg_t m[10];
+    char vals[10][8];
+    for (int i = 0; i < 10; i++) {
+        snprintf(vals[i], sizeof vals[i], "v%d", 10 + i);
+        m[i] = (ql_log_msg_t){NULL, 0, vals[i], strlen(vals[i])};
+    }
+    w.pending++;
+    ql_log_append(log, m, 10, done_cb, &w);
+    wc_wait(&w);
+    is_int(w.failed, 1, "an append crossing the file-size limit fails");
+    ok(strncmp(w.errmsg, "disk full: ", 11) == 0, "with a 'disk full' message");
+    diag("%s", w.errmsg);
+    is_int(file_size(seg), good, "the segment is truncated back to its durable size");
+    is_int(append_wait(log, &w, 10, 3), 0, "small appends that fit still work");
+    is_int(append_wait(log, &w, 13, 1), 1, "at the limit they fail");
+    setrlimit(RLIMIT_FSIZE, &old);
+    is_int(append_wait(log, &w, 13, 20), 0, "space is back: appends succeed again");
+    ql_log_stats_t st;
+    ql_log_stats(log, &st);
+    is_int(st.failures, 2, "stats count the failed appends");
+    ql_log_close(log);
+    int bad;
+    is_int(read_all(dir, 0, &bad), 33, "the log holds exactly the acknowledged records");
+    ok(!bad, "in order, dense, none of the failed ones");
+    signal(SIGXFSZ, SIG_DFL);
+}
+
+static void test_disk_full_tmpfs(void)
+{
+    char mnt[512], dir[600], filler[600];
+    snprintf(mnt, sizeof mnt, "%s/tmpfs", root);
+    mkdir(mnt, 0755);
+    if (geteuid() != 0 || mount("questlog-test", mnt, "tmpfs", 0, "size=256k") != 0) {
+        ok(1, "# SKIP tmpfs disk-full test needs root and mount(2) (%s)", strerror(errno));
+        return;
+    }
+    snprintf(dir, sizeof dir, "%s/log", mnt);
+    snprintf(filler, sizeof filler, "%s/filler", mnt);
+    ql_log_t *log = open_log(dir, 0, 1);
+    waitctx_t w;
+    wc_init(&w);
+    append_wait(log, &w, 0, 5);
+    /* fill the file system */
+    int fd = open(filler, O_WRONLY | O_CREAT, 0644);
+    char block[4096];
+    memset(block, 'x', sizeof block);
+    while (write(fd, block, sizeof block) > 0) {}
+    close(fd);
+    int failed = 0, i = 5;
+    for (int k = 0; k < 5000 && !failed; k++) failed = append_wait(log, &w, i, 1) ? 1 : (i++, 0);
+    ok(failed, "appends fail on a full tmpfs (after %d more)", i - 5);
+    ok(strstr(w.errmsg, "disk full") && strstr(w.errmsg, "No space"), "ENOSPC reported as disk full");
+    unlink(filler);
+    is_int(append_wait(log, &w, i, 10), 0, "after freeing space the log works again");
+    ql_log_close(log);
+    int bad;
+    is_int(read_all(dir, 0, &bad), i + 10, "every acknowledged record, nothing else");
+    ok(!bad, "dense and in order");
+    if (umount(mnt) != 0) diag("umount: %s", strerror(errno));
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    mkroot();
+    test_crc();
+    test_frame();
+    test_basic();
+    test_recovery_truncated();
+    test_recovery_bitflip();
+    test_rolling_and_sealed_corruption();
+    test_reader_sees_only_durable();
+    test_concurrent();
+    test_checkpoints_retention();
+    test_efull();
+    test_disk_full_rlimit();
+    test_disk_full_tmpfs();
+    rm_rf(root);
+    return tap_done();
+}
