@@ -3,7 +3,7 @@
  * the seed's topic) straight into the lake, through the same transform and
  * writers as the loader (loader.c, import mode). Also the loader benchmark.
  *
- * Threads: the main thread reads the inputs in 1 MiB chunks cut at line
+ * Threads: the main thread reads the inputs in 256 KiB chunks cut at line
  * ends, numbers the lines, and hands chunks to N workers through a bounded
  * queue (memory stays bounded); each worker owns a loader with its own
  * label, "imp<12 hex ms><4 hex random>w<k>", so its files never collide with
@@ -47,7 +47,7 @@ static const char usage[] =
     "  --workers N      parallel workers (default: number of CPUs, max 8)\n"
     "  -q, --quiet      no progress bar, no summary\n";
 
-enum { CHUNK = 1 << 20 };
+enum { CHUNK = 256 << 10 };
 
 typedef struct chunk {
     char          *data;

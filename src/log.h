@@ -63,11 +63,22 @@ typedef struct ql_log_stats {
     uint64_t appends, records, bytes;    /* durable so far */
     uint64_t failures;                   /* appends whose done got status < 0 */
     uint64_t commits;                    /* fsyncs (embedded) / delivery reports (Kafka) */
-    uint64_t commit_lat_count[QL_LOG_LAT_BUCKETS]; /* per bucket, not cumulative */
+    /* commit latency, per bucket (not cumulative): embedded = the write +
+     * fdatasync of each commit; Kafka = append to delivery report */
+    uint64_t commit_lat_count[QL_LOG_LAT_BUCKETS];
     uint64_t commit_lat_sum_us;
     uint64_t queued;                     /* messages accepted, not yet done */
     int64_t  end_offset;                 /* next offset to be written (embedded), -1 unknown */
 } ql_log_stats_t;
+
+/* Adds one latency sample to st's histogram (for backends). */
+static inline void ql_log_stats_add_lat(ql_log_stats_t *st, int64_t us)
+{
+    size_t b = 0;
+    while (b < QL_LOG_LAT_BUCKETS - 1 && us > ql_log_lat_bounds_us[b]) b++;
+    st->commit_lat_count[b]++;
+    st->commit_lat_sum_us += (uint64_t)(us < 0 ? 0 : us);
+}
 
 /* Called once per append, on a log-owned thread. first_offset is the offset
  * of the append's first message (embedded; -1 when not known, e.g. Kafka with

@@ -18,7 +18,8 @@
  *
  * I1 Durable before acknowledged. An append's `done(0)` is called only after
  *    the write and the fdatasync that cover all of its records returned
- *    success, and after a new segment's directory entry was fsync'ed.
+ *    success, and after a new segment's directory entry was fsync'ed (and,
+ *    at open, DIR's own entry in its parent).
  *    Appends are all-or-nothing: an append's records are written in one
  *    pwrite together with whole other appends, never split across segments.
  *
@@ -314,14 +315,6 @@ typedef struct seglog {
     log_head_t      *head;
 } seglog_t;
 
-static void lat_record(ql_log_stats_t *st, int64_t us)
-{
-    size_t i = 0;
-    while (i < QL_LOG_LAT_BUCKETS - 1 && us > ql_log_lat_bounds_us[i]) i++;
-    st->commit_lat_count[i]++;
-    st->commit_lat_sum_us += (uint64_t)(us < 0 ? 0 : us);
-}
-
 /* Minimum checkpoint offset over DIR/checkpoints/ (INT64_MAX if none). */
 static int64_t min_checkpoint(const char *dir)
 {
@@ -393,25 +386,6 @@ static int open_segment(seglog_t *l, int64_t base, int create, char *err, size_t
     return 0;
 }
 
-static int pwrite_all(int fd, const unsigned char *p, size_t len, uint64_t at)
-{
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, (off_t)at);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        if (n == 0) {
-            errno = ENOSPC;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-        at += (uint64_t)n;
-    }
-    return 0;
-}
-
 static void fail_msg(seglog_t *l, int e, const char *what, char *err, size_t errlen)
 {
     char path[4096];
@@ -440,7 +414,8 @@ static int write_chunk(seglog_t *l, unsigned char *p, size_t len, size_t nrec, i
     }
     int64_t t0 = ql_monotonic_us();
     const char *what = "writing";
-    int rc = pwrite_all(l->fd, p, len, l->seg_size);
+    int rc = -1;
+    if (lseek(l->fd, (off_t)l->seg_size, SEEK_SET) >= 0) rc = ql_write_all(l->fd, p, len);
     if (rc == 0) {
         what = "fdatasync of";
         rc = fdatasync(l->fd);
@@ -476,7 +451,7 @@ static void finish_chunk(seglog_t *l, batch_t *b, size_t i, size_t j, unsigned c
     pthread_mutex_lock(&l->mu);
     if (rc == 0) {
         l->st.commits++;
-        lat_record(&l->st, lat);
+        ql_log_stats_add_lat(&l->st, lat);
         l->st.appends += j - i;
         l->st.records += nrec;
         l->st.bytes += len;
@@ -786,6 +761,9 @@ int ql_log_open_embedded(ql_log_t **out, const char *dir, const ql_log_options_t
     if (ql_mkdir_p(dir, err, errlen) != 0) return QL_LOG_EINVAL;
     snprintf(path, sizeof path, "%s/checkpoints", dir);
     if (ql_mkdir_p(path, err, errlen) != 0) return QL_LOG_EINVAL;
+    /* DIR's own entry must be durable before anything in it is acknowledged */
+    snprintf(path, sizeof path, "%s/..", dir);
+    if (ql_fsync_dir(path, err, errlen) != 0) return QL_LOG_EINVAL;
 
     seglog_t *l = ql_calloc(1, sizeof *l);
     l->base.ops = &seg_ops;
@@ -815,15 +793,17 @@ int ql_log_open_embedded(ql_log_t **out, const char *dir, const ql_log_options_t
         goto fail;
     }
     if (recover(l, err, errlen) != 0) goto fail;
-    if (memcmp(l->head->magic, HEAD_MAGIC, 8) != 0) {
-        memcpy(l->head->magic, HEAD_MAGIC, 8);
-    } else if (l->head->durable_end > l->end_offset && !l->quiet) {
+    int fresh = memcmp(l->head->magic, HEAD_MAGIC, 8) != 0;
+    if (!fresh && l->head->durable_end > l->end_offset && !l->quiet)
         fprintf(stderr, "questlog: log: WARNING: %s/head said offsets below %" PRId64
                         " were durable, but the log ends at %" PRId64 "\n",
                 dir, l->head->durable_end, l->end_offset);
-    }
     l->head->writer_pid = getpid();
     __atomic_store_n(&l->head->durable_end, l->end_offset, __ATOMIC_RELEASE);
+    if (fresh) { /* readers trust durable_end only once the magic is there */
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        memcpy(l->head->magic, HEAD_MAGIC, 8);
+    }
     l->st.end_offset = l->end_offset;
     retention(l);
     if (pthread_create(&l->thr, NULL, writer_main, l) != 0) {
@@ -991,7 +971,12 @@ static int cons_read(segcons_t *c, ql_log_record_t *recs, size_t max, char *err,
             if (at == c->len) { /* clean end of this segment */
                 if (c->next > c->seg_base && seg_exists(c->dir, c->next)) {
                     if (count > 0) break;
-                    if (cons_open_seg(c, c->next) != 0) continue; /* raced with retention? */
+                    if (cons_open_seg(c, c->next) != 0) {
+                        char path[4096];
+                        seg_path(path, sizeof path, c->dir, c->next);
+                        return ql_err(err, errlen, "cannot open segment %s: %s", path, strerror(errno)),
+                               QL_LOG_EINVAL;
+                    }
                     continue;
                 }
                 if (c->head) {

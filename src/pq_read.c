@@ -1133,7 +1133,9 @@ static void out_reserve(rd_t *d, size_t need)
 {
     ql_pq_column_data_t *o = d->out;
     if (need <= d->cap) return;
-    size_t c = d->cap ? d->cap : 1024;
+    /* First time: room for the whole chunk up to 1M values (bounded, and not
+     * touched until decoded), so common row groups never reallocate. */
+    size_t c = d->cap ? d->cap : ((size_t)o->n < ((size_t)1 << 20) ? (size_t)o->n : ((size_t)1 << 20));
     while (c < need) c *= 2;
     if (c > (size_t)o->n) c = (size_t)o->n;  /* o->n: the chunk's declared count, the hard bound */
     if (c < need) c = need;
@@ -1185,8 +1187,8 @@ static int page_values(rd_t *d, int enc, const uint8_t *p, size_t len, size_t at
     if (enc == PQ_ENC_RLE_DICTIONARY || enc == PQ_ENC_PLAIN_DICTIONARY) {
         ql_pq_rle_t r;
         const char *msg;
-        if (!d->has_dict) return rd_fail(d, "dictionary-encoded page without a dictionary");
         if (nn > 0) {
+            if (!d->has_dict) return rd_fail(d, "dictionary-encoded page without a dictionary");
             if (len < 1 || ql_pq_rle_init(&r, p + 1, len - 1, p[0]) < 0)
                 return rd_fail(d, "bad dictionary index bit width");
             d->idx = grow(d->idx, &d->idx_cap, nn, sizeof *d->idx);

@@ -15,16 +15,9 @@
 #include <string.h>
 
 #include "log.h"
-#include "log_segment.h"
 #include "util.h"
 
 static int failures;
-
-/* Makes the linker take log_segment.o from libquestlog.a even when another
- * member offers a weak placeholder for ql_log_open_embedded (the strong
- * definition then wins). */
-__attribute__((used)) static int (*const pull_log_segment)(const unsigned char *, size_t, int64_t, size_t *,
-                                                            int64_t *, const char **) = ql_log_segment_scan;
 
 static void done(void *arg, int status, int64_t first, const char *errmsg)
 {
