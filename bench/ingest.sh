@@ -93,9 +93,15 @@ read -r n_rps n_p99 n_cpu < <(run_wrk "http://127.0.0.1:$np$PATHQ" "${nginx_pids
 read -r q_rps q_p99 q_cpu < <(run_wrk "http://127.0.0.1:$qp$PATHQ" "$qpid")
 q_rss_kb="$(awk '/^VmHWM/ {print $2}' "/proc/$qpid/status")"
 events="$(curl -s "http://127.0.0.1:$qp/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')"
+# How the log batched: records per commit (fsync) and the mean append-to-durable time.
+commits="$(curl -s "http://127.0.0.1:$qp/metrics" | awk '
+    /^questlog_log_records_total / {r = $2} /^questlog_log_commits_total / {c = $2}
+    /^questlog_log_commit_seconds_sum / {s = $2} /^questlog_log_commit_seconds_count / {n = $2}
+    END {if (c && n) printf "%.1f records per fsync, %.2f ms append-to-durable on average", r / c, s * 1000 / n}')"
 
 echo "wrk -t1 -c$CONNS -d${DURATION}s GET $PATHQ   ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); shared machine: noisy)"
 printf '  %-32s %9.0f req/s   p99 %7.2f ms   CPU %5.1f us/req\n' "nginx (fixed 200, 2 workers)" "$n_rps" "$n_p99" "$n_cpu"
 printf '  %-32s %9.0f req/s   p99 %7.2f ms   CPU %5.1f us/req   RSS %d MB   (%s durable events)\n' \
     "questlog serve (durable acks)" "$q_rps" "$q_p99" "$q_cpu" "$((q_rss_kb / 1024))" "$events"
+echo "  log: $commits"
 python3 -c "import sys; print('  ratio questlog/nginx: %.2f   (target >= 0.80, p99 <= 5 ms, RSS <= 64 MB)' % (float(sys.argv[1]) / float(sys.argv[2])))" "$q_rps" "$n_rps"

@@ -46,11 +46,19 @@ typedef struct colmap {
     size_t    cap, n;
 } colmap_t;
 
+/* Key names are short: hash the first and last 8 bytes and the length
+ * (collisions only cost a probe; colmap_find compares the bytes). */
 static uint32_t hash_bytes(const char *s, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
-    return h;
+    uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+    } else {
+        memcpy(&a, s, n);
+    }
+    uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull) ^ n) * 0xFF51AFD7ED558CCDull;
+    return (uint32_t)(h >> 32);
 }
 
 static colent_t *colmap_find(colmap_t *m, const char *name, size_t len, uint32_t h)
@@ -181,7 +189,10 @@ int ql_loader_new(ql_loader_t **out, const ql_loader_options_t *opt, char *err, 
     if (l->opt.file_rows <= 0) l->opt.file_rows = 4000000;
     if (!l->opt.wopt.row_group_bytes) l->opt.wopt.row_group_bytes = 16u << 20;
     if (!l->opt.wopt.row_group_rows) l->opt.wopt.row_group_rows = 32768;
-    if (!l->opt.wopt.dict_max_bytes) l->opt.wopt.dict_max_bytes = 256u << 10;
+    /* A 64 KiB dictionary cap: unique columns (event_id) give up on the
+     * dictionary early instead of hashing ~1 MiB of ids per row group;
+     * low-cardinality columns (event_type, Host, sword_type) stay far below. */
+    if (!l->opt.wopt.dict_max_bytes) l->opt.wopt.dict_max_bytes = 64u << 10;
     if (!l->opt.source) l->opt.source = opt->import_label ? "import" : "log";
     l->import = opt->import_label != NULL;
     if (l->import) snprintf(l->label, sizeof l->label, "%s", opt->import_label);
@@ -408,14 +419,14 @@ static int set_value(ql_pq_writer_t *w, int col, ql_pq_type_t type, const ql_jso
  * missing and the schema is frozen, the file is finished at `split_last`
  * and a new one started at `split_first`. */
 static int ensure_columns(ql_loader_t *l, slot_t *s, int64_t split_first, int64_t split_last, int *cols,
-                          char *err, size_t errlen)
+                          const uint32_t *hashes, char *err, size_t errlen)
 {
     const ql_event_t *ev = &l->ev;
     for (int pass = 0; pass < 2; pass++) {
         int missing = 0;
         for (size_t i = 0; i < ev->n_fields; i++) {
             const ql_field_t *f = &ev->fields[i];
-            uint32_t h = hash_bytes(f->name, f->name_len);
+            uint32_t h = hashes[i];
             colent_t *e = colmap_find(&s->cols, f->name, f->name_len, h);
             if (!e) {
                 if (ql_pq_writer_schema_frozen(s->w)) {
@@ -629,6 +640,9 @@ int ql_loader_add(ql_loader_t *l, int32_t partition, int64_t offset, int64_t log
     uint64_t mask = rejected ? (uint64_t)1 << l->n_tables : ev->tables;
     if (rejected) l->st.rejected++;
     int cols[2 * QL_EVENT_MAX_FIELDS];
+    uint32_t hashes[QL_EVENT_MAX_FIELDS];
+    if (!rejected)   /* once per event, shared by every table it goes to */
+        for (size_t i = 0; i < ev->n_fields; i++) hashes[i] = hash_bytes(ev->fields[i].name, ev->fields[i].name_len);
     for (size_t t = 0; mask; t++, mask >>= 1) {
         if (!(mask & 1)) continue;
         if (p && offset <= p->rec[t]) continue;   /* this table has it */
@@ -641,7 +655,7 @@ int ql_loader_add(ql_loader_t *l, int32_t partition, int64_t offset, int64_t log
             if (write_rejected(l, s, partition, offset, ts, value, len, err, errlen)) return -1;
         } else {
             int64_t split_last = l->import ? s->last : offset - 1;
-            if (ensure_columns(l, s, offset, split_last, cols, err, errlen)) return -1;
+            if (ensure_columns(l, s, offset, split_last, cols, hashes, err, errlen)) return -1;
             ql_pq_writer_t *w = s->w;
             ql_pq_writer_set_string(w, s->c_id, ev->event_id, ev->event_id_len);
             ql_pq_writer_set_string(w, s->c_type, ev->event_type, ev->event_type_len);

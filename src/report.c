@@ -428,8 +428,8 @@ static void pipeline_svg(ql_buf_t *b, const report_t *r)
         ql_buf_printf(b, "<text x=\"%d\" y=\"%d\" fill=\"#111827\" font-weight=\"600\">", tx + 10, y + 21);
         ql_svg_escape(b, t->name);
         fmt_count(c, sizeof c, t->rows);
-        ql_buf_printf(b, "</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\" fill=\"#374151\">%s rows</text>\n", tx + 230,
-                      y + 21, c);
+        ql_buf_printf(b, "</text><text x=\"%d\" y=\"%d\" text-anchor=\"end\" fill=\"#374151\">%s %s</text>\n", tx + 230,
+                      y + 21, c, t->rows == 1 ? "row" : "rows");
     }
     if (!r->nt)
         ql_buf_printf(b, "<text x=\"%d\" y=\"%d\" fill=\"#6b7280\">(no tables yet)</text>\n", tx, cy);

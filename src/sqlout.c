@@ -194,18 +194,21 @@ out:
     return rc;
 }
 
-static void csv_field(FILE *out, const char *s, size_t n)
+static void csv_field(ql_buf_t *b, const char *s, size_t n)
 {
-    if (strcspn(s, ",\"\r\n") >= n) {
-        fwrite(s, 1, n, out);
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n') break;
+    if (i == n) {
+        ql_buf_append(b, s, n);
         return;
     }
-    fputc('"', out);
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"') fputc('"', out);
-        fputc(s[i], out);
+    ql_buf_putc(b, '"');
+    for (i = 0; i < n; i++) {
+        if (s[i] == '"') ql_buf_putc(b, '"');
+        ql_buf_putc(b, s[i]);
     }
-    fputc('"', out);
+    ql_buf_putc(b, '"');
 }
 
 static void json_value(ql_buf_t *b, sqlite3_stmt *st, int c)
@@ -248,33 +251,30 @@ int ql_sqlout_write(sqlite3_stmt *st, FILE *out, ql_sqlout_format_t fmt, int wid
     if (fmt == QL_SQLOUT_TABLE) return write_table(st, out, width, rows, err, errlen);
     int nc = sqlite3_column_count(st), step;
     int64_t n = 0;
-    ql_buf_t b = QL_BUF_INIT;
+    ql_buf_t b = QL_BUF_INIT;   /* rows are gathered here and written in 64 KiB blocks */
     if (fmt == QL_SQLOUT_CSV) {
         for (int c = 0; c < nc; c++) {
             const char *name = sqlite3_column_name(st, c);
-            if (c) fputc(',', out);
-            csv_field(out, name, strlen(name));
+            if (c) ql_buf_putc(&b, ',');
+            csv_field(&b, name, strlen(name));
         }
-        fputc('\n', out);
+        ql_buf_putc(&b, '\n');
     } else if (fmt == QL_SQLOUT_MD) {
-        fputc('|', out);
-        for (int c = 0; c < nc; c++) fprintf(out, " %s |", sqlite3_column_name(st, c));
-        fputs("\n|", out);
-        for (int c = 0; c < nc; c++) fputs("---|", out);
-        fputc('\n', out);
+        ql_buf_putc(&b, '|');
+        for (int c = 0; c < nc; c++) ql_buf_printf(&b, " %s |", sqlite3_column_name(st, c));
+        ql_buf_puts(&b, "\n|");
+        for (int c = 0; c < nc; c++) ql_buf_puts(&b, "---|");
+        ql_buf_putc(&b, '\n');
     }
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         n++;
-        ql_buf_reset(&b);
         for (int c = 0; c < nc; c++) {
             switch (fmt) {
             case QL_SQLOUT_CSV:
                 if (c) ql_buf_putc(&b, ',');
                 if (sqlite3_column_type(st, c) != SQLITE_NULL) {
-                    if (b.len) fwrite(b.data, 1, b.len, out);
-                    ql_buf_reset(&b);
                     const char *s = (const char *)sqlite3_column_text(st, c);
-                    csv_field(out, s ? s : "", (size_t)sqlite3_column_bytes(st, c));
+                    csv_field(&b, s ? s : "", (size_t)sqlite3_column_bytes(st, c));
                 }
                 break;
             case QL_SQLOUT_JSON:
@@ -293,8 +293,12 @@ int ql_sqlout_write(sqlite3_stmt *st, FILE *out, ql_sqlout_format_t fmt, int wid
         if (fmt == QL_SQLOUT_JSON) ql_buf_puts(&b, nc ? "}" : "{}");
         if (fmt == QL_SQLOUT_MD) ql_buf_puts(&b, " |");
         ql_buf_putc(&b, '\n');
-        fwrite(b.data, 1, b.len, out);   /* b.len >= 1 here */
+        if (b.len >= 65536) {
+            fwrite(b.data, 1, b.len, out);
+            ql_buf_reset(&b);
+        }
     }
+    if (b.len) fwrite(b.data, 1, b.len, out);
     ql_buf_free(&b);
     if (rows) *rows = n;
     if (step != SQLITE_DONE) return ql_err(err, errlen, "%s", sqlite3_errmsg(sqlite3_db_handle(st)));

@@ -11,40 +11,7 @@ LAKE="$tmpdir/lake"
 make_lake "$LAKE" 20000 1000 && make_evolving "$LAKE"
 ok $? "DuckDB wrote the test lake"
 
-# DuckDB sees each table directory as a view with the same name and columns
-# (booleans as 0/1 like SQLite; dt as text), so one SQL text runs in both.
-views=("SET TimeZone='UTC'")
-for t in extracted_events purchases join_guilds default_hits evolving _rejected; do
-    repl=""
-    [ "$t" = extracted_events ] || [ "$t" = purchases ] && repl=" REPLACE (critical::INT AS critical)"
-    views+=("CREATE VIEW \"$t\" AS SELECT *$repl FROM read_parquet('$LAKE/$t/*/*.parquet', hive_partitioning=true, hive_types_autocast=false, union_by_name=true)")
-done
-
-# JSON lines with keys sorted and floats rounded, so both engines' text compares.
-norm() {
-    python3 -c '
-import json, sys
-def r(v):
-    if isinstance(v, float): return round(v, 6)
-    return v
-for line in sys.stdin:
-    line = line.strip()
-    if line: print(json.dumps({k: r(v) for k, v in json.loads(line).items()}, sort_keys=True))
-'
-}
-
-same() {  # same "name" "SQL"
-    local got want
-    got="$("$QL" query --lake "$LAKE" --format json "$2" 2>&1 | norm)"
-    want="$(duck "${views[@]}" "$2" 2>&1 | norm)"
-    if [ -n "$want" ] && [ "$got" = "$want" ]; then
-        ok 0 "$1"
-    else
-        ok 1 "$1"
-        diag "SQL: $2"
-        diff <(echo "$want") <(echo "$got") | head -10 | sed 's/^/#   /'
-    fi
-}
+duck_views "$LAKE" extracted_events:critical purchases:critical join_guilds default_hits evolving _rejected
 
 # The seeds' queries, verbatim (ordered for a stable comparison).
 same "seed: purchases by Host"      "select * from purchases where Host = 'user1.comcast.com' order by event_id"

@@ -113,6 +113,25 @@ lo=$(echo "$want" | sed 's/.*"lo":"\([^"]*\)".*/\1/'); hi=$(echo "$want" | sed '
 grep -q "nulls=$nc .*min=$lo max=$hi\$" "$D/big.txt"
 ok $? "BIGINT statistics and null count equal DuckDB's parquet_metadata ($lo..$hi, $nc nulls)"
 
+# A hand-built file (tests/unit/test_pq_read.c makes the same one) with what DuckDB
+# does not write: DELTA_BYTE_ARRAY, RLE booleans in V2 pages, INT96, BYTE_STREAM_SPLIT
+# doubles, a PLAIN_DICTIONARY INT32 — DuckDB's reading of it must match ours.
+hb="$ROOT/tests/fuzz/corpus/parquet/handbuilt.parquet"
+"$QL" inspect --rows 0 "$hb" > "$D/hb.got"
+duck "SELECT * FROM '$hb'" > "$D/hb.want"
+node "$ROOT/tests/interop/jsonl_eq.mjs" "$D/hb.got" "$D/hb.want"
+ok $? "hand-built file (DELTA_BYTE_ARRAY, RLE booleans, INT96, BYTE_STREAM_SPLIT): same as DuckDB"
+
+# The command's surface.
+"$QL" inspect --help | grep -q '^Usage: questlog inspect FILE.parquet'
+ok $? "inspect --help prints the usage"
+"$QL" inspect > /dev/null 2>&1
+is $? 2 "inspect without a file: usage error (exit 2)"
+"$QL" inspect --rows x "$D/v1_zstd.parquet" > /dev/null 2>&1
+is $? 2 "inspect --rows x: usage error (exit 2)"
+out=$("$QL" inspect "$D/missing.parquet" 2>&1); rc=$?
+is "$rc:$out" "1:questlog inspect: $D/missing.parquet: No such file or directory" "missing file: exit 1, names the file"
+
 # --- malformed files: an error naming the file, never a crash --------------
 clean_fail() {  # clean_fail FILE "name": exit 1 and "questlog inspect: FILE: …", no sanitizer report
   local out rc

@@ -195,7 +195,7 @@ int main(void)
         "select Host, count(*), sum(n) from %s group by Host",
         "select dt, b, count(*), min(event_id) from %s group by dt, b",
         "select d, count(*) from %s group by d",
-        "select n % 3, count(*) from %s group by 1",
+        "select n %% 3, count(*) from %s group by 1",
         "select distinct Host from %s",
         "select distinct dt, extra from %s",
         "select Host, count(*) from %s where n > 10 and timestamp < '2026-01-01T00:00:40Z' group by Host",
