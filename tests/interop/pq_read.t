@@ -113,6 +113,15 @@ lo=$(echo "$want" | sed 's/.*"lo":"\([^"]*\)".*/\1/'); hi=$(echo "$want" | sed '
 grep -q "nulls=$nc .*min=$lo max=$hi\$" "$D/big.txt"
 ok $? "BIGINT statistics and null count equal DuckDB's parquet_metadata ($lo..$hi, $nc nulls)"
 
+# A hand-built file (tests/unit/test_pq_read.c makes the same one) with what DuckDB
+# does not write: DELTA_BYTE_ARRAY, RLE booleans in V2 pages, INT96, BYTE_STREAM_SPLIT
+# doubles, a PLAIN_DICTIONARY INT32 — DuckDB's reading of it must match ours.
+hb="$ROOT/tests/fuzz/corpus/parquet/handbuilt.parquet"
+"$QL" inspect --rows 0 "$hb" > "$D/hb.got"
+duck "SELECT * FROM '$hb'" > "$D/hb.want"
+node "$ROOT/tests/interop/jsonl_eq.mjs" "$D/hb.got" "$D/hb.want"
+ok $? "hand-built file (DELTA_BYTE_ARRAY, RLE booleans, INT96, BYTE_STREAM_SPLIT): same as DuckDB"
+
 # The command's surface.
 "$QL" inspect --help | grep -q '^Usage: questlog inspect FILE.parquet'
 ok $? "inspect --help prints the usage"
