@@ -238,6 +238,9 @@ static void batch_answer(loop_t *L, batch_t *B)
                 ql_metrics_count_events(L->srv->metrics, L->idx, p->type, p->n_events, now);
             respond(L, p->req, p->route_id, 200, p->json ? "application/json" : "text/plain; charset=utf-8", p->body,
                     p->body_len);
+        } else if (B->status == QL_LOG_EINVAL && B->n_pend == 1) {
+            /* A request big enough to be refused travels alone (ingest_body). */
+            respond_error(L, p->req, p->route_id, 413, "the request's events are too large for the log", NULL);
         } else {
             char msg[300];
             snprintf(msg, sizeof msg, "the log cannot take the events: %s", B->errmsg[0] ? B->errmsg : "unavailable");
@@ -401,6 +404,9 @@ static void ingest_body(loop_t *L, h2o_req_t *req, int rid)
     ql_event_input_t in;
     char err[256];
     if (ingest_prepare(L, req, rid, &in)) return;
+    /* A big body gets an append of its own: if the log refuses it as too
+     * large, no other request shares its fate. */
+    if (req->entity.len >= FLUSH_BYTES) flush(L);
     batch_t *B = batch_get(L);
     int n = ql_event_build_body(L->eb, &in, req->entity.base ? req->entity.base : "", req->entity.len, &B->data,
                                 err, sizeof err);
@@ -587,8 +593,9 @@ static int split_listen(const char *listen, char *host, size_t hostlen, char *po
     return 0;
 }
 
-/* A non-blocking SO_REUSEPORT listening socket on host:port. */
-static int open_listener(const char *host, const char *port, char *err, size_t errlen)
+/* A non-blocking listening socket on host:port (with SO_REUSEPORT when
+ * `reuseport`, so each loop can have its own). */
+static int open_listener(const char *host, const char *port, int reuseport, char *err, size_t errlen)
 {
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
@@ -599,7 +606,7 @@ static int open_listener(const char *host, const char *port, char *err, size_t e
     if (rc) return ql_err(err, errlen, "%s:%s: %s", host, port, gai_strerror(rc));
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), on = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on)) ||
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) ||
         bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 1024)) {
         ql_err(err, errlen, "%s:%s: %s", host, port, strerror(errno));
@@ -679,6 +686,14 @@ int ql_http_start(ql_http_t **out, const ql_http_options_t *o, char *err, size_t
     h->super.on_req = on_req;
     h->srv = S;
 
+    if (strcmp(port, "0")) {
+        /* SO_REUSEPORT would let us share a port with another questlog (same
+         * user) and silently split its traffic: first make sure nobody
+         * listens there, with a plain socket. */
+        int probe = open_listener(host, port, 0, err, errlen);
+        if (probe < 0) goto fail;
+        close(probe);
+    }
     S->nloops = o->nthreads < 1 ? 1 : o->nthreads;
     S->loops = ql_calloc((size_t)S->nloops, sizeof *S->loops);
     for (int i = 0; i < S->nloops; i++) S->loops[i].listen_fd = -1;
@@ -686,7 +701,7 @@ int ql_http_start(ql_http_t **out, const ql_http_options_t *o, char *err, size_t
         loop_t *L = &S->loops[i];
         L->srv = S;
         L->idx = i;
-        L->listen_fd = open_listener(host, port, err, errlen);
+        L->listen_fd = open_listener(host, port, 1, err, errlen);
         if (L->listen_fd < 0) goto fail;
         if (i == 0) {  /* port 0: the others join the port the kernel chose */
             struct sockaddr_storage ss;

@@ -90,7 +90,8 @@ static void say(const char *fmt, ...)
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    if (level <= 4) say("%s: %s", fac, buf);
+    if (level == 7) fprintf(stderr, "questlog kafka: %s: %s\n", fac, buf); /* -X debug=… */
+    else if (level <= 4) say("%s: %s", fac, buf);
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque);

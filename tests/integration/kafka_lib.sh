@@ -50,3 +50,12 @@ count_topic() {
     done
     echo "$sum"
 }
+
+# is_todo GOT WANT NAME REASON: like `is`, but a mismatch is reported as a
+# TAP TODO (a known failure of someone else's part, shown but not fatal).
+is_todo() {
+    if [ "$1" = "$2" ]; then ok 0 "$3"; return; fi
+    _tap_n=$((_tap_n + 1))
+    echo "not ok $_tap_n - $3 # TODO $4"
+    printf '#   got: %s\n#  want: %s\n' "$1" "$2"
+}

@@ -5,7 +5,8 @@
  *
  *   kafka_client produce BROKERS TOPIC N [--batch B] [--keys K] [--timeout MS]
  *                [--interval-us U] [--window W] [-X key=value]...
- *       Appends N small JSON events (keys "player<i % K>") in appends of B
+ *       Appends N seed-like JSON events (event_type cycling default,
+ *       purchase_sword, join_guild; Host and key "player<i % K>") in appends of B
  *       messages, at most W appends in flight, sleeping U µs between appends.
  *       Prints "ok ID" for every event whose append's done said 0 and
  *       "fail ID STATUS" otherwise; a summary line on stderr.
@@ -70,7 +71,7 @@ static int produce(const char *brokers, const char *topic, size_t n, size_t batc
         return 1;
     }
     ids = ql_calloc(n ? n : 1, sizeof *ids);
-    char (*vals)[256] = ql_calloc(batch, sizeof *vals);
+    char (*vals)[384] = ql_calloc(batch, sizeof *vals);
     char (*ks)[32] = ql_calloc(batch, sizeof *ks);
     ql_log_msg_t *msgs = ql_calloc(batch, sizeof *msgs);
     size_t refused = 0;
@@ -79,9 +80,13 @@ static int produce(const char *brokers, const char *topic, size_t n, size_t batc
         for (size_t j = 0; j < m; j++) {
             ql_uuidv7(ql_now_us(), ids[i + j]);
             snprintf(ks[j], sizeof ks[j], "player%zu", (i + j) % keys);
+            static const char *const types[] = {"default", "purchase_sword", "join_guild"};
+            char ts[QL_RFC3339_LEN];
+            ql_rfc3339_format(ql_now_us(), ts);
             int vl = snprintf(vals[j], sizeof vals[j],
-                              "{\"event_type\":\"test\",\"event_id\":\"%s\",\"seq\":%zu,\"Host\":\"%s\"}",
-                              ids[i + j], i + j, ks[j]);
+                              "{\"event_type\":\"%s\",\"event_id\":\"%s\",\"timestamp\":\"%s\","
+                              "\"seq\":%zu,\"Host\":\"%s\",\"User-Agent\":\"kafka_client\"}",
+                              types[(i + j) % 3], ids[i + j], ts, i + j, ks[j]);
             msgs[j] = (ql_log_msg_t){ks[j], strlen(ks[j]), vals[j], (size_t)vl};
         }
         batch_t *b = ql_malloc(sizeof *b);

@@ -127,7 +127,7 @@ static void case_types(gen_t *g)
     const int64_t i64s[] = {INT64_MIN, INT64_MAX, 0, -1, 1, 9007199254740993LL, -9007199254740993LL, 42};
     const int32_t i32s[] = {INT32_MIN, INT32_MAX, 0, -1, 7};
     const double dbls[] = {-0.0, 0.0, 1e308, -1e308, 5e-324, 3.141592653589793, -2.5, 1.0 / 3, 1e-300,
-                           INFINITY, -INFINITY, 123456789012345678.0};
+                           INFINITY, -INFINITY, 123456789012345678.0, NAN};
     const int64_t tss[] = {0, 1, -1, 1795000000123456LL, -86400000001LL, 253402300799999999LL, 1700000000000000LL};
     char *big = malloc(20001);
     for (int k = 0; k < 20000; k++) big[k] = (char)('a' + k % 26);

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# kafka_load.t — `questlog load --kafka` against the mock cluster (3 brokers,
+# 4 partitions): --once lands exact tables (checked with DuckDB), a second run
+# adds nothing, new events are picked up; then two loaders in one consumer
+# group share the partitions through rebalances while events keep arriving,
+# and the tables still hold every event exactly once.
+# Events are produced by tests/tools/kafka_client (questlog's Kafka producer,
+# idempotence ON); 6000 + 3000 + 6000 messages.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/kafka_lib.sh"
+"$QL" load --help >/dev/null 2>&1 || skip_all "questlog load not built yet"
+
+start_mock --brokers 3 --partitions 4 --topic events
+ok $? "mock cluster up: $BOOT"
+KX=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)  # the mock holds (re)joins this long
+
+"$KCLIENT" produce "$BOOT" events 6000 --batch 3 --keys 40 >"$tmpdir/p1" 2>/dev/null 3>&-
+is "$(grep -c '^ok ' "$tmpdir/p1")" 6000 "6000 events produced"
+
+counts() {  # counts LAKE -> "rows distinct purchases joins defaults"
+    duck "SELECT (SELECT count(*) FROM read_parquet('$1/extracted_events/*/*.parquet')) || ' ' ||
+                 (SELECT count(DISTINCT event_id) FROM read_parquet('$1/extracted_events/*/*.parquet')) || ' ' ||
+                 (SELECT count(*) FROM read_parquet('$1/purchases/*/*.parquet')) || ' ' ||
+                 (SELECT count(*) FROM read_parquet('$1/join_guilds/*/*.parquet')) || ' ' ||
+                 (SELECT count(*) FROM read_parquet('$1/default_hits/*/*.parquet')) AS c" |
+        sed 's/.*"c":"\([^"]*\)".*/\1/'
+}
+ids_match() {  # ids_match LAKE ACKED-FILE: the lake's event ids are exactly the acked ones
+    duck "SELECT event_id FROM read_parquet('$1/extracted_events/*/*.parquet') ORDER BY 1" |
+        sed 's/.*"event_id":"\([^"]*\)".*/\1/' >"$tmpdir/lake_ids"
+    sort "$2" | cmp -s - "$tmpdir/lake_ids"
+}
+
+D="$tmpdir/d1"
+"$QL" load --once -q --kafka "$BOOT" --data "$D" "${KX[@]}" 2>"$tmpdir/l1.err" 3>&-
+ok $? "load --once --kafka"
+is "$(counts "$D/lake")" "6000 6000 2000 2000 2000" "exact tables: 6000 events, 2000 of each type"
+grep '^ok ' "$tmpdir/p1" | cut -d' ' -f2 >"$tmpdir/acked"
+ids_match "$D/lake" "$tmpdir/acked"
+ok $? "the lake's event ids are exactly the acknowledged ones"
+"$QL" load --once -q --kafka "$BOOT" --data "$D" "${KX[@]}" 2>"$tmpdir/l2.err" 3>&-
+ok $? "load --once --kafka again"
+is "$(counts "$D/lake")" "6000 6000 2000 2000 2000" "… adds nothing (no duplicates)"
+"$KCLIENT" produce "$BOOT" events 3000 --batch 3 >"$tmpdir/p2" 2>/dev/null 3>&-
+grep '^ok ' "$tmpdir/p2" | cut -d' ' -f2 >>"$tmpdir/acked"
+"$QL" load --once -q --kafka "$BOOT" --data "$D" "${KX[@]}" 2>"$tmpdir/l3.err" 3>&-
+ok $? "load --once after 3000 more"
+is "$(counts "$D/lake")" "9000 9000 3000 3000 3000" "… exactly the new ones added"
+
+# Two loaders, one group, a fresh lake; events keep coming while they run.
+D2="$tmpdir/d2"
+"$KCLIENT" produce "$BOOT" events 6000 --interval-us 1000 >"$tmpdir/p3" 2>/dev/null 3>&- &
+prod=$!
+"$QL" load --kafka "$BOOT" --data "$D2" --group two "${KX[@]}" --flush-interval 500ms -q \
+    2>"$tmpdir/la.err" 3>&- &
+la=$!
+sleep 2
+"$QL" load --kafka "$BOOT" --data "$D2" --group two "${KX[@]}" --flush-interval 500ms -q \
+    2>"$tmpdir/lb.err" 3>&- &
+lb=$!
+wait $prod
+grep '^ok ' "$tmpdir/p3" | cut -d' ' -f2 >>"$tmpdir/acked"
+is "$(wc -l <"$tmpdir/acked")" 15000 "15000 events acknowledged in all"
+# Let them catch up (until the lake holds everything, at most 60 s), then stop both.
+for ((i = 0; i < 120; i++)); do
+    n=$(duck "SELECT count(*) AS n FROM read_parquet('$D2/lake/extracted_events/*/*.parquet')" 2>/dev/null |
+        sed 's/.*"n":\([0-9]*\).*/\1/')
+    [ "${n:-0}" -ge 15000 ] && break
+    sleep 0.5
+done
+kill -TERM $la $lb
+wait $la; ra=$?
+wait $lb; rb=$?
+# Known loader issue (reported): loaders sharing a lake race on the tables'
+# _offsets markers (one tmp name, each loader rewriting all partitions) and
+# read them only at start, so a partition handed over in a rebalance can be
+# loaded again. Shown as TODO until the lake keeps per-partition records
+# that a newly assigned partition re-reads.
+why="loaders sharing one lake: _offsets marker race / stale start offsets (loader)"
+is_todo "$ra $rb" "0 0" "both loaders stop cleanly on SIGTERM" "$why"
+for f in "$tmpdir/la.err" "$tmpdir/lb.err"; do grep -v '^questlog kafka' "$f" | head -3 | sed 's/^/# /'; done
+is_todo "$(counts "$D2/lake")" "15000 15000 5000 5000 5000" "two loaders in one group: exact tables" "$why"
+ids_match "$D2/lake" "$tmpdir/acked"
+is_todo $? 0 "… holding exactly the acknowledged events" "$why"
+# Both took part: each wrote files for some partition.
+parts=$(ls "$D2"/lake/extracted_events/*/ | sed -n 's/^part-\([0-9]*\)-.*/\1/p' | sort -u | tr '\n' ' ')
+diag "partitions in the lake: $parts"
+
+done_testing
