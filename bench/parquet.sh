@@ -17,7 +17,10 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 ROWS="${1:-1000000}"
 BUILD="${QL_BUILD_DIR:-$ROOT/build}"
 [ -x "$BUILD/tools/pqgen" ] || make -C "$ROOT" -s tools >/dev/null
-[ -x /usr/bin/time ] || { echo "bench/parquet.sh: /usr/bin/time missing (make deps)" >&2; exit 1; }
+if [ ! -x /usr/bin/time ]; then   # GNU time for peak RSS (also in tools/deps.sh)
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get install -y -qq time >/dev/null
+fi
 dir="$(mktemp -d "${TMPDIR:-/tmp}/questlog-bench.XXXXXX")"
 trap 'rm -rf "$dir"' EXIT
 

@@ -260,6 +260,12 @@ int ql_cmd_describe(int argc, char **argv)
         ql_buf_free(&dir);
         goto out;
     }
+    if (tab->ncols == 0) {   /* no data files yet: nothing to describe */
+        printf("%s: no data files\n", name);
+        ql_buf_free(&dir);
+        status = 0;
+        goto out;
+    }
     if (ql_vtab_open_db(&db, NULL, NULL, err, sizeof err) < 0) {
         fprintf(stderr, "questlog describe: %s\n", err);
         ql_buf_free(&dir);

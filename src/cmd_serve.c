@@ -63,7 +63,13 @@ int ql_cmd_serve(int argc, char **argv)
     int threads = 0, rc = 1, c;
     ql_cli_defaults(&co);
     optind = 1;
-    while ((c = getopt_long(argc, argv, QL_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+    opterr = 0;  /* our own message, "questlog serve: …" */
+    while ((c = getopt_long(argc, argv, ":" QL_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+        if (c == '?' || c == ':') {
+            fprintf(stderr, "questlog serve: %s '%s' (see questlog serve --help)\n",
+                    c == '?' ? "unknown option" : "missing value for", argv[optind - 1]);
+            return 2;
+        }
         if (c == OPT_THREADS) {
             char *end;
             threads = (int)strtol(optarg, &end, 10);

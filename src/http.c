@@ -587,8 +587,9 @@ static int split_listen(const char *listen, char *host, size_t hostlen, char *po
     return 0;
 }
 
-/* A non-blocking SO_REUSEPORT listening socket on host:port. */
-static int open_listener(const char *host, const char *port, char *err, size_t errlen)
+/* A non-blocking listening socket on host:port (with SO_REUSEPORT when
+ * `reuseport`, so each loop can have its own). */
+static int open_listener(const char *host, const char *port, int reuseport, char *err, size_t errlen)
 {
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof hints);
@@ -599,7 +600,7 @@ static int open_listener(const char *host, const char *port, char *err, size_t e
     if (rc) return ql_err(err, errlen, "%s:%s: %s", host, port, gai_strerror(rc));
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), on = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on)) ||
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) ||
         bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 1024)) {
         ql_err(err, errlen, "%s:%s: %s", host, port, strerror(errno));
@@ -679,6 +680,14 @@ int ql_http_start(ql_http_t **out, const ql_http_options_t *o, char *err, size_t
     h->super.on_req = on_req;
     h->srv = S;
 
+    if (strcmp(port, "0")) {
+        /* SO_REUSEPORT would let us share a port with another questlog (same
+         * user) and silently split its traffic: first make sure nobody
+         * listens there, with a plain socket. */
+        int probe = open_listener(host, port, 0, err, errlen);
+        if (probe < 0) goto fail;
+        close(probe);
+    }
     S->nloops = o->nthreads < 1 ? 1 : o->nthreads;
     S->loops = ql_calloc((size_t)S->nloops, sizeof *S->loops);
     for (int i = 0; i < S->nloops; i++) S->loops[i].listen_fd = -1;
@@ -686,7 +695,7 @@ int ql_http_start(ql_http_t **out, const ql_http_options_t *o, char *err, size_t
         loop_t *L = &S->loops[i];
         L->srv = S;
         L->idx = i;
-        L->listen_fd = open_listener(host, port, err, errlen);
+        L->listen_fd = open_listener(host, port, 1, err, errlen);
         if (L->listen_fd < 0) goto fail;
         if (i == 0) {  /* port 0: the others join the port the kernel chose */
             struct sockaddr_storage ss;

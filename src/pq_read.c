@@ -512,8 +512,12 @@ static int parse_column_meta(ql_pq_file_t *f, ql_thrift_reader_t *r, const colx_
     if (phys != c->phys)
         return ql_err(err, errlen, "column %s: chunk type %d differs from the schema's %d", c->info.name,
                       (int)phys, c->phys);
-    if (codec != QL_PQ_UNCOMPRESSED && codec != QL_PQ_SNAPPY && codec != QL_PQ_GZIP && codec != QL_PQ_ZSTD)
-        return ql_err(err, errlen, "column %s: compression codec %d not supported", c->info.name, (int)codec);
+    if (codec != QL_PQ_UNCOMPRESSED && codec != QL_PQ_SNAPPY && codec != QL_PQ_GZIP && codec != QL_PQ_ZSTD) {
+        static const char *const other[] = {[3] = "LZO", [4] = "BROTLI", [5] = "LZ4", [7] = "LZ4_RAW"};
+        const char *name = codec >= 0 && codec < (int32_t)QL_ARRAY_LEN(other) ? other[codec] : NULL;
+        return ql_err(err, errlen, "column %s: compression codec %s not supported (ZSTD, SNAPPY, GZIP, none are)",
+                      c->info.name, name ? name : "(unknown)");
+    }
     if (has_stats) {
         ch->info.null_count = st.null_count;
         if (st.min_value || st.max_value) {
@@ -528,8 +532,9 @@ static int parse_column_meta(ql_pq_file_t *f, ql_thrift_reader_t *r, const colx_
     return 0;
 }
 
-static int check_chunk(const ql_pq_file_t *f, const colx_t *c, chunkx_t *ch, int64_t data_end, char *err,
-                       size_t errlen)
+/* Validates a chunk's counts and byte range against the file's data area
+ * [4, data_end) and fills ch->start/end. */
+static int check_chunk(const colx_t *c, chunkx_t *ch, int64_t data_end, char *err, size_t errlen)
 {
     ql_pq_chunk_info_t *i = &ch->info;
     if (i->num_values < 0 || i->num_values > QL_PQ_MAX_CHUNK_VALUES)
@@ -544,7 +549,6 @@ static int check_chunk(const ql_pq_file_t *f, const colx_t *c, chunkx_t *ch, int
         return ql_err(err, errlen, "column %s: chunk [%lld, +%lld) lies outside the file's data", c->info.name,
                       (long long)ch->start, (long long)i->total_compressed_size);
     ch->end = ch->start + i->total_compressed_size;
-    (void)f;
     return 0;
 }
 
@@ -600,7 +604,7 @@ static int parse_row_groups(ql_pq_file_t *f, const uint8_t *p, const uint8_t *en
                     if (r.err) break;
                     if (!got_meta)
                         return ql_err(err, errlen, "row group %u column %u has no metadata (encrypted?)", g, k);
-                    if (check_chunk(f, &f->cols[k], ch, data_end, err, errlen) < 0) return -1;
+                    if (check_chunk(&f->cols[k], ch, data_end, err, errlen) < 0) return -1;
                 }
             } else {
                 ql_thrift_skip(&r, t);
@@ -736,19 +740,13 @@ out:
 
 /* ---- open / close / accessors ------------------------------------------- */
 
-static int open_common(ql_pq_file_t *f, char *err, size_t errlen)
-{
-    if (parse_footer(f, err, errlen) < 0) return -1;
-    return 0;
-}
-
 int ql_pq_open_mem(ql_pq_file_t **out, const void *buf, size_t len, char *err, size_t errlen)
 {
     ql_pq_file_t *f = ql_calloc(1, sizeof *f);
     *out = NULL;
     f->buf = buf;
     f->len = len;
-    if (open_common(f, err, errlen) < 0) {
+    if (parse_footer(f, err, errlen) < 0) {
         ql_pq_close(f);
         return -1;
     }
@@ -784,7 +782,7 @@ int ql_pq_open(ql_pq_file_t **out, const char *path, char *err, size_t errlen)
     f->buf = m;
     f->len = (size_t)st.st_size;
     f->map = m;
-    if (open_common(f, err, errlen) < 0) {
+    if (parse_footer(f, err, errlen) < 0) {
         ql_pq_close(f);
         return -1;
     }

@@ -63,6 +63,7 @@ typedef struct dict {
     uint64_t *slots;   /* hash << 32 | (entry index + 1); 0 = empty; nslots is a power of two */
     uint32_t  nslots;
     uint32_t  count;
+    uint32_t  last;    /* index returned by the previous lookup (runs skip the hash), or UINT32_MAX */
     dent_t   *ents;
     uint32_t  ents_cap;
     ql_buf_t  data;    /* the dictionary page payload, PLAIN encoded */
@@ -207,7 +208,7 @@ static void dict_clear(dict_t *d)
 
 static void dict_grow(dict_t *d)
 {
-    uint32_t n = d->nslots ? d->nslots * 2 : 1024;
+    uint32_t n = d->nslots ? d->nslots * 2 : 64; /* small first: low-cardinality tables stay in L1 */
     free(d->slots);
     d->slots = ql_calloc(n, sizeof *d->slots);
     d->nslots = n;
@@ -221,6 +222,13 @@ static void dict_grow(dict_t *d)
 /* Index of key in the dictionary, inserting it if new (*is_new = 1). */
 static uint32_t dict_intern(dict_t *d, const void *key, size_t len, int is_string, int *is_new)
 {
+    if (d->last < d->count) { /* same value as the previous one (constant columns, runs) */
+        const dent_t *de = &d->ents[d->last];
+        if (de->len == len && key_eq((const uint8_t *)d->data.data + de->off, key, len)) {
+            *is_new = 0;
+            return d->last;
+        }
+    }
     uint32_t h = hash_bytes(key, len);
     if (!d->nslots || (uint64_t)(d->count + 1) * 2 > d->nslots) dict_grow(d);
     uint32_t mask = d->nslots - 1, s = h & mask;
@@ -232,13 +240,13 @@ static uint32_t dict_intern(dict_t *d, const void *key, size_t len, int is_strin
             const dent_t *de = &d->ents[e];
             if (de->len == len && key_eq((const uint8_t *)d->data.data + de->off, key, len)) {
                 *is_new = 0;
-                return e;
+                return d->last = e;
             }
         }
         s = (s + 1) & mask;
     }
     if (d->count == d->ents_cap) {
-        d->ents_cap = d->ents_cap ? d->ents_cap * 2 : 1024;
+        d->ents_cap = d->ents_cap ? d->ents_cap * 2 : 32;
         d->ents = ql_realloc(d->ents, d->ents_cap * sizeof *d->ents);
     }
     if (is_string) {
@@ -252,7 +260,7 @@ static uint32_t dict_intern(dict_t *d, const void *key, size_t len, int is_strin
     ql_buf_append(&d->data, key, len);
     d->slots[s] = (uint64_t)h << 32 | ++d->count;
     *is_new = 1;
-    return d->count - 1;
+    return d->last = d->count - 1;
 }
 
 static size_t dict_mem(const dict_t *d)

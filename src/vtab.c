@@ -858,9 +858,16 @@ static uint64_t mix64(uint64_t h, uint64_t v)
 
 static uint64_t hash_bytes(const char *p, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) { h ^= (unsigned char)p[i]; h *= 1099511628211ull; }
-    return h;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n, v;
+    for (; n >= 8; p += 8, n -= 8) {
+        memcpy(&v, p, 8);
+        h = (h ^ v) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    v = 0;
+    memcpy(&v, p, n);
+    h = (h ^ v) * 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 29);
 }
 
 /* One grouping value of held row group k, row r: kind 0 = NULL, 1 = integer
@@ -1024,9 +1031,30 @@ static int build_groups(pq_cursor_t *cur)
         cur->row = cur->rg_rows;   /* consumed */
     }
     rowg = ql_malloc((nrefs ? nrefs : 1) * sizeof *rowg);
+    /* One text key: dictionary-encoded values share their pointer, so a small
+     * cache by pointer finds most rows' group without hashing the bytes. */
+    struct { const char *p; uint32_t len, g; } pcache[256];
+    memset(pcache, 0, sizeof pcache);
+    int one_text = cur->ngcols == 1 && t->cols[cur->gcols[0]].part < 0 &&
+                   (t->cols[cur->gcols[0]].type == QL_PQ_STRING || t->cols[cur->gcols[0]].type == QL_PQ_BINARY);
     for (size_t i = 0; i < nrefs; i++) {
         int k = (int)(refs[i] >> 32);
         int64_t r = (int64_t)(refs[i] & 0xffffffffu);
+        const char *sp = NULL;
+        uint32_t sl = 0, pc = 0;
+        if (one_text) {
+            size_t at = (size_t)k * (size_t)t->ncols + (size_t)cur->gcols[0];
+            const ql_pq_column_data_t *d = &cur->held_data[at];
+            if (cur->held_loaded[at] && r < d->n && (!d->valid || d->valid[r]) && d->str) {
+                sp = d->str[r];
+                sl = d->str_len[r];
+                pc = (uint32_t)(((uintptr_t)sp >> 3) ^ ((uintptr_t)sp >> 11)) & 255;
+                if (sp && pcache[pc].p == sp && pcache[pc].len == sl) {
+                    rowg[i] = pcache[pc].g;
+                    continue;
+                }
+            }
+        }
         uint64_t h = key_hash(cur, t, k, r);
         size_t j = h & (cap - 1);
         while (slot_g[j] != UINT32_MAX &&
@@ -1061,6 +1089,11 @@ static int build_groups(pq_cursor_t *cur)
             rowg[i] = (uint32_t)(ngroups - 1);
         } else {
             rowg[i] = slot_g[j];
+        }
+        if (sp) {
+            pcache[pc].p = sp;
+            pcache[pc].len = sl;
+            pcache[pc].g = rowg[i];
         }
     }
     /* Groups in key order (SQLite 3.40 may also rely on the grouping for a

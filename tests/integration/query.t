@@ -11,40 +11,7 @@ LAKE="$tmpdir/lake"
 make_lake "$LAKE" 20000 1000 && make_evolving "$LAKE"
 ok $? "DuckDB wrote the test lake"
 
-# DuckDB sees each table directory as a view with the same name and columns
-# (booleans as 0/1 like SQLite; dt as text), so one SQL text runs in both.
-views=("SET TimeZone='UTC'")
-for t in extracted_events purchases join_guilds default_hits evolving _rejected; do
-    repl=""
-    [ "$t" = extracted_events ] || [ "$t" = purchases ] && repl=" REPLACE (critical::INT AS critical)"
-    views+=("CREATE VIEW \"$t\" AS SELECT *$repl FROM read_parquet('$LAKE/$t/*/*.parquet', hive_partitioning=true, hive_types_autocast=false, union_by_name=true)")
-done
-
-# JSON lines with keys sorted and floats rounded, so both engines' text compares.
-norm() {
-    python3 -c '
-import json, sys
-def r(v):
-    if isinstance(v, float): return round(v, 6)
-    return v
-for line in sys.stdin:
-    line = line.strip()
-    if line: print(json.dumps({k: r(v) for k, v in json.loads(line).items()}, sort_keys=True))
-'
-}
-
-same() {  # same "name" "SQL"
-    local got want
-    got="$("$QL" query --lake "$LAKE" --format json "$2" 2>&1 | norm)"
-    want="$(duck "${views[@]}" "$2" 2>&1 | norm)"
-    if [ -n "$want" ] && [ "$got" = "$want" ]; then
-        ok 0 "$1"
-    else
-        ok 1 "$1"
-        diag "SQL: $2"
-        diff <(echo "$want") <(echo "$got") | head -10 | sed 's/^/#   /'
-    fi
-}
+duck_views "$LAKE" extracted_events:critical purchases:critical join_guilds default_hits evolving _rejected
 
 # The seeds' queries, verbatim (ordered for a stable comparison).
 same "seed: purchases by Host"      "select * from purchases where Host = 'user1.comcast.com' order by event_id"
@@ -82,6 +49,8 @@ same "evolving: filter on new col"  "select event_id, price from evolving where 
 same "evolving: new col IS NULL"    "select count(*) as n from evolving where sword_type is null"
 same "_rejected is queryable"       "select * from \"_rejected\" order by raw"
 same "join of two tables"           "select g.guild_id as g, count(*) as n from purchases p join join_guilds g on p.Host = g.Host and p.dt = g.dt where p.Host = 'user2.att.com' and p.timestamp < '2026-11-21T22:05:00Z' group by 1 order by 1"
+
+same_check
 
 # Row-group skipping: the lake has 2048-row groups (DuckDB's), 10 in extracted_events.
 stats() { "$QL" query --lake "$LAKE" --stats --format csv "$1" 2>&1 >/dev/null | sed -n 's/^row groups: scanned \([0-9]*\), skipped \([0-9]*\).*/\1 \2/p'; }

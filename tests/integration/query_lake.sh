@@ -3,6 +3,8 @@
 # Source after lib.sh (needs $ROOT):
 #   make_lake DIR ROWS [ROW_GROUP_ROWS]   the default tables
 #   make_evolving DIR                     `evolving` (a later file adds columns) and `_rejected`
+#   duck_views LAKE TABLE[:BOOLCOL]…      DuckDB views named like questlog's tables
+#   same "name" "SQL"                     TAP: questlog == DuckDB for SQL (uses $LAKE, views)
 #
 # Seed-like events (the seed's ab runs: Host user1.comcast.com / user2.att.com,
 # ApacheBench/2.3, */*), one every 400 ms from 2026-11-21 22:00:00 UTC (so
@@ -53,4 +55,63 @@ make_evolving() {  # make_evolving DIR
       "COPY (SELECT 'f' || i AS event_id, 'purchase_sword' AS event_type, TIMESTAMPTZ '2026-11-21 10:00:00+00' + to_microseconds(i * 1000000) AS \"timestamp\", CASE WHEN i % 5 = 0 THEN NULL ELSE 'user2.att.com' END AS \"Host\", 'katana' AS sword_type, CAST(i AS BIGINT) AS price, i * 1.5::DOUBLE AS damage FROM range(70) t(i)) TO '$dir/evolving/dt=2026-11-21/part-0-50-119.parquet' (FORMAT parquet)" \
       "COPY (SELECT 'r' || i AS raw, 'bad JSON' AS error FROM range(3) t(i)) TO '$dir/_rejected/dt=2026-11-21/part-0-0-2.parquet' (FORMAT parquet)" \
       "SELECT 1" >/dev/null || return 1
+}
+
+# duck_views LAKE TABLE[:BOOLCOL]…: DuckDB statements (in the array `views`)
+# that make each table directory a view with the same name and columns as
+# questlog shows (BOOLCOL as 0/1 like SQLite; dt as text), so one SQL text
+# runs in both engines.
+duck_views() {
+    local lake="$1" spec t repl
+    shift
+    views=("SET TimeZone='UTC'")
+    for spec in "$@"; do
+        t="${spec%%:*}" repl=""
+        [ "$t" != "$spec" ] && repl=" REPLACE (\"${spec#*:}\"::INT AS \"${spec#*:}\")"
+        views+=("CREATE VIEW \"$t\" AS SELECT *$repl FROM read_parquet('$lake/$t/*/*.parquet', hive_partitioning=true, hive_types_autocast=false, union_by_name=true)")
+    done
+}
+
+# JSON lines with keys sorted, floats rounded and DuckDB's JSON timestamps
+# ("2026-11-21 22:00:00.4+00") in questlog's form, so both engines' text compares.
+norm() {
+    python3 -c '
+import json, re, sys
+TS = re.compile(r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d+))?\+00$")
+def r(v):
+    if isinstance(v, float): return round(v, 6)
+    if isinstance(v, str):
+        m = TS.match(v)
+        if m: return "%sT%s.%sZ" % (m.group(1), m.group(2), (m.group(3) or "").ljust(6, "0"))
+    return v
+for line in sys.stdin:
+    line = line.strip()
+    if line: print(json.dumps({k: r(v) for k, v in json.loads(line).items()}, sort_keys=True))
+'
+}
+
+# same "name" "SQL": queues a check that questlog's answer over $LAKE equals
+# DuckDB's over the views; same_check runs the queue (DuckDB once for all).
+_same_names=()
+_same_sqls=()
+same() { _same_names+=("$1"); _same_sqls+=("$2"); }
+same_check() {
+    local stmts=("${views[@]}") i got want
+    for i in "${!_same_sqls[@]}"; do
+        stmts+=("COPY (${_same_sqls[$i]}) TO '$tmpdir/duck_$i.json' (FORMAT json)")
+    done
+    duck "${stmts[@]}" "SELECT 1" >/dev/null 2>"$tmpdir/duck.err" || diag "duckdb: $(cat "$tmpdir/duck.err")"
+    for i in "${!_same_sqls[@]}"; do
+        got="$("$QL" query --lake "$LAKE" --format json "${_same_sqls[$i]}" 2>&1 | norm)"
+        want="$(norm < "$tmpdir/duck_$i.json" 2>/dev/null)"
+        if [ -n "$want" ] && [ "$got" = "$want" ]; then
+            ok 0 "${_same_names[$i]}"
+        else
+            ok 1 "${_same_names[$i]}"
+            diag "SQL: ${_same_sqls[$i]}"
+            diff <(echo "$want") <(echo "$got") | head -10 | sed 's/^/#   /'
+        fi
+    done
+    _same_names=()
+    _same_sqls=()
 }

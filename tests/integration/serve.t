@@ -159,11 +159,23 @@ is "$(curl -s "$base/join_guild?guild_id=after_restart")" "Guild joined!" "resta
 kill -INT "$pid"
 wait "$pid"
 is "$?" 0 "SIGINT: exit 0"
+"$QL" serve --data "$data" --listen "127.0.0.1:$port" > /dev/null 2>&1 &
+pid=$!
+_bg_pids+=($pid)
+wait_port "$port"
 "$QL" cat --data "$data" --from beginning -e > "$tmpdir/cat2"
 is "$(wc -l < "$tmpdir/cat2")" 27 "restart kept the 26 old events and added 1"
 is "$(head -26 "$tmpdir/cat2" | md5sum)" "$(md5sum < "$tmpdir/cat1")" "old events unchanged"
 tail -1 "$tmpdir/cat2" | grep -q '"guild_id":"after_restart"'
 ok $? "new event last"
+
+# --- a second serve on the same port is refused, not sharing it (SO_REUSEPORT) -------
+"$QL" serve --data "$tmpdir/other" --listen "127.0.0.1:$port" > /dev/null 2> "$tmpdir/busy.err"
+is "$?" 1 "second serve on a busy port: exit 1"
+grep -q "Address already in use" "$tmpdir/busy.err"
+ok $? "  says the address is in use"
+kill -TERM "$pid"
+wait "$pid"
 
 # --- config: API keys and limits ---------------------------------------------------
 cat > "$tmpdir/q.conf" <<'EOF'
@@ -214,4 +226,8 @@ grep -q "^questlog serve: bad listen address" "$tmpdir/err4"
 ok $? "  message on stderr"
 "$QL" serve --help | grep -q "usage: questlog serve"
 ok $? "serve --help"
+"$QL" serve --bogus > /dev/null 2> "$tmpdir/err5"
+is "$?" 2 "unknown option: exit 2"
+grep -q "^questlog serve: unknown option '--bogus'" "$tmpdir/err5"
+ok $? "  message on stderr"
 done_testing

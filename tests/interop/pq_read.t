@@ -47,6 +47,7 @@ for c in "${configs[@]}"; do
   stmts+=("COPY t TO '$D/${c%%:*}.parquet' (FORMAT parquet, ${c#*:})")
 done
 stmts+=("COPY (SELECT * FROM t LIMIT 0) TO '$D/empty.parquet' (FORMAT parquet)")
+stmts+=("COPY (SELECT * FROM t LIMIT 10) TO '$D/lz4.parquet' (FORMAT parquet, COMPRESSION lz4)")
 stmts+=("COPY (SELECT (i/100)::DECIMAL(9,2) d9, (i/1000 - 3)::DECIMAL(18,3) d18, (i/7 - 50)::DECIMAL(38,5) d38,
           (i%250)::UTINYINT ut, (i*1000003)::UINTEGER ui, (i%200-100)::SMALLINT sm, (i%100-50)::TINYINT ti,
           (TIMESTAMP '2026-01-01' + INTERVAL (i*1001) MILLISECOND)::TIMESTAMP_MS tms,
@@ -113,6 +114,15 @@ lo=$(echo "$want" | sed 's/.*"lo":"\([^"]*\)".*/\1/'); hi=$(echo "$want" | sed '
 grep -q "nulls=$nc .*min=$lo max=$hi\$" "$D/big.txt"
 ok $? "BIGINT statistics and null count equal DuckDB's parquet_metadata ($lo..$hi, $nc nulls)"
 
+# A hand-built file (tests/unit/test_pq_read.c makes the same one) with what DuckDB
+# does not write: DELTA_BYTE_ARRAY, RLE booleans in V2 pages, INT96, BYTE_STREAM_SPLIT
+# doubles, a PLAIN_DICTIONARY INT32 — DuckDB's reading of it must match ours.
+hb="$ROOT/tests/fuzz/corpus/parquet/handbuilt.parquet"
+"$QL" inspect --rows 0 "$hb" > "$D/hb.got"
+duck "SELECT * FROM '$hb'" > "$D/hb.want"
+node "$ROOT/tests/interop/jsonl_eq.mjs" "$D/hb.got" "$D/hb.want"
+ok $? "hand-built file (DELTA_BYTE_ARRAY, RLE booleans, INT96, BYTE_STREAM_SPLIT): same as DuckDB"
+
 # The command's surface.
 "$QL" inspect --help | grep -q '^Usage: questlog inspect FILE.parquet'
 ok $? "inspect --help prints the usage"
@@ -122,6 +132,10 @@ is $? 2 "inspect without a file: usage error (exit 2)"
 is $? 2 "inspect --rows x: usage error (exit 2)"
 out=$("$QL" inspect "$D/missing.parquet" 2>&1); rc=$?
 is "$rc:$out" "1:questlog inspect: $D/missing.parquet: No such file or directory" "missing file: exit 1, names the file"
+
+out=$("$QL" inspect "$D/lz4.parquet" 2>&1); rc=$?
+is "$rc:$out" "1:questlog inspect: $D/lz4.parquet: column id: compression codec LZ4_RAW not supported (ZSTD, SNAPPY, GZIP, none are)" \
+   "DuckDB's LZ4 (LZ4_RAW): a clear error"
 
 # --- malformed files: an error naming the file, never a crash --------------
 clean_fail() {  # clean_fail FILE "name": exit 1 and "questlog inspect: FILE: …", no sanitizer report

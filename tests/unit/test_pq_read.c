@@ -287,6 +287,201 @@ static void test_delta(void)
     ok(ql_pq_byte_stream_split_decode(s, 7, 2, 4, (uint8_t *)fl, &msg) < 0, "BYTE_STREAM_SPLIT size mismatch: error");
 }
 
+/* ---- a hand-built file: the encodings DuckDB does not write --------------- */
+
+typedef struct hb_col {
+    const char *name;
+    int phys, rep, converted;     /* converted -1: none */
+    ql_buf_t chunk;               /* pages */
+    int64_t dict_off, data_off, start;
+    int enc[3], nenc;
+} hb_col_t;
+
+/* Appends a page header + payload to c->chunk. type 0 = V1, 2 = dictionary, 3 = V2. */
+static void hb_page(hb_col_t *c, int type, int enc, int nvals, int nnulls, const void *levels, size_t llen,
+                    const void *vals, size_t vlen)
+{
+    ql_buf_t h = QL_BUF_INIT;
+    ql_thrift_writer_t w;
+    ql_thrift_writer_init(&w, &h);
+    int32_t size = (int32_t)(llen + vlen);
+    ql_thrift_write_field_i32(&w, 1, type);
+    ql_thrift_write_field_i32(&w, 2, size);
+    ql_thrift_write_field_i32(&w, 3, size);
+    if (type == 0) {
+        ql_thrift_write_field_struct_begin(&w, 5);
+        ql_thrift_write_field_i32(&w, 1, nvals);
+        ql_thrift_write_field_i32(&w, 2, enc);
+        ql_thrift_write_field_i32(&w, 3, 3);
+        ql_thrift_write_field_i32(&w, 4, 3);
+        ql_thrift_write_struct_end(&w);
+    } else if (type == 2) {
+        ql_thrift_write_field_struct_begin(&w, 7);
+        ql_thrift_write_field_i32(&w, 1, nvals);
+        ql_thrift_write_field_i32(&w, 2, enc);
+        ql_thrift_write_struct_end(&w);
+    } else {
+        ql_thrift_write_field_struct_begin(&w, 8);
+        ql_thrift_write_field_i32(&w, 1, nvals);
+        ql_thrift_write_field_i32(&w, 2, nnulls);
+        ql_thrift_write_field_i32(&w, 3, nvals);
+        ql_thrift_write_field_i32(&w, 4, enc);
+        ql_thrift_write_field_i32(&w, 5, (int32_t)llen);
+        ql_thrift_write_field_i32(&w, 6, 0);
+        ql_thrift_write_field_bool(&w, 7, 0);
+        ql_thrift_write_struct_end(&w);
+    }
+    ql_thrift_write_struct_end(&w);
+    if (type == 2) c->dict_off = (int64_t)c->chunk.len;
+    else if (c->data_off < 0) c->data_off = (int64_t)c->chunk.len;
+    ql_buf_append(&c->chunk, h.data, h.len);
+    if (llen) ql_buf_append(&c->chunk, levels, llen);
+    if (vlen) ql_buf_append(&c->chunk, vals, vlen);
+    c->enc[c->nenc++] = enc;
+    ql_buf_free(&h);
+}
+
+/* Writes "PAR1", the chunks, the footer for 4 rows. */
+static void hb_file(ql_buf_t *out, hb_col_t *cols, int n)
+{
+    ql_buf_puts(out, "PAR1");
+    for (int i = 0; i < n; i++) {
+        cols[i].start = (int64_t)out->len;
+        ql_buf_append(out, cols[i].chunk.data, cols[i].chunk.len);
+    }
+    ql_buf_t fm = QL_BUF_INIT;
+    ql_thrift_writer_t w;
+    ql_thrift_writer_init(&w, &fm);
+    ql_thrift_write_field_i32(&w, 1, 2);
+    ql_thrift_write_field_list_begin(&w, 2, QL_THRIFT_STRUCT, (uint32_t)n + 1);
+    ql_thrift_write_struct_begin(&w);
+    ql_thrift_write_field_string(&w, 4, "schema");
+    ql_thrift_write_field_i32(&w, 5, n);
+    ql_thrift_write_struct_end(&w);
+    for (int i = 0; i < n; i++) {
+        ql_thrift_write_struct_begin(&w);
+        ql_thrift_write_field_i32(&w, 1, cols[i].phys);
+        ql_thrift_write_field_i32(&w, 3, cols[i].rep);
+        ql_thrift_write_field_string(&w, 4, cols[i].name);
+        if (cols[i].converted >= 0) ql_thrift_write_field_i32(&w, 6, cols[i].converted);
+        ql_thrift_write_struct_end(&w);
+    }
+    ql_thrift_write_field_i64(&w, 3, 4);
+    ql_thrift_write_field_list_begin(&w, 4, QL_THRIFT_STRUCT, 1);
+    ql_thrift_write_struct_begin(&w);
+    ql_thrift_write_field_list_begin(&w, 1, QL_THRIFT_STRUCT, (uint32_t)n);
+    for (int i = 0; i < n; i++) {
+        hb_col_t *c = &cols[i];
+        ql_thrift_write_struct_begin(&w);
+        ql_thrift_write_field_i64(&w, 2, c->start);
+        ql_thrift_write_field_struct_begin(&w, 3);
+        ql_thrift_write_field_i32(&w, 1, c->phys);
+        ql_thrift_write_field_list_begin(&w, 2, QL_THRIFT_I32, (uint32_t)c->nenc);
+        for (int k = 0; k < c->nenc; k++) ql_thrift_write_i32(&w, c->enc[k]);
+        ql_thrift_write_field_list_begin(&w, 3, QL_THRIFT_BINARY, 1);
+        ql_thrift_write_binary(&w, c->name, strlen(c->name));
+        ql_thrift_write_field_i32(&w, 4, 0);
+        ql_thrift_write_field_i64(&w, 5, 4);
+        ql_thrift_write_field_i64(&w, 6, (int64_t)c->chunk.len);
+        ql_thrift_write_field_i64(&w, 7, (int64_t)c->chunk.len);
+        ql_thrift_write_field_i64(&w, 9, c->start + c->data_off);
+        if (c->dict_off >= 0) ql_thrift_write_field_i64(&w, 11, c->start + c->dict_off);
+        ql_thrift_write_struct_end(&w);
+        ql_thrift_write_struct_end(&w);
+    }
+    ql_thrift_write_field_i64(&w, 2, 100);
+    ql_thrift_write_field_i64(&w, 3, 4);
+    ql_thrift_write_struct_end(&w);
+    ql_thrift_write_struct_end(&w);
+    ql_buf_append(out, fm.data, fm.len);
+    uint32_t fl = (uint32_t)fm.len;
+    ql_buf_append(out, &fl, 4);
+    ql_buf_puts(out, "PAR1");
+    ql_buf_free(&fm);
+}
+
+static void test_hand_built(void)
+{
+    hb_col_t c[5] = {
+        {"s", PQ_T_BYTE_ARRAY, PQ_REP_OPTIONAL, 0, QL_BUF_INIT, -1, -1, 0, {0}, 0},
+        {"b", PQ_T_BOOLEAN, PQ_REP_REQUIRED, -1, QL_BUF_INIT, -1, -1, 0, {0}, 0},
+        {"t", PQ_T_INT96, PQ_REP_OPTIONAL, -1, QL_BUF_INIT, -1, -1, 0, {0}, 0},
+        {"d", PQ_T_DOUBLE, PQ_REP_REQUIRED, -1, QL_BUF_INIT, -1, -1, 0, {0}, 0},
+        {"i", PQ_T_INT32, PQ_REP_REQUIRED, -1, QL_BUF_INIT, -1, -1, 0, {0}, 0},
+    };
+    /* s: V2, DELTA_BYTE_ARRAY, values axis, NULL, axle, babble. */
+    ql_buf_t v = QL_BUF_INIT;
+    int64_t pre[3] = {0, 2, 0}, suf[3] = {4, 2, 6};
+    delta_encode(&v, pre, 3);
+    delta_encode(&v, suf, 3);
+    ql_buf_puts(&v, "axislebabble");
+    const uint8_t lv_s[] = {(1 << 1) | 1, 0x0D};
+    hb_page(&c[0], 3, PQ_ENC_DELTA_BYTE_ARRAY, 4, 1, lv_s, sizeof lv_s, v.data, v.len);
+    /* b: V2, RLE booleans 1 1 1 0 (4-byte length, then one bit-packed group). */
+    const uint8_t vb[] = {2, 0, 0, 0, (1 << 1) | 1, 0x07};
+    hb_page(&c[1], 3, PQ_ENC_RLE, 4, 0, NULL, 0, vb, sizeof vb);
+    /* t: V1, INT96 PLAIN, all four set: the epoch day + i µs. */
+    uint8_t vt[6 + 48];
+    const uint8_t lv_t[] = {2, 0, 0, 0, 4 << 1, 1};
+    memcpy(vt, lv_t, 6);
+    for (int i = 0; i < 4; i++) {
+        int64_t nanos = (int64_t)i * 1000 + 999;
+        int32_t day = 2440588 + i;
+        memcpy(vt + 6 + 12 * i, &nanos, 8);
+        memcpy(vt + 6 + 12 * i + 8, &day, 4);
+    }
+    hb_page(&c[2], 0, PQ_ENC_PLAIN, 4, 0, NULL, 0, vt, sizeof vt);
+    /* d: V1, BYTE_STREAM_SPLIT doubles 1.5, -2, 1e300, 0. */
+    double dv[4] = {1.5, -2, 1e300, 0};
+    uint8_t vd[32];
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < 8; k++) vd[k * 4 + i] = ((uint8_t *)&dv[i])[k];
+    hb_page(&c[3], 0, PQ_ENC_BYTE_STREAM_SPLIT, 4, 0, NULL, 0, vd, sizeof vd);
+    /* i: dictionary [7, -9], V1 PLAIN_DICTIONARY indices 0 1 1 0. */
+    int32_t dict[2] = {7, -9};
+    hb_page(&c[4], 2, PQ_ENC_PLAIN, 2, 0, NULL, 0, dict, sizeof dict);
+    const uint8_t vi[] = {1, (1 << 1) | 1, 0x06};
+    hb_page(&c[4], 0, PQ_ENC_PLAIN_DICTIONARY, 4, 0, NULL, 0, vi, sizeof vi);
+
+    ql_buf_t file = QL_BUF_INIT;
+    hb_file(&file, c, 5);
+    char err[256];
+    ql_pq_file_t *f;
+    int rc = ql_pq_open_mem(&f, file.data, file.len, err, sizeof err);
+    ok(rc == 0, "hand-built file opens (%s)", rc ? err : "ok");
+    if (rc == 0) {
+        ql_pq_column_data_t d[5];
+        int good = 1;
+        for (int k = 0; k < 5; k++)
+            if (ql_pq_read_column(f, 0, k, &d[k], err, sizeof err) < 0) {
+                good = 0;
+                diag("column %d: %s", k, err);
+            }
+        ok(good, "every column decodes");
+        if (good) {
+            ok(d[0].n == 4 && d[0].valid[0] && !d[0].valid[1] && d[0].str_len[2] == 4 &&
+                   !memcmp(d[0].str[2], "axle", 4) && d[0].str_len[3] == 6 && !memcmp(d[0].str[3], "babble", 6),
+               "V2 page, DELTA_BYTE_ARRAY strings with a null");
+            ok(d[1].i64[0] == 1 && d[1].i64[2] == 1 && d[1].i64[3] == 0 && d[1].valid[3], "V2 page, RLE booleans");
+            ok(d[2].type == QL_PQ_TIMESTAMP && d[2].i64[0] == 0 && d[2].i64[3] == 3 * 86400000000LL + 3,
+               "INT96 timestamps in µs");
+            ok(d[3].f64[0] == 1.5 && d[3].f64[1] == -2 && d[3].f64[2] == 1e300 && d[3].f64[3] == 0,
+               "BYTE_STREAM_SPLIT doubles");
+            ok(d[4].i64[0] == 7 && d[4].i64[1] == -9 && d[4].i64[2] == -9 && d[4].i64[3] == 7,
+               "PLAIN_DICTIONARY INT32");
+        }
+        for (int k = 0; k < 5; k++) ql_pq_column_data_free(&d[k]);
+        ql_pq_column_data_t dd;
+        ok(ql_pq_read_dictionary(f, 0, 4, &dd, err, sizeof err) == 1 && dd.n == 2 && dd.i64[1] == -9,
+           "read_dictionary: the INT32 dictionary");
+        ql_pq_column_data_free(&dd);
+        ql_pq_close(f);
+    }
+    ql_buf_free(&file);
+    ql_buf_free(&v);
+    for (int k = 0; k < 5; k++) ql_buf_free(&c[k].chunk);
+}
+
 /* ---- files ---------------------------------------------------------------- */
 
 static char *read_corpus(const char *name, size_t *len)
@@ -539,6 +734,7 @@ int main(void)
     test_rle();
     test_unpack();
     test_delta();
+    test_hand_built();
     test_footer_checks();
     test_duckdb_files();
     test_round_trip();
