@@ -227,6 +227,7 @@ static void json_value(ql_buf_t *b, sqlite3_stmt *st, int c)
                 if (strtod(tmp, NULL) == d) break;
             }
             ql_buf_puts(b, tmp);
+            if (!strpbrk(tmp, ".eE")) ql_buf_puts(b, ".0");   /* stays a REAL: 13.0, not 13 */
         }
         break;
     }

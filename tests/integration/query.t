@@ -50,6 +50,8 @@ same "evolving: new col IS NULL"    "select count(*) as n from evolving where sw
 same "_rejected is queryable"       "select * from \"_rejected\" order by raw"
 same "join of two tables"           "select g.guild_id as g, count(*) as n from purchases p join join_guilds g on p.Host = g.Host and p.dt = g.dt where p.Host = 'user2.att.com' and p.timestamp < '2026-11-21T22:05:00Z' group by 1 order by 1"
 
+same_check
+
 # Row-group skipping: the lake has 2048-row groups (DuckDB's), 10 in extracted_events.
 stats() { "$QL" query --lake "$LAKE" --stats --format csv "$1" 2>&1 >/dev/null | sed -n 's/^row groups: scanned \([0-9]*\), skipped \([0-9]*\).*/\1 \2/p'; }
 is "$(stats "select count(*) from extracted_events")" "10 0" "full scan reads every row group"

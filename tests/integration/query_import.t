@@ -34,6 +34,8 @@ same "new column in a later file"  "select event_type, enchantment, count(*) as 
 same "IS NULL on the new column"   "select count(*) as n from purchases where enchantment is null"
 same "sword types"                 "select sword_type, count(*) as n from purchases group by sword_type order by sword_type"
 
+same_check
+
 out="$("$QL" query --lake "$LAKE" --stats --format csv "select count(*) from extracted_events where enchantment = 'fire'" 2>&1)"
 echo "$out" | grep -q "skipped [1-9]"; ok $? "files without the new column are skipped ($(echo "$out" | tail -1))"
 

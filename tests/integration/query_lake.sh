@@ -72,12 +72,17 @@ duck_views() {
     done
 }
 
-# JSON lines with keys sorted and floats rounded, so both engines' text compares.
+# JSON lines with keys sorted, floats rounded and DuckDB's JSON timestamps
+# ("2026-11-21 22:00:00.4+00") in questlog's form, so both engines' text compares.
 norm() {
     python3 -c '
-import json, sys
+import json, re, sys
+TS = re.compile(r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d+))?\+00$")
 def r(v):
     if isinstance(v, float): return round(v, 6)
+    if isinstance(v, str):
+        m = TS.match(v)
+        if m: return "%sT%s.%sZ" % (m.group(1), m.group(2), (m.group(3) or "").ljust(6, "0"))
     return v
 for line in sys.stdin:
     line = line.strip()
@@ -85,16 +90,28 @@ for line in sys.stdin:
 '
 }
 
-# same "name" "SQL": questlog's answer over $LAKE equals DuckDB's over the views.
-same() {
-    local got want
-    got="$("$QL" query --lake "$LAKE" --format json "$2" 2>&1 | norm)"
-    want="$(duck "${views[@]}" "$2" 2>&1 | norm)"
-    if [ -n "$want" ] && [ "$got" = "$want" ]; then
-        ok 0 "$1"
-    else
-        ok 1 "$1"
-        diag "SQL: $2"
-        diff <(echo "$want") <(echo "$got") | head -10 | sed 's/^/#   /'
-    fi
+# same "name" "SQL": queues a check that questlog's answer over $LAKE equals
+# DuckDB's over the views; same_check runs the queue (DuckDB once for all).
+_same_names=()
+_same_sqls=()
+same() { _same_names+=("$1"); _same_sqls+=("$2"); }
+same_check() {
+    local stmts=("${views[@]}") i got want
+    for i in "${!_same_sqls[@]}"; do
+        stmts+=("COPY (${_same_sqls[$i]}) TO '$tmpdir/duck_$i.json' (FORMAT json)")
+    done
+    duck "${stmts[@]}" "SELECT 1" >/dev/null 2>"$tmpdir/duck.err" || diag "duckdb: $(cat "$tmpdir/duck.err")"
+    for i in "${!_same_sqls[@]}"; do
+        got="$("$QL" query --lake "$LAKE" --format json "${_same_sqls[$i]}" 2>&1 | norm)"
+        want="$(norm < "$tmpdir/duck_$i.json" 2>/dev/null)"
+        if [ -n "$want" ] && [ "$got" = "$want" ]; then
+            ok 0 "${_same_names[$i]}"
+        else
+            ok 1 "${_same_names[$i]}"
+            diag "SQL: ${_same_sqls[$i]}"
+            diff <(echo "$want") <(echo "$got") | head -10 | sed 's/^/#   /'
+        fi
+    done
+    _same_names=()
+    _same_sqls=()
 }
