@@ -927,7 +927,11 @@ static int cons_read(segcons_t *c, ql_log_record_t *recs, size_t max, char *err,
     int64_t durable = c->head ? head_load(c->head) : INT64_MAX;
     if (c->fd < 0) {
         int r = cons_seek(c, err, errlen);
-        if (r != 0) return r < 0 ? QL_LOG_EINVAL : 0;
+        if (r < 0) return QL_LOG_EINVAL;
+        if (r > 0) { /* no segment yet: nothing written, we are at the end */
+            c->at_end = 1;
+            return 0;
+        }
     }
     /* I3: keep no bytes read at an earlier poll beyond `pos`. */
     c->len = 0;
@@ -1057,11 +1061,12 @@ static int cons_end_offset(ql_consumer_t *cc, int32_t partition, int64_t *end)
 {
     segcons_t *c = (segcons_t *)cc;
     cons_try_head(c);
-    if (partition != 0 || !c->head) {
+    if (partition != 0) {
         *end = -1;
         return QL_LOG_EINVAL;
     }
-    *end = head_load(c->head);
+    /* no writer has ever opened this log: the end is where reading stopped */
+    *end = c->head ? head_load(c->head) : c->next;
     return 0;
 }
 

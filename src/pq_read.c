@@ -512,8 +512,12 @@ static int parse_column_meta(ql_pq_file_t *f, ql_thrift_reader_t *r, const colx_
     if (phys != c->phys)
         return ql_err(err, errlen, "column %s: chunk type %d differs from the schema's %d", c->info.name,
                       (int)phys, c->phys);
-    if (codec != QL_PQ_UNCOMPRESSED && codec != QL_PQ_SNAPPY && codec != QL_PQ_GZIP && codec != QL_PQ_ZSTD)
-        return ql_err(err, errlen, "column %s: compression codec %d not supported", c->info.name, (int)codec);
+    if (codec != QL_PQ_UNCOMPRESSED && codec != QL_PQ_SNAPPY && codec != QL_PQ_GZIP && codec != QL_PQ_ZSTD) {
+        static const char *const other[] = {[3] = "LZO", [4] = "BROTLI", [5] = "LZ4", [7] = "LZ4_RAW"};
+        const char *name = codec >= 0 && codec < (int32_t)QL_ARRAY_LEN(other) ? other[codec] : NULL;
+        return ql_err(err, errlen, "column %s: compression codec %s not supported (ZSTD, SNAPPY, GZIP, none are)",
+                      c->info.name, name ? name : "(unknown)");
+    }
     if (has_stats) {
         ch->info.null_count = st.null_count;
         if (st.min_value || st.max_value) {

@@ -61,6 +61,14 @@ is "$(printf '%s\n' "$out" | wc -l)" 3 "cat | head -3"
 ok "$([ $(( $(date +%s) - start )) -lt 5 ]; echo $?)" "cat exits when head closes the pipe (while following)"
 is "$(cat "$tmpdir/pipe_err")" "" "no error message for the closed pipe"
 
+# empty logs: a bare directory, and a log a writer created but never wrote to
+mkdir -p "$tmpdir/bare/log"
+out=$(timeout 10 "$QL" cat --data "$tmpdir/bare" -e 2>"$tmpdir/err"); rc=$?
+is "$rc/$out/$(cat "$tmpdir/err")" "0//% Reached end of log at offset 0: exiting" "an empty log directory: -e ends at offset 0"
+"$FILL" "$tmpdir/empty/log" 0
+out=$(timeout 10 "$QL" cat --data "$tmpdir/empty" -e 2>"$tmpdir/err"); rc=$?
+is "$rc/$out/$(cat "$tmpdir/err")" "0//% Reached end of log at offset 0: exiting" "a created, empty log: -e ends at offset 0"
+
 # usage
 "$QL" cat --help > "$tmpdir/help"; rc=$?
 is "$rc" 0 "--help exits 0"

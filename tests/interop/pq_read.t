@@ -47,6 +47,7 @@ for c in "${configs[@]}"; do
   stmts+=("COPY t TO '$D/${c%%:*}.parquet' (FORMAT parquet, ${c#*:})")
 done
 stmts+=("COPY (SELECT * FROM t LIMIT 0) TO '$D/empty.parquet' (FORMAT parquet)")
+stmts+=("COPY (SELECT * FROM t LIMIT 10) TO '$D/lz4.parquet' (FORMAT parquet, COMPRESSION lz4)")
 stmts+=("COPY (SELECT (i/100)::DECIMAL(9,2) d9, (i/1000 - 3)::DECIMAL(18,3) d18, (i/7 - 50)::DECIMAL(38,5) d38,
           (i%250)::UTINYINT ut, (i*1000003)::UINTEGER ui, (i%200-100)::SMALLINT sm, (i%100-50)::TINYINT ti,
           (TIMESTAMP '2026-01-01' + INTERVAL (i*1001) MILLISECOND)::TIMESTAMP_MS tms,
@@ -131,6 +132,10 @@ is $? 2 "inspect without a file: usage error (exit 2)"
 is $? 2 "inspect --rows x: usage error (exit 2)"
 out=$("$QL" inspect "$D/missing.parquet" 2>&1); rc=$?
 is "$rc:$out" "1:questlog inspect: $D/missing.parquet: No such file or directory" "missing file: exit 1, names the file"
+
+out=$("$QL" inspect "$D/lz4.parquet" 2>&1); rc=$?
+is "$rc:$out" "1:questlog inspect: $D/lz4.parquet: column id: compression codec LZ4_RAW not supported (ZSTD, SNAPPY, GZIP, none are)" \
+   "DuckDB's LZ4 (LZ4_RAW): a clear error"
 
 # --- malformed files: an error naming the file, never a crash --------------
 clean_fail() {  # clean_fail FILE "name": exit 1 and "questlog inspect: FILE: …", no sanitizer report
