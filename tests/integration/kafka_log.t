@@ -35,6 +35,15 @@ kcat -C -b "$BOOT" -t events -o beginning -e -q 2>/dev/null |
     sed 's/.*"event_id":"\([^"]*\)".*/\1/' | sort >"$tmpdir/kcat"
 ok "$(comm -3 "$tmpdir/acked" "$tmpdir/kcat" | wc -l)" "kcat -C reads exactly the acknowledged events"
 
+# questlog cat --kafka (no group: every partition, exit at the end).
+if "$QL" cat --help >/dev/null 2>&1; then
+    timeout 60 "$QL" cat --kafka "$BOOT" --topic events -e 2>/dev/null 3>&- |
+        sed 's/.*"event_id":"\([^"]*\)".*/\1/' | sort >"$tmpdir/cat"
+    ok "$(comm -3 "$tmpdir/acked" "$tmpdir/cat" | wc -l)" "questlog cat --kafka -e prints exactly the acknowledged events"
+    is "$(timeout 60 "$QL" cat --kafka "$BOOT" --topic events --from end -e 2>/dev/null 3>&- | wc -l)" 0 \
+        "questlog cat --kafka --from end -e prints nothing and exits"
+fi
+
 # 4. -X pass-through: a bad key is refused with a clear message; a good one works.
 "$KCLIENT" produce "$BOOT" events 1 -X no.such.setting=1 >/dev/null 2>"$tmpdir/x.err" 3>&-
 ok $(( $? == 0 )) "an unknown -X key fails"
