@@ -778,7 +778,7 @@ static void test_disk_full_tmpfs(void)
     }
     snprintf(dir, sizeof dir, "%s/log", mnt);
     snprintf(filler, sizeof filler, "%s/filler", mnt);
-    ql_log_t *log = open_log(dir, 0, 1);
+    ql_log_t *log = open_log(dir, 1024, 1); /* small segments: rolls while full, too */
     waitctx_t w;
     wc_init(&w);
     append_wait(log, &w, 0, 5);
@@ -792,6 +792,7 @@ static void test_disk_full_tmpfs(void)
     for (int k = 0; k < 5000 && !failed; k++) failed = append_wait(log, &w, i, 1) ? 1 : (i++, 0);
     ok(failed, "appends fail on a full tmpfs (after %d more)", i - 5);
     ok(strstr(w.errmsg, "disk full") && strstr(w.errmsg, "No space"), "ENOSPC reported as disk full");
+    is_int(append_wait(log, &w, i, 20), 20, "while full, every append fails (writes and rolls)");
     unlink(filler);
     is_int(append_wait(log, &w, i, 10), 0, "after freeing space the log works again");
     ql_log_close(log);
