@@ -4,7 +4,7 @@
 # against the ceiling of this machine: nginx answering a fixed 200 from
 # memory. Same run, same client: `wrk -t1 -c64 -d10s --latency`.
 #
-#   bash bench/ingest.sh            (after `make`; DURATION=10 CONNS=64 PATHQ=... to vary)
+#   bash bench/ingest.sh            (after `make`; DURATION=10 CONNS=64 ROUNDS=1 PATHQ=... to vary)
 #
 # Prints req/s and p99 for both, questlog's peak RSS, and the ratio. The data
 # directory is on the work disk (bench/out/, removed afterwards). On a shared
@@ -14,6 +14,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 QL="${QL_BIN:-$ROOT/questlog}"
 DURATION="${DURATION:-10}"
 CONNS="${CONNS:-64}"
+ROUNDS="${ROUNDS:-1}"
 PATHQ="${PATHQ:-/purchase_a_sword?sword_type=katana}"
 
 need() { command -v "$1" >/dev/null 2>&1; }
@@ -89,8 +90,17 @@ wait_port "$qp"
 curl -sf "http://127.0.0.1:$qp$PATHQ" > /dev/null   # warm up, and check it answers 200
 
 nginx_pids=($(pgrep -P "${pids[0]}") "${pids[0]}")
-read -r n_rps n_p99 n_cpu < <(run_wrk "http://127.0.0.1:$np$PATHQ" "${nginx_pids[@]}")
-read -r q_rps q_p99 q_cpu < <(run_wrk "http://127.0.0.1:$qp$PATHQ" "$qpid")
+# ROUNDS > 1 alternates the two peers and reports the median of each figure,
+# which tames a busy machine a little.
+n_runs=(); q_runs=()
+for ((r = 1; r <= ROUNDS; r++)); do
+    n_runs+=("$(run_wrk "http://127.0.0.1:$np$PATHQ" "${nginx_pids[@]}")")
+    q_runs+=("$(run_wrk "http://127.0.0.1:$qp$PATHQ" "$qpid")")
+    [ "$ROUNDS" -gt 1 ] && echo "  round $r: nginx ${n_runs[-1]}   questlog ${q_runs[-1]}   (req/s p99_ms cpu_us/req)"
+done
+median() { printf '%s\n' "$@" | awk -v col="$COL" '{print $col}' | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+read -r n_rps n_p99 n_cpu <<<"$(COL=1 median "${n_runs[@]}") $(COL=2 median "${n_runs[@]}") $(COL=3 median "${n_runs[@]}")"
+read -r q_rps q_p99 q_cpu <<<"$(COL=1 median "${q_runs[@]}") $(COL=2 median "${q_runs[@]}") $(COL=3 median "${q_runs[@]}")"
 q_rss_kb="$(awk '/^VmHWM/ {print $2}' "/proc/$qpid/status")"
 events="$(curl -s "http://127.0.0.1:$qp/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')"
 # How the log batched: records per commit (fsync) and the mean append-to-durable time.
@@ -99,7 +109,7 @@ commits="$(curl -s "http://127.0.0.1:$qp/metrics" | awk '
     /^questlog_log_commit_seconds_sum / {s = $2} /^questlog_log_commit_seconds_count / {n = $2}
     END {if (c && n) printf "%.1f records per fsync, %.2f ms append-to-durable on average", r / c, s * 1000 / n}')"
 
-echo "wrk -t1 -c$CONNS -d${DURATION}s GET $PATHQ   ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); shared machine: noisy)"
+echo "wrk -t1 -c$CONNS -d${DURATION}s GET $PATHQ x $ROUNDS  ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); shared machine: noisy)"
 printf '  %-32s %9.0f req/s   p99 %7.2f ms   CPU %5.1f us/req\n' "nginx (fixed 200, 2 workers)" "$n_rps" "$n_p99" "$n_cpu"
 printf '  %-32s %9.0f req/s   p99 %7.2f ms   CPU %5.1f us/req   RSS %d MB   (%s durable events)\n' \
     "questlog serve (durable acks)" "$q_rps" "$q_p99" "$q_cpu" "$((q_rss_kb / 1024))" "$events"

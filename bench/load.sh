@@ -37,10 +37,18 @@ t() {  # t NAME CMD…
     echo "$s $e" > "$dir/$1.wall"
 }
 t questlog "$QL" import -q --workers 2 --lake "$dir/lake" "$dir/events.jsonl"
-t duckdb node "$ROOT/tests/interop/duck.mjs" \
-    "SET threads = 2" \
-    "COPY (SELECT * FROM read_json_auto('$dir/events.jsonl')) TO '$dir/duck.parquet' (FORMAT parquet, COMPRESSION zstd)" \
-    "SELECT 1"
+# DuckDB in node: the COPY statement's own time is printed too (node and
+# DuckDB start-up excluded), so both ratios can be given.
+cat > "$dir/duck_copy.mjs" <<JS
+import { DuckDBInstance } from '@duckdb/node-api';
+const db = await DuckDBInstance.create(':memory:', { threads: '2' });
+const conn = await db.connect();
+const t0 = process.hrtime.bigint();
+await conn.run("COPY (SELECT * FROM read_json_auto('$dir/events.jsonl')) TO '$dir/duck.parquet' (FORMAT parquet, COMPRESSION zstd)");
+console.error(Number(process.hrtime.bigint() - t0) / 1e9);
+JS
+ln -s "$ROOT/tests/interop/node_modules" "$dir/node_modules"
+t duckdb node "$dir/duck_copy.mjs"
 qbytes=$(du -sb "$dir/lake/extracted_events" | cut -f1)
 qall=$(du -sb --exclude='.*' "$dir/lake" | cut -f1)
 dbytes=$(stat -c %s "$dir/duck.parquet")
@@ -56,13 +64,15 @@ for k in ("questlog", "duckdb"):
     a, b = map(float, open(f"{d}/{k}.wall").read().split())
     r[k] = dict(secs=b - a, rss=int(rss) / 1024, cpu=float(u) + float(s))
 q, k = r["questlog"], r["duckdb"]
+stmt = float(open(f"{d}/duckdb.err").read().split()[-1])
 print(f"questlog import  {n / q['secs']:>11,.0f} events/s  {q['secs']:6.2f} s  cpu {q['cpu']:5.2f} s  "
       f"peak RSS {q['rss']:6.1f} MB  extracted_events {qb / 1e6:6.2f} MB  (all tables {qa / 1e6:.2f} MB)")
 print(f"duckdb COPY      {n / k['secs']:>11,.0f} events/s  {k['secs']:6.2f} s  cpu {k['cpu']:5.2f} s  "
-      f"peak RSS {k['rss']:6.1f} MB  file {db / 1e6:6.2f} MB")
-print(f"ratio questlog/duckdb: speed {k['secs'] / q['secs']:.2f}x (target >= 1.5x)  "
-      f"RSS {q['rss'] / k['rss']:.2f}x (target <= 0.25x)  bytes {qb / db:.2f}x (target <= 1.2x)  "
-      f"cpu {q['cpu'] / k['cpu']:.2f}x")
+      f"peak RSS {k['rss']:6.1f} MB  file {db / 1e6:6.2f} MB  (COPY statement alone {stmt:.2f} s, "
+      f"{n / stmt:,.0f} events/s)")
+print(f"ratio questlog/duckdb: speed {k['secs'] / q['secs']:.2f}x process, {stmt / q['secs']:.2f}x vs the COPY "
+      f"statement alone (target >= 1.5x)  RSS {q['rss'] / k['rss']:.2f}x (target <= 0.25x)  "
+      f"bytes {qb / db:.2f}x (target <= 1.2x)  cpu {q['cpu'] / k['cpu']:.2f}x")
 PY
 
 # ---- up freshness: accepted -> visible to a query -------------------------------

@@ -6,6 +6,9 @@
  * queryable about a second later). Loader lag and files/bytes written are
  * added to the collector's /metrics.
  *
+ * With --kafka the collector produces to the topic and the loader consumes
+ * it in its consumer group instead of the embedded log.
+ *
  * Shutdown (SIGINT/SIGTERM): stop the collector first (it answers every
  * request already handed to the log), then let the loader read the log to
  * its end, commit, and exit 0 — nothing accepted is left unloaded.
@@ -135,11 +138,6 @@ int ql_cmd_up(int argc, char **argv)
         fprintf(stderr, "questlog up: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    if (co.kafka) {
-        fprintf(stderr, "questlog up: runs on the embedded log; for Kafka run `questlog serve --kafka …` "
-                        "and `questlog load --kafka …`\n");
-        return 2;
-    }
     ql_cli_finish(&co);
 
     /* Signals go to the thread that sigwaits; every thread created below
@@ -166,8 +164,14 @@ int ql_cmd_up(int argc, char **argv)
     if (ql_loader_env_open(&env, co.config_path, err, sizeof err)) goto fail;
     if (log_options(env.cfg, &lopt, err, sizeof err)) goto fail;
     if (ql_mkdir_p(co.data_dir, err, sizeof err)) goto fail;
-    if (ql_lake_lock(co.lake_dir, "loader", &lock_fd, err, sizeof err)) goto fail;
-    if (ql_log_open_embedded(&log, co.log_dir, &lopt, err, sizeof err)) goto fail;
+    if (co.kafka) {
+        /* Kafka: the collector produces to the topic, the loader consumes it in
+         * its group (several `up`/`load` processes may share the partitions) */
+        if (ql_log_open_kafka(&log, co.kafka, co.topic, co.kafka_conf, 0, err, sizeof err)) goto fail;
+    } else {
+        if (ql_lake_lock(co.lake_dir, "loader", &lock_fd, err, sizeof err)) goto fail;
+        if (ql_log_open_embedded(&log, co.log_dir, &lopt, err, sizeof err)) goto fail;
+    }
 
     ql_loader_options_t lo = {0};
     lo.lake_dir = co.lake_dir;
@@ -175,7 +179,9 @@ int ql_cmd_up(int argc, char **argv)
     lo.wopt.codec = QL_PQ_ZSTD;
     if (ql_loader_new(&ld, &lo, err, sizeof err)) goto fail;
     ql_consumer_callbacks_t cb = ql_loader_callbacks(ld);
-    if (ql_consumer_open_embedded(&cons, co.log_dir, "loader", &cb, err, sizeof err)) goto fail;
+    if (co.kafka ? ql_consumer_open_kafka(&cons, co.kafka, co.topic, co.group, co.kafka_conf, &cb, err, sizeof err)
+                 : ql_consumer_open_embedded(&cons, co.log_dir, "loader", &cb, err, sizeof err))
+        goto fail;
 
     ql_collector_options_t copt = {.catalog = env.cat, .log = log, .listen = co.listen, .nthreads = threads,
                                    .quiet = quiet};
@@ -193,7 +199,8 @@ int ql_cmd_up(int argc, char **argv)
     loader_running = 1;
 
     const char *addr = ql_collector_address(col);
-    printf("questlog up: collecting events on http://%s  (log: %s)\n", addr, co.log_dir);
+    if (co.kafka) printf("questlog up: collecting events on http://%s  (Kafka topic %s on %s)\n", addr, co.topic, co.kafka);
+    else printf("questlog up: collecting events on http://%s  (log: %s)\n", addr, co.log_dir);
     printf("questlog up: lake at %s, committed every %.1f s\n", co.lake_dir, (double)flush_ms / 1000);
     printf("questlog up: try  curl http://%s/purchase_a_sword  then\n"
            "             questlog query --lake %s \"select * from purchases limit 5\"\n",

@@ -238,6 +238,9 @@ static void batch_answer(loop_t *L, batch_t *B)
                 ql_metrics_count_events(L->srv->metrics, L->idx, p->type, p->n_events, now);
             respond(L, p->req, p->route_id, 200, p->json ? "application/json" : "text/plain; charset=utf-8", p->body,
                     p->body_len);
+        } else if (B->status == QL_LOG_EINVAL && B->n_pend == 1) {
+            /* A request big enough to be refused travels alone (ingest_body). */
+            respond_error(L, p->req, p->route_id, 413, "the request's events are too large for the log", NULL);
         } else {
             char msg[300];
             snprintf(msg, sizeof msg, "the log cannot take the events: %s", B->errmsg[0] ? B->errmsg : "unavailable");
@@ -401,6 +404,9 @@ static void ingest_body(loop_t *L, h2o_req_t *req, int rid)
     ql_event_input_t in;
     char err[256];
     if (ingest_prepare(L, req, rid, &in)) return;
+    /* A big body gets an append of its own: if the log refuses it as too
+     * large, no other request shares its fate. */
+    if (req->entity.len >= FLUSH_BYTES) flush(L);
     batch_t *B = batch_get(L);
     int n = ql_event_build_body(L->eb, &in, req->entity.base ? req->entity.base : "", req->entity.len, &B->data,
                                 err, sizeof err);

@@ -367,9 +367,25 @@ static void retention(seglog_t *l)
     if (deleted) ql_fsync_dir(l->dir, err, sizeof err);
 }
 
+static void fail_msg(seglog_t *l, int e, const char *what, char *err, size_t errlen)
+{
+    char path[4096];
+    seg_path(path, sizeof path, l->dir, l->seg_base);
+    int full = e == ENOSPC || e == EFBIG || e == EDQUOT;
+    ql_err(err, errlen, "%s: %s '%s' failed: %s", full ? "disk full" : "I/O error", what, path,
+             strerror(e));
+}
+
 static int open_segment(seglog_t *l, int64_t base, int create, char *err, size_t errlen)
 {
     char path[4096];
+    if (l->fd >= 0 && l->dirty) { /* never seal a segment with a failed batch's bytes in it (I2) */
+        if (ftruncate(l->fd, (off_t)l->seg_size) != 0) {
+            fail_msg(l, errno, "truncating", err, errlen);
+            return -1;
+        }
+        l->dirty = 0;
+    }
     seg_path(path, sizeof path, l->dir, base);
     int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0), 0644);
     if (fd < 0) return ql_err(err, errlen, "cannot open segment '%s': %s", path, strerror(errno));
@@ -384,15 +400,6 @@ static int open_segment(seglog_t *l, int64_t base, int create, char *err, size_t
     l->seg_size = 0;
     l->dirty = 0;
     return 0;
-}
-
-static void fail_msg(seglog_t *l, int e, const char *what, char *err, size_t errlen)
-{
-    char path[4096];
-    seg_path(path, sizeof path, l->dir, l->seg_base);
-    int full = e == ENOSPC || e == EFBIG || e == EDQUOT;
-    ql_err(err, errlen, "%s: %s '%s' failed: %s", full ? "disk full" : "I/O error", what, path,
-             strerror(e));
 }
 
 /* Writes and fsyncs one chunk of whole appends at seg_size (I1, I2).

@@ -96,6 +96,16 @@ void ql_pq_writer_free(ql_pq_writer_t *w);
 
 /* ---- reader ------------------------------------------------------------ */
 
+/* The reader (pq_read.c, docs/parquet-reader.md) takes any flat file, not
+ * only questlog's: data pages V1/V2; PLAIN, PLAIN_/RLE_DICTIONARY, RLE,
+ * DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY,
+ * BYTE_STREAM_SPLIT; codecs ZSTD, SNAPPY, GZIP, none (others: error at open).
+ * Types map as: BYTE_ARRAY/FIXED_LEN with STRING/UTF8/ENUM/JSON → STRING, else
+ * BINARY; INT32 (incl. DATE as days, unsigned zero-extended) → INT32; INT64 →
+ * INT64; INT64 TIMESTAMP (ms/µs/ns) and INT96 → TIMESTAMP in µs; DECIMAL →
+ * DOUBLE; FLOAT → FLOAT; DOUBLE; BOOLEAN. Nested schemas: error at open
+ * ("nested columns not supported"). */
+
 typedef struct ql_pq_file ql_pq_file_t;
 
 typedef struct ql_pq_value {
@@ -153,8 +163,11 @@ typedef struct ql_pq_column_data {
     void        *arena;   /* internal */
 } ql_pq_column_data_t;
 
-/* Decodes column `col` of row group `rg`. Never reads outside the file and
- * never allocates more than the chunk's declared sizes allow (bounded). */
+/* Decodes column `col` of row group `rg` (only that chunk is read: column
+ * projection). Never reads outside the file and never allocates more than
+ * the chunk's declared sizes allow (bounded). The data does not depend on f:
+ * it may outlive ql_pq_close. On error out is left empty; freeing it is
+ * always safe. */
 int  ql_pq_read_column(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out,
                        char *err, size_t errlen);
 void ql_pq_column_data_free(ql_pq_column_data_t *d);

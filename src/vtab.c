@@ -67,7 +67,7 @@ static int cmp_str(const void *a, const void *b)
 
 /* Lists the visible Parquet files of the table directory `dir` through the
  * lake's own listing (which hides files a compacted file covers). */
-static int list_parquet(const char *dir, strvec_t *out, char *err, size_t errlen)
+static int list_parquet(const char *dir, strvec_t *out, size_t *prefix_len, char *err, size_t errlen)
 {
     char *copy = ql_strdup(dir);
     size_t n = strlen(copy);
@@ -80,6 +80,8 @@ static int list_parquet(const char *dir, strvec_t *out, char *err, size_t errlen
     ql_lake_file_t *files = NULL;
     size_t nf = 0;
     int rc = ql_lake_list_files(parent, table, &files, &nf, err, errlen);
+    /* The lister names files PARENT/TABLE/…: what follows is the Hive part. */
+    *prefix_len = strlen(parent) + 1 + strlen(table) + 1;
     if (rc == 0)
         for (size_t i = 0; i < nf; i++) strvec_push(out, ql_strdup(files[i].path));
     ql_lake_files_free(files, nf);
@@ -215,12 +217,12 @@ int ql_vtab_table_open(ql_vtab_table_t **out, const char *dir, char *err, size_t
         rc = ql_err(err, errlen, "%s: not a directory", dir);
         goto out;
     }
-    if ((rc = list_parquet(dir, &paths, err, errlen)) < 0) goto out;
+    size_t dlen = 0;
+    if ((rc = list_parquet(dir, &paths, &dlen, err, errlen)) < 0) goto out;
     if (paths.n) qsort(paths.v, (size_t)paths.n, sizeof *paths.v, cmp_str);
 
     t->files = ql_calloc((size_t)paths.n + 1, sizeof *t->files);
     int cap_cols = 0;
-    size_t dlen = strlen(dir);
     for (int i = 0; i < paths.n; i++) {
         ql_vtab_file_t *f = &t->files[t->nfiles];
         f->path = paths.v[i];
@@ -235,7 +237,7 @@ int ql_vtab_table_open(ql_vtab_table_t **out, const char *dir, char *err, size_t
         t->bytes += f->bytes;
         t->rows += ql_pq_num_rows(f->pq);
         /* Hive partition keys from the directories between dir and the file. */
-        const char *rel = f->path + dlen;
+        const char *rel = strlen(f->path) > dlen ? f->path + dlen : f->path;
         while (*rel == '/') rel++;
         const char *slash;
         while ((slash = strchr(rel, '/')) != NULL) {
@@ -279,7 +281,7 @@ int ql_vtab_table_open(ql_vtab_table_t **out, const char *dir, char *err, size_t
     for (int i = 0; i < t->nfiles; i++) {
         ql_vtab_file_t *f = &t->files[i];
         f->part_vals = ql_calloc((size_t)t->npart + 1, sizeof(char *));
-        const char *rel = f->path + dlen;
+        const char *rel = strlen(f->path) > dlen ? f->path + dlen : f->path;
         while (*rel == '/') rel++;
         const char *slash;
         while ((slash = strchr(rel, '/')) != NULL) {

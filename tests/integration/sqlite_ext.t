@@ -32,6 +32,11 @@ out="$(run_sqlite :memory: ".load $EXT" \
     "select count(*) from e where timestamp >= '2026-11-22T00:00:00Z'" "select questlog_parquet_stats()" 2>&1)"
 echo "$out" | grep -q "skipped [1-9]"; ok $? "row groups skipped inside the sqlite3 shell ($(echo "$out" | tail -1))"
 
+out="$(cd "$LAKE" && run_sqlite -csv :memory: ".load $EXT" "CREATE VIRTUAL TABLE p USING questlog_parquet('purchases')" \
+    "select count(distinct dt), count(*) from p where dt is not null" 2>&1)"
+want="$(duck "SELECT count(DISTINCT dt) || ',' || count(*) AS r FROM read_parquet('$LAKE/purchases/*/*.parquet', hive_partitioning=true)" | python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["r"])')"
+is "$out" "$want" "a relative table directory keeps its dt column"
+
 out="$(run_sqlite :memory: ".load $EXT" "CREATE VIRTUAL TABLE x USING questlog_parquet('$tmpdir/nope')" 2>&1)"
 echo "$out" | grep -q "questlog_parquet: .*nope"; ok $? "a bad directory is an SQL error"
 

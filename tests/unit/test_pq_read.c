@@ -645,6 +645,35 @@ static void test_duckdb_files(void)
     }
 }
 
+/* Column data outlives its file: strings are copies, even from an
+ * uncompressed, mmap'ed file (after ql_pq_close the mapping is gone). */
+static void test_outlives_file(void)
+{
+    static const char *files[] = {"tests/fuzz/corpus/parquet/v1_plain.parquet",
+                                  "tests/fuzz/corpus/parquet/v2_plain.parquet"};
+    for (size_t k = 0; k < QL_ARRAY_LEN(files); k++) {
+        char err[256];
+        ql_pq_file_t *f;
+        ql_pq_column_data_t s, u;
+        if (ql_pq_open(&f, files[k], err, sizeof err) < 0) {
+            ok(0, "%s opens (%s)", files[k], err);
+            continue;
+        }
+        int rs = ql_pq_read_column(f, 0, ql_pq_column_index(f, "s"), &s, err, sizeof err);
+        int ru = ql_pq_read_column(f, 0, ql_pq_column_index(f, "u"), &u, err, sizeof err);
+        ql_pq_close(f);
+        int good = rs == 0 && ru == 0 && s.n == 40 && u.n == 40;
+        size_t total = 0;
+        for (int64_t i = 0; good && i < 40; i++) {
+            if (s.valid[i]) good = s.str_len[i] == 4 && memcmp(s.str[i], "ev_", 3) == 0;
+            if (u.valid[i]) total += u.str_len[i] + (size_t)(u.str[i][0] != 0);
+        }
+        ok(good && total > 0, "%s: strings readable after ql_pq_close", files[k]);
+        ql_pq_column_data_free(&s);
+        ql_pq_column_data_free(&u);
+    }
+}
+
 /* ---- round trip through questlog's writer --------------------------------- */
 
 static void test_round_trip(void)
@@ -737,6 +766,7 @@ int main(void)
     test_hand_built();
     test_footer_checks();
     test_duckdb_files();
+    test_outlives_file();
     test_round_trip();
     return tap_done();
 }
