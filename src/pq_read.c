@@ -839,6 +839,14 @@ const char *ql_pq_kv(const ql_pq_file_t *f, const char *key)
     return NULL;
 }
 
+int ql_pq_num_kv(const ql_pq_file_t *f) { return f->nkv; }
+
+void ql_pq_kv_at(const ql_pq_file_t *f, int i, const char **key, const char **value)
+{
+    *key = i >= 0 && i < f->nkv ? f->kv[2 * i] : NULL;
+    *value = i >= 0 && i < f->nkv ? f->kv[2 * i + 1] : NULL;
+}
+
 /* ---- column decoding ------------------------------------------------------ */
 
 /* Buffers a column's data owns (page buffers strings point into). */
