@@ -40,6 +40,8 @@ static const char usage[] =
     "\n"
     "Options:\n"
     "  --flush-interval DUR  commit to the lake this often (default 1s)\n"
+    "  --compact-interval DUR  merge the small files streaming leaves this often\n"
+    "                        (default 10m, 0 = never; see `questlog compact`)\n"
     "  --threads N           collector event loops (default: one per core)\n"
     "  -q, --quiet           no status lines\n";
 
@@ -95,18 +97,19 @@ static int log_options(const ql_config_t *cfg, ql_log_options_t *o, char *err, s
 
 int ql_cmd_up(int argc, char **argv)
 {
-    enum { OPT_FLUSH = QL_OPT_FIRST_LOCAL, OPT_THREADS };
+    enum { OPT_FLUSH = QL_OPT_FIRST_LOCAL, OPT_THREADS, OPT_COMPACT };
     static const struct option longopts[] = {
         QL_COMMON_LONGOPTS,
         {"flush-interval", required_argument, NULL, OPT_FLUSH},
         {"threads", required_argument, NULL, OPT_THREADS},
+        {"compact-interval", required_argument, NULL, OPT_COMPACT},
         {"quiet", no_argument, NULL, 'q'},
         {NULL, 0, NULL, 0},
     };
     ql_common_opts_t co;
     ql_cli_defaults(&co);
     int quiet = 0, threads = 0, c;
-    int64_t flush_ms = 1000;
+    int64_t flush_ms = 1000, compact_ms = 600000;
     optind = 1;
     while ((c = getopt_long(argc, argv, QL_COMMON_SHORTOPTS "q", longopts, NULL)) != -1) {
         int r = ql_cli_common(&co, c, optarg, "up");
@@ -117,6 +120,12 @@ int ql_cmd_up(int argc, char **argv)
         case OPT_FLUSH:
             if (ql_parse_duration_ms(optarg, &flush_ms) || flush_ms <= 0) {
                 fprintf(stderr, "questlog up: bad --flush-interval '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_COMPACT:
+            if (ql_parse_duration_ms(optarg, &compact_ms) || compact_ms < 0) {
+                fprintf(stderr, "questlog up: bad --compact-interval '%s'\n", optarg);
                 return 2;
             }
             break;
@@ -190,7 +199,7 @@ int ql_cmd_up(int argc, char **argv)
 
     ql_loader_follow_t f = {
         .loader = ld, .consumer = cons, .flush_interval_ms = flush_ms, .stop = &stop_loader,
-        .status_interval_ms = quiet ? 0 : 10000, .cmd = "up", .live = &live,
+        .status_interval_ms = quiet ? 0 : 10000, .cmd = "up", .live = &live, .compact_interval_ms = compact_ms,
     };
     if (pthread_create(&th, NULL, loader_main, &f) != 0) {
         snprintf(err, sizeof err, "cannot start the loader thread");

@@ -776,13 +776,34 @@ static void publish(ql_loader_follow_t *f, int64_t lag_events, int64_t lag_us)
     __atomic_store_n(&f->live->lag_us, lag_us, __ATOMIC_RELAXED);
 }
 
+/* Streaming leaves one small file per table per flush: merge them now and
+ * then (lake.c's swap is safe while this loader keeps writing: it only adds
+ * files with higher offsets). A failure is only a warning. */
+static void compact_now(ql_loader_follow_t *f)
+{
+    ql_loader_t *l = f->loader;
+    ql_lake_compact_options_t o = {.min_files = 8, .all = 1};
+    ql_pq_write_options_t wo = l->opt.wopt;
+    wo.kv = NULL;
+    o.wopt = &wo;
+    char err[512];
+    int lock_fd;
+    if (ql_lake_lock(l->opt.lake_dir, "compact", &lock_fd, err, sizeof err) != 0) return; /* `compact` runs: skip */
+    for (size_t t = 0; t <= l->n_tables; t++) {
+        ql_lake_compact_stats_t st;
+        if (ql_lake_compact(l->opt.lake_dir, l->tname[t], &o, &st, err, sizeof err) != 0)
+            fprintf(stderr, "questlog %s: warning: compacting %s: %s\n", f->cmd, l->tname[t], err);
+    }
+    close(lock_fd);
+}
+
 int ql_loader_follow(ql_loader_follow_t *f, char *err, size_t errlen)
 {
     ql_loader_t *l = f->loader;
     enum { MAXREC = 4096 };
     ql_log_record_t *recs = ql_malloc(MAXREC * sizeof *recs);
     int64_t interval = f->flush_interval_ms > 0 ? f->flush_interval_ms : 1000;
-    int64_t now = ql_monotonic_us(), last_flush = now, last_status = now;
+    int64_t now = ql_monotonic_us(), last_flush = now, last_status = now, last_compact = now;
     int64_t oldest_pending_us = -1;   /* wall time of the oldest uncommitted record */
     uint64_t status_events = 0, commits_seen = l->st.commits;
     int rc = 0;
@@ -811,6 +832,11 @@ int ql_loader_follow(ql_loader_follow_t *f, char *err, size_t errlen)
                 commits_seen = l->st.commits;
             }
             if (l->pending_rows == 0) oldest_pending_us = -1;
+            if (due && f->compact_interval_ms > 0 && !f->once &&
+                (now - last_compact) / 1000 >= f->compact_interval_ms) {
+                compact_now(f);
+                last_compact = ql_monotonic_us();
+            }
         }
         int64_t lag_events;
         update_lag(f, 0, &lag_events);
