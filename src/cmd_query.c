@@ -110,9 +110,11 @@ int ql_cmd_query(int argc, char **argv)
 out:
     fflush(stdout);
     if (stats && st)
-        fprintf(stderr, "row groups: scanned %lld, skipped %lld (files: scanned %lld, skipped %lld; rows read %lld)\n",
-                (long long)st->rg_scanned, (long long)st->rg_skipped, (long long)st->files_scanned,
-                (long long)st->files_skipped, (long long)st->rows_read);
+        fprintf(stderr,
+                "row groups: scanned %lld, skipped %lld (%lld by dictionary; files: scanned %lld, skipped %lld; "
+                "rows read %lld)\n",
+                (long long)st->rg_scanned, (long long)st->rg_skipped, (long long)st->rg_skipped_dict,
+                (long long)st->files_scanned, (long long)st->files_skipped, (long long)st->rows_read);
     sqlite3_close(db);
     free(sql);
     return status;

@@ -735,6 +735,32 @@ static int file_excluded(const ql_vtab_table_t *t, const ql_vtab_file_t *f, cons
     return 0;
 }
 
+/* An equality filter on a dictionary-encoded chunk: 1 when the value is not
+ * in the chunk's dictionary (so no row can match). Decodes only the
+ * dictionary page; 0 when nothing can be concluded. */
+static int dict_excludes(ql_pq_file_t *pq, int rg, int fc, ql_pq_type_t type, const filt_t *x)
+{
+    if (x->op != SQLITE_INDEX_CONSTRAINT_EQ || !x->vtype) return 0;
+    int text = type == QL_PQ_STRING, ints = type == QL_PQ_INT64 || type == QL_PQ_INT32 || type == QL_PQ_TIMESTAMP;
+    if (!(text && x->vtype == SQLITE_TEXT) && !(ints && x->vtype == SQLITE_INTEGER) &&
+        !(type == QL_PQ_TIMESTAMP && x->has_us))
+        return 0;
+    ql_pq_column_data_t d;
+    char err[160];
+    memset(&d, 0, sizeof d);
+    int found = 0, rc = ql_pq_read_dictionary(pq, rg, fc, &d, err, sizeof err);
+    if (rc == 1) {
+        for (int64_t i = 0; i < d.n && !found; i++) {
+            if (text) found = cmp_text(d.str[i], d.str_len[i], x) == 0;
+            else if (type == QL_PQ_TIMESTAMP) found = cmp_time(d.i64[i], x) == 0;
+            else found = d.i64[i] == x->i;
+        }
+    }
+    ql_pq_column_data_free(&d);
+    return rc == 1 && !found;   /* errors: leave it to the decode, which reports them */
+}
+
+/* 0: read the row group; 1: statistics exclude it; 2: a dictionary does. */
 static int rg_excluded(const ql_vtab_table_t *t, const ql_vtab_file_t *f, int rg, const filt_t *fl, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -744,6 +770,13 @@ static int rg_excluded(const ql_vtab_table_t *t, const ql_vtab_file_t *f, int rg
         ql_pq_type_t ft = ql_pq_column(f->pq, fc)->type;
         if (ft != t->cols[x->col].type) continue;   /* types differ across files: no pushdown */
         if (chunk_excludes(ft, ql_pq_chunk(f->pq, rg, fc), x)) return 1;
+    }
+    for (int i = 0; i < n; i++) {   /* then the dearer check */
+        const filt_t *x = &fl[i];
+        int fc = f->colmap[x->col];
+        if (t->cols[x->col].part >= 0 || fc < 0) continue;
+        ql_pq_type_t ft = ql_pq_column(f->pq, fc)->type;
+        if (ft == t->cols[x->col].type && dict_excludes(f->pq, rg, fc, ft, x)) return 2;
     }
     return 0;
 }
@@ -794,7 +827,9 @@ static int next_row_group(pq_cursor_t *cur)
             int nrg = ql_pq_num_row_groups(f->pq);
             while (cur->rg < nrg) {
                 int64_t n = ql_pq_row_group_rows(f->pq, cur->rg);
-                if (n > 0 && !rg_excluded(t, f, cur->rg, cur->filts, cur->nfilts)) {
+                int ex = n > 0 ? rg_excluded(t, f, cur->rg, cur->filts, cur->nfilts) : 1;
+                if (ex == 2 && st) st->rg_skipped_dict++;
+                if (!ex) {
                     if (st) { st->rg_scanned++; st->rows_read += n; }
                     cur->rg_rows = n;
                     cur->row = 0;

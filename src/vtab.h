@@ -17,7 +17,8 @@
  *
  * The module projects only the columns a statement reads (decoded one row
  * group at a time, lazily on first use), pushes =, <, <=, >, >=, IS NULL down
- * to skip files (partition keys) and row groups (column statistics), and
+ * to skip files (partition keys) and row groups (column statistics; for =
+ * also the chunk's dictionary page), and
  * drops non-matching rows before SQLite sees them (SQLite re-checks every
  * constraint, so pushdown is only ever an optimisation).
  *
@@ -94,7 +95,8 @@ int ql_vtab_list_tables(const char *lake, char ***names, int *n, char *err, size
  * registration (or the last ql_vtab_stats_reset). */
 typedef struct ql_vtab_stats {
     int64_t files_scanned, files_skipped;   /* skipped: excluded by partition key or missing column */
-    int64_t rg_scanned, rg_skipped;         /* skipped: excluded by statistics (or with their file) */
+    int64_t rg_scanned, rg_skipped;         /* skipped: excluded by statistics, a dictionary, or with their file */
+    int64_t rg_skipped_dict;                /* of rg_skipped: by the chunk's dictionary (= filters) */
     int64_t rows_read;                      /* rows of scanned row groups */
 } ql_vtab_stats_t;
 

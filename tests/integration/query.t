@@ -61,6 +61,8 @@ is "$(stats "select count(*) from extracted_events where dt = '2026-11-22'")" "1
 all="$(stats "select count(*) from purchases")"
 is "$(stats "select count(*) from purchases where price > 1000")" "0 ${all% *}" "out-of-range integer skips every row group"
 is "$(stats "select count(*) from evolving where price is not null")" "1 1" "missing column skips the file"
+is "$(stats "select count(*) from extracted_events where Host = 'q.example'")" "0 10" \
+   "a string inside min..max but in no dictionary skips every row group"
 out="$("$QL" query --lake "$LAKE" --stats "select count(*) from extracted_events where timestamp < '2026-11-21T22:10:00Z'" 2>&1)"
 echo "$out" | grep -q "scanned 1, skipped 9"; ok $? "upper-bound timestamp filter reads one row group"
 

@@ -159,6 +159,13 @@ int main(void)
     memset(st, 0, sizeof *st);
     is_int(q_int(db, "select count(*) from t where extra = 'new'"), 20, "filter on a column one file lacks");
     ok(st->files_skipped == 1, "the file without the column is skipped");
+    memset(st, 0, sizeof *st);
+    is_int(q_int(db, "select count(*) from t where Host = 'user1.comcast.con'"), 0, "value inside min..max, absent");
+    ok(st->rg_skipped_dict == 5 && st->rg_scanned == 0, "every row group skipped by its dictionary (%lld of %lld)",
+       (long long)st->rg_skipped_dict, (long long)st->rg_skipped);
+    memset(st, 0, sizeof *st);
+    is_int(q_int(db, "select count(*) from t where Host = 'user2.att.com'"), 21, "value present");
+    ok(st->rg_skipped_dict == 0 && st->rg_scanned == 5, "no row group skipped when the value is there");
     s = q_text(db, "select questlog_parquet_stats()");
     ok(strncmp(s, "row groups: scanned ", 20) == 0, "questlog_parquet_stats(): %s", s);
     free(s);
@@ -178,7 +185,8 @@ int main(void)
         "timestamp <= '2026-01-01T00:00:25.250000Z'", "timestamp > 5", "timestamp = '2026-01-01T00:00:07.250000+00:00'",
         "timestamp > '2026-01-01T00:00:25Z' collate binary", "dt = '2026-01-02'", "dt > '2026-01-01'",
         "dt is null", "dt = 2026", "timestamp > '2026-01-01'", "timestamp >= '2026-01-01 00:00:10'", "timestamp < 'soon'", "extra = 'new'", "extra is null", "extra > 'a' and n < 45",
-        "event_id >= 'ev0045'", "event_id < 'ev0003' or n = 44",
+        "event_id >= 'ev0045'", "event_id < 'ev0003' or n = 44", "Host = 'user1.comcast.con'",
+        "Host in ('user1.comcast.con', 'user2.att.com')", "n = 13", "n = 15", "event_id = 'ev0007'",
     };
     for (size_t i = 0; i < QL_ARRAY_LEN(wheres); i++) {
         snprintf(sql, sizeof sql, "select count(*) || ':' || coalesce(group_concat(event_id), '') from (select event_id from t where %s order by event_id)", wheres[i]);
