@@ -40,7 +40,7 @@ static void help(void)
            "`kcat -C -o beginning -e`. Follows the log until interrupted unless -e is given.\n\n"
            "Options:\n"
            "  --from WHERE      beginning (default), end, or an offset (per partition with Kafka)\n"
-           "  -e                exit when the end of the log is reached\n\n%s",
+           "  -e, --exit        exit when the end of the log is reached (kcat -e)\n\n%s",
            ql_cli_common_help);
 }
 

@@ -94,6 +94,18 @@ static void print_meta(ql_pq_file_t *f, const char *path)
     ql_buf_printf(&b, "rows:        %lld\n", (long long)ql_pq_num_rows(f));
     ql_buf_printf(&b, "row groups:  %d\n", nrg);
     ql_buf_printf(&b, "columns:     %d\n", nc);
+    for (int i = 0; i < ql_pq_num_kv(f); i++) {
+        const char *k, *v;
+        ql_pq_kv_at(f, i, &k, &v);
+        size_t vl = v ? strlen(v) : 0, shown = vl > 80 ? 80 : vl;  /* e.g. ARROW:schema is long */
+        ql_buf_puts(&b, i ? "             " : "key/value:   ");
+        ql_json_write_string(&b, k, strlen(k));
+        ql_buf_puts(&b, " = ");
+        if (!v) ql_buf_puts(&b, "null");
+        else ql_json_write_string(&b, v, shown);
+        if (shown < vl) ql_buf_printf(&b, "… (%zu bytes)", vl);
+        ql_buf_putc(&b, '\n');
+    }
     ql_buf_puts(&b, "\nschema:\n");
     for (int c = 0; c < nc; c++) {
         const ql_pq_column_info_t *ci = ql_pq_column(f, c);

@@ -59,6 +59,14 @@
  *       and ql_lake_recover deletes them. R is unchanged by compaction (max).
  *       Partially overlapping ranges cannot be produced by these steps; if
  *       found, both files are kept and listed (never silently dropped).
+ *   I6  Import files of different imports (different labels, overlapping
+ *       line ranges) are merged under a new label "imp…c". Ranges can't say
+ *       what such a file replaces, so before its rename an intent file
+ *       (.compact-PID.N.intent: "out NAME", "in NAME"…, "end"; fsynced) lists
+ *       it. Complete intent + merged file present = committed: listing hides
+ *       the inputs, recovery deletes them, then the intent. Merged file
+ *       absent (crash before the rename) = rolled back: the intent is
+ *       deleted. An intent without its "end" line was never acted on.
  *
  * Import files carry a non-numeric label ("imp" + id) and input line numbers:
  * they are not part of any offset record and cannot collide with log files.
@@ -74,6 +82,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -236,9 +245,121 @@ static void find_covered(const flist_t *l, char *covered)
     }
 }
 
+/* ".compact-PID.N.intent" → pid, or -1. */
+static long intent_pid(const char *name)
+{
+    if (strncmp(name, ".compact-", 9)) return -1;
+    size_t n = strlen(name);
+    if (n < 7 || strcmp(name + n - 7, ".intent")) return -1;
+    char *end;
+    long pid = strtol(name + 9, &end, 10);
+    if (end == name + 9 || *end != '.' || pid <= 0) return -1;
+    return pid;
+}
+
+/* A compaction intent (import merges, see I6): the merged file's name and its
+ * inputs' names, in the same directory. Complete only when its last line is
+ * "end". Returns the number of inputs, or -1 if incomplete/malformed. */
+typedef struct intent {
+    char   out[512];
+    char (*in)[512];
+    size_t n_in;
+} intent_t;
+
+static int intent_read(const char *path, intent_t *it)
+{
+    memset(it, 0, sizeof *it);
+    char *text, err[64];
+    size_t len;
+    if (ql_read_file(path, &text, &len, err, sizeof err)) return -1;
+    int rc = -1, complete = 0;
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        else break;   /* a line without its newline: torn */
+        if (!strncmp(line, "out ", 4) && strlen(line + 4) < sizeof it->out && !strchr(line + 4, '/'))
+            snprintf(it->out, sizeof it->out, "%s", line + 4);
+        else if (!strncmp(line, "in ", 3) && strlen(line + 3) < 512 && !strchr(line + 3, '/')) {
+            it->in = ql_realloc(it->in, (it->n_in + 1) * sizeof *it->in);
+            snprintf(it->in[it->n_in++], 512, "%s", line + 3);
+        } else if (!strcmp(line, "end")) {
+            complete = 1;
+            break;
+        }
+    }
+    if (complete && it->out[0] && it->n_in) rc = (int)it->n_in;
+    free(text);
+    return rc;
+}
+
+static int exists_in(const char *dir, const char *name)
+{
+    char p[4096];
+    if (snprintf(p, sizeof p, "%s/%s", dir, name) >= (int)sizeof p) return 0;
+    return access(p, F_OK) == 0;
+}
+
+/* Hides (cov[i] = 1) the inputs of every complete intent whose merged file
+ * exists: the merge is committed, the inputs are on their way out. */
+static void intents_hide(const flist_t *l, const ql_buf_t *intents, char *cov)
+{
+    for (size_t off = 0; off < intents->len; off += strlen(intents->data + off) + 1) {
+        const char *path = intents->data + off;
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (!slash) continue;
+        *slash = '\0';
+        intent_t it;
+        if (intent_read(path, &it) > 0 && exists_in(dir, it.out)) {
+            size_t dl = strlen(dir);
+            for (size_t i = 0; i < l->n; i++) {
+                if (dir_len(&l->v[i]) != dl + 1 || strncmp(l->v[i].path, dir, dl)) continue;
+                for (size_t j = 0; j < it.n_in; j++)
+                    if (!strcmp(l->v[i].name, it.in[j])) cov[i] = 1;
+            }
+        }
+        free(it.in);
+    }
+}
+
+/* Recovery of intents left by dead compactions: completes a committed merge
+ * (deletes its inputs) or forgets one that never reached its rename. */
+static int intents_recover(const ql_buf_t *intents, int *removed, char *err, size_t errlen)
+{
+    for (size_t off = 0; off < intents->len; off += strlen(intents->data + off) + 1) {
+        const char *path = intents->data + off;
+        const char *base = strrchr(path, '/');
+        if (pid_alive(intent_pid(base ? base + 1 : path))) continue;
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (!slash) continue;
+        *slash = '\0';
+        intent_t it;
+        if (intent_read(path, &it) > 0 && exists_in(dir, it.out)) {
+            for (size_t j = 0; j < it.n_in; j++) {
+                char p[4096];
+                if (snprintf(p, sizeof p, "%s/%s", dir, it.in[j]) >= (int)sizeof p) continue;
+                if (unlink(p) == 0) (*removed)++;
+                else if (errno != ENOENT) {
+                    free(it.in);
+                    return ql_err(err, errlen, "cannot delete merged input '%s': %s", p, strerror(errno));
+                }
+            }
+            if (ql_fsync_dir(dir, err, errlen)) { free(it.in); return -1; }
+        }
+        free(it.in);
+        if (unlink(path) != 0 && errno != ENOENT)
+            return ql_err(err, errlen, "cannot delete '%s': %s", path, strerror(errno));
+        if (ql_fsync_dir(dir, err, errlen)) return -1;
+    }
+    return 0;
+}
+
 /* Every questlog-visible *.parquet of a table, unfiltered; plus, with
  * tmp_out, the temp files found (paths, NUL-separated in a buffer). */
-static int scan_table(const char *lake_dir, const char *table, flist_t *l, ql_buf_t *tmps,
+static int scan_table(const char *lake_dir, const char *table, flist_t *l, ql_buf_t *tmps, ql_buf_t *intents,
                       char *err, size_t errlen)
 {
     char tdir[4096];
@@ -270,6 +391,10 @@ static int scan_table(const char *lake_dir, const char *table, flist_t *l, ql_bu
                     ql_buf_printf(tmps, "%s/%s", sub, e2->d_name);
                     ql_buf_putc(tmps, '\0');
                 }
+                if (intents && intent_pid(e2->d_name) > 0) {
+                    ql_buf_printf(intents, "%s/%s", sub, e2->d_name);
+                    ql_buf_putc(intents, '\0');
+                }
                 continue;
             }
             if (e2->d_name[0] == '_' || !ends_with(e2->d_name, ".parquet")) continue;
@@ -291,9 +416,11 @@ int ql_lake_list_files(const char *lake_dir, const char *table, ql_lake_file_t *
                        char *err, size_t errlen)
 {
     flist_t l = {0};
+    ql_buf_t intents = QL_BUF_INIT;
     *out = NULL;
     *n = 0;
-    if (scan_table(lake_dir, table, &l, NULL, err, errlen)) {
+    if (scan_table(lake_dir, table, &l, NULL, &intents, err, errlen)) {
+        ql_buf_free(&intents);
         ql_lake_files_free(l.v, l.n);
         return -1;
     }
@@ -301,6 +428,7 @@ int ql_lake_list_files(const char *lake_dir, const char *table, ql_lake_file_t *
         qsort(l.v, l.n, sizeof *l.v, cmp_group);
         char *cov = ql_calloc(l.n, 1);
         find_covered(&l, cov);
+        intents_hide(&l, &intents, cov);
         size_t k = 0;
         for (size_t i = 0; i < l.n; i++) {
             if (cov[i]) { free(l.v[i].path); continue; }
@@ -310,6 +438,7 @@ int ql_lake_list_files(const char *lake_dir, const char *table, ql_lake_file_t *
         free(cov);
         qsort(l.v, l.n, sizeof *l.v, cmp_output);
     }
+    ql_buf_free(&intents);
     *out = l.v;
     *n = l.n;
     return 0;
@@ -365,10 +494,11 @@ static void parent_dir(const char *path, char *out, size_t outlen)
 int ql_lake_recover(const char *lake_dir, const char *table, int *removed, char *err, size_t errlen)
 {
     flist_t l = {0};
-    ql_buf_t tmps = QL_BUF_INIT;
+    ql_buf_t tmps = QL_BUF_INIT, intents = QL_BUF_INIT;
     int rc = 0, nrm = 0;
     char dir[4096];
-    if ((rc = scan_table(lake_dir, table, &l, &tmps, err, errlen))) goto out;
+    if ((rc = scan_table(lake_dir, table, &l, &tmps, &intents, err, errlen))) goto out;
+    if ((rc = intents_recover(&intents, &nrm, err, errlen))) goto out;
     for (size_t off = 0; off < tmps.len; off += strlen(tmps.data + off) + 1) {
         const char *p = tmps.data + off;
         const char *base = strrchr(p, '/');
@@ -396,6 +526,7 @@ out:
     if (removed) *removed = nrm;
     ql_lake_files_free(l.v, l.n);
     ql_buf_free(&tmps);
+    ql_buf_free(&intents);
     return rc;
 }
 
@@ -434,7 +565,7 @@ int ql_lake_read_offsets(const char *lake_dir, const char *table, ql_lake_offset
 {
     memset(out, 0, sizeof *out);
     flist_t l = {0};
-    if (scan_table(lake_dir, table, &l, NULL, err, errlen)) return -1;
+    if (scan_table(lake_dir, table, &l, NULL, NULL, err, errlen)) return -1;
     for (size_t i = 0; i < l.n; i++)
         if (l.v[i].partition >= 0) ql_lake_offsets_set(out, l.v[i].partition, l.v[i].last);
     ql_lake_files_free(l.v, l.n);
@@ -713,9 +844,37 @@ static int copy_rows(ql_pq_file_t *in, ql_pq_writer_t *w, const ucol_t *u, size_
 }
 
 /* Merges files[0..n) (same dir, same label, disjoint, sorted) into one. */
+/* Writes the intent of an import merge (I6): "out NAME", "in NAME"…, "end";
+ * fsyncs it and the directory. */
+static int write_intent(const char *dir, const char *out_name, const ql_lake_file_t *files, size_t n, char *path,
+                        size_t pathlen, char *err, size_t errlen)
+{
+    static unsigned long seq;
+    unsigned long k = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
+    if (snprintf(path, pathlen, "%s/.compact-%ld.%lu.intent", dir, (long)getpid(), k) >= (int)pathlen)
+        return ql_err(err, errlen, "path too long");
+    ql_buf_t b = QL_BUF_INIT;
+    ql_buf_printf(&b, "out %s\n", out_name);
+    for (size_t i = 0; i < n; i++) ql_buf_printf(&b, "in %s\n", files[i].name);
+    ql_buf_puts(&b, "end\n");
+    int rc = 0;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 || ql_write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0)
+        rc = ql_err(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    ql_buf_free(&b);
+    if (!rc) rc = ql_fsync_dir(dir, err, errlen);
+    return rc;
+}
+
 static int merge_run(const char *lake_dir, const char *table, ql_lake_file_t *files, size_t n,
                      const ql_lake_compact_options_t *opt, ql_lake_compact_stats_t *st, char *err, size_t errlen)
 {
+    /* files of several imports (different labels): a new label and an intent */
+    int import_merge = 0;
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(files[i].label, files[0].label)) import_merge = 1;
+    char intent[4096] = "";
     ql_pq_file_t **in = ql_calloc(n, sizeof *in);
     ucol_t *u = NULL;
     size_t nu = 0;
@@ -750,8 +909,20 @@ static int merge_run(const char *lake_dir, const char *table, ql_lake_file_t *fi
         goto out;
     }
     uint64_t out_bytes = ql_pq_writer_bytes_written(w);
-    ql_lake_pending_name(&p, files[0].label, files[0].first, files[n - 1].last);
-    /* the commit point: after this rename the merged file covers the inputs */
+    if (import_merge) {
+        char label[QL_LAKE_LABEL_MAX];
+        uint16_t rnd = 0;
+        if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) rnd = (uint16_t)getpid();
+        snprintf(label, sizeof label, "imp%012llx%04xc", (unsigned long long)(ql_now_us() / 1000) & 0xFFFFFFFFFFFFull,
+                 rnd);
+        ql_lake_pending_name(&p, label, 0, rows_in > 0 ? rows_in - 1 : 0);
+        if ((rc = write_intent(p.dir, strrchr(p.final, '/') + 1, files, n, intent, sizeof intent, err, errlen)))
+            goto out;
+    } else {
+        ql_lake_pending_name(&p, files[0].label, files[0].first, files[n - 1].last);
+    }
+    /* the commit point: after this rename the merged file covers the inputs
+     * (same label: by its range; several imports: by the intent) */
     if ((rc = ql_lake_commit(&p, 1, err, errlen))) goto out;
     for (size_t i = 0; i < n; i++)
         if (unlink(files[i].path) != 0 && errno != ENOENT) {
@@ -760,6 +931,14 @@ static int merge_run(const char *lake_dir, const char *table, ql_lake_file_t *fi
             goto out;
         }
     if ((rc = ql_fsync_dir(p.dir, err, errlen))) goto out;
+    if (intent[0]) {
+        if (unlink(intent) != 0) {
+            rc = ql_err(err, errlen, "cannot delete '%s': %s", intent, strerror(errno));
+            goto out;
+        }
+        intent[0] = '\0';
+        if ((rc = ql_fsync_dir(p.dir, err, errlen))) goto out;
+    }
     st->groups++;
     st->files_in += n;
     st->files_out++;
@@ -770,7 +949,8 @@ static int merge_run(const char *lake_dir, const char *table, ql_lake_file_t *fi
         fprintf(stderr, "compact: %s/dt=%s: %zu files -> %s (%lld rows)\n", table, files[0].dt, n,
                 strrchr(p.final, '/') + 1, (long long)rows_in);
 out:
-    if (rc) ql_lake_pending_discard(&p);
+    if (rc) ql_lake_pending_discard(&p);   /* no-op once renamed */
+    if (rc && intent[0] && !exists_in(p.dir, strrchr(p.final, '/') + 1)) unlink(intent);
     ql_pq_writer_free(w);
     for (size_t i = 0; i < n; i++) ql_pq_close(in[i]);
     free(in);
@@ -796,10 +976,12 @@ int ql_lake_compact(const char *lake_dir, const char *table, const ql_lake_compa
     int rc = 0;
     size_t i = 0;
     while (i < n && !rc) {
-        /* a group: same directory, same label */
+        /* a group: same directory and same label — or, for files that are
+         * not in the offset record (imports), any such label */
         size_t j = i + 1;
+        int imp = f[i].label[0] && f[i].partition < 0;
         while (j < n && dir_len(&f[j]) == dir_len(&f[i]) && !strncmp(f[j].path, f[i].path, dir_len(&f[i])) &&
-               !strcmp(f[j].label, f[i].label))
+               (!strcmp(f[j].label, f[i].label) || (imp && f[j].label[0] && f[j].partition < 0)))
             j++;
         int eligible = f[i].label[0] && f[i].dt[0] && (o.all || strcmp(f[i].dt, today) < 0);
         /* runs of disjoint files within the input budget */
@@ -807,7 +989,7 @@ int ql_lake_compact(const char *lake_dir, const char *table, const ql_lake_compa
         while (eligible && a < j && !rc) {
             size_t b = a + 1;
             int64_t bytes = f[a].size;
-            while (b < j && f[b].first > f[b - 1].last && bytes + f[b].size <= o.max_bytes) {
+            while (b < j && (imp || f[b].first > f[b - 1].last) && bytes + f[b].size <= o.max_bytes) {
                 bytes += f[b].size;
                 b++;
             }

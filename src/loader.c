@@ -606,7 +606,9 @@ int ql_loader_add(ql_loader_t *l, int32_t partition, int64_t offset, int64_t log
     pstate_t *p = NULL;
     if (!l->import) {
         p = get_ps(l, partition);
-        if (offset <= p->min_rec) {     /* every table holds it already */
+        /* every table holds it already, or it is in the open batch (a
+         * redelivery): never twice */
+        if (offset <= p->min_rec || (p->batch_last >= 0 && offset <= p->batch_last)) {
             l->st.skipped++;
             return 0;
         }

@@ -694,10 +694,20 @@ static int kc_commit(ql_consumer_t *cons, int32_t partition, int64_t next_offset
 {
     kconsumer_t *c = (kconsumer_t *)cons;
     if (!c->grouped) return 0;               /* no group, nothing to keep in step */
+    /* Only for partitions we own: committing one that moved to another
+     * member could set the group's offset back behind the new owner's. */
+    kpart_t *kp = partition >= 0 && partition < c->nparts ? &c->parts[partition] : NULL;
+    if (!kp || !kp->assigned || c->rebalancing) return 0;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, c->topic, partition)->offset = next_offset;
     rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, l, 0);
     rd_kafka_topic_partition_list_destroy(l);
+    /* A rebalance under way (the coordinator knows before we do): skip; the
+     * offsets are committed again with the next batch, and the lake, not
+     * this commit, is the record of what is loaded. */
+    if (e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS || e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+        e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID)
+        return 0;
     if (e) return ql_err(err, errlen, "kafka commit of %s[%d]@%lld: %s", c->topic, (int)partition,
                          (long long)next_offset, rd_kafka_err2str(e)), QL_LOG_EIO;
     return 0;

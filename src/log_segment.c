@@ -21,15 +21,16 @@
  *    success, and after a new segment's directory entry was fsync'ed (and,
  *    at open, DIR's own entry in its parent).
  *    Appends are all-or-nothing: an append's records are written in one
- *    pwrite together with whole other appends, never split across segments.
+ *    write together with whole other appends, never split across segments.
  *
  * I2 The file never holds garbage below its durable size. The writer keeps
  *    `seg_size`, the durable size of the active segment, and writes each
  *    batch at exactly that position. If the write or fdatasync fails, the file
- *    is truncated back to seg_size before anything else is written, every
- *    append of the batch gets done(QL_LOG_EIO), and its offsets are reused by
- *    later appends. While the truncate itself fails, every batch fails: a
- *    record of a failed batch must never survive next to later records.
+ *    is truncated back to seg_size before anything else is written and
+ *    before the segment is sealed by a roll, every append of the batch gets
+ *    done(QL_LOG_EIO), and its offsets are reused by later appends. While
+ *    the truncate itself fails, every batch fails: a record of a failed
+ *    batch must never survive next to later records.
  *
  * I3 Readers see only durable records. After each successful fdatasync the
  *    writer stores the new end offset into head.durable_end (release). A
@@ -41,8 +42,8 @@
  *    that fails its length/CRC/offset check is corruption: the reader
  *    returns an error naming the segment and byte position; it never skips it.
  *
- * I4 Recovery order at open: lock head → list segments → scan the LAST
- *    segment from its start, checking length, CRC and consecutive offsets →
+ * I4 Recovery order at open: lock head → list segments → delete an empty
+ *    last segment (a roll, then a crash) → scan the LAST segment from its start, checking length, CRC and consecutive offsets →
  *    truncate a torn/corrupt tail (and say so on stderr) and fdatasync → set
  *    durable_end to the recovered end → retention → start the writer. Only
  *    the last segment can have a torn tail: a segment is sealed (a new one is
@@ -63,7 +64,7 @@
  *
  * Threads: ql_log_append is called from any thread and only copies the
  * messages into the pending batch under `mu` (no I/O, no per-message malloc;
- * one condition signal when the writer is idle). The writer thread swaps the
+ * a condition signal only to wake an idle or lingering writer). The writer thread swaps the
  * pending batch with its own (double buffering), assigns offsets and CRCs,
  * writes, fsyncs, and calls each append's `done` in append order without
  * holding `mu`. Before taking a batch it may linger briefly (linger()) so
@@ -91,7 +92,8 @@
 
 #define DEFAULT_SEGMENT_BYTES (64ull << 20)
 #define DEFAULT_RETENTION_MS  (7ll * 24 * 3600 * 1000)
-#define DEFAULT_MAX_PENDING   (64ull << 20)
+#define DEFAULT_MAX_PENDING   (16ull << 20)
+#define KEEP_BATCH_BYTES      (4u << 20)  /* a batch buffer larger than this is freed after use */
 #define HEAD_MAGIC            "QLHEAD1"
 #define HEAD_SIZE             4096
 #define RETENTION_EVERY_US    (60ll * 1000 * 1000)
@@ -513,6 +515,7 @@ static void commit_batch(seglog_t *l, batch_t *b)
     }
     l->last_nrec = b->nrec;
     l->last_nw = b->nw;
+    if (b->buf.cap > KEEP_BATCH_BYTES) ql_buf_free(&b->buf); /* give a spike's memory back */
     ql_buf_reset(&b->buf);
     b->nw = 0;
     b->nrec = 0;

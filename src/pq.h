@@ -149,6 +149,10 @@ const ql_pq_chunk_info_t *ql_pq_chunk(const ql_pq_file_t *f, int rg, int col);
 const char *ql_pq_created_by(const ql_pq_file_t *f);                 /* may be NULL */
 /* Key/value metadata value for key, or NULL. */
 const char *ql_pq_kv(const ql_pq_file_t *f, const char *key);
+/* Number of key-value pairs; the i-th (0-based, file order) into *key and *value
+ * (value may be NULL). Strings are owned by the file handle. */
+int         ql_pq_num_kv(const ql_pq_file_t *f);
+void        ql_pq_kv_at(const ql_pq_file_t *f, int i, const char **key, const char **value);
 
 /* A decoded column chunk: n values; valid[i] = 0 for null. Strings point into
  * memory owned by this struct. Free with ql_pq_column_data_free. */

@@ -11,7 +11,8 @@
  *    that remain in its enclosing range (file → chunk → page → section)
  *    before it is used, in 64-bit arithmetic, so nothing wraps.
  *  - Allocations are sized by bounded quantities only: the footer (≤ 64 MiB
- *    and ≤ the file), a page's uncompressed size (≤ QL_PQ_MAX_PAGE), a
+ *    and ≤ the file), a page's uncompressed size (≤ QL_PQ_MAX_PAGE, and all
+ *    of a chunk's pages together ≤ its declared size ≤ QL_PQ_MAX_CHUNK_BYTES), a
  *    dictionary's entry count (≤ what its page bytes can hold), and the
  *    value arrays, which grow with the values actually decoded and never past
  *    the chunk's declared count (≤ QL_PQ_MAX_CHUNK_VALUES).
@@ -47,6 +48,7 @@
 #define QL_PQ_MAX_FOOTER       (64u << 20)
 #define QL_PQ_MAX_PAGE         ((size_t)512 << 20)   /* one page, uncompressed */
 #define QL_PQ_MAX_CHUNK_VALUES ((int64_t)1 << 26)    /* values in one column chunk */
+#define QL_PQ_MAX_CHUNK_BYTES  ((int64_t)4 << 30)    /* one column chunk, uncompressed */
 #define QL_PQ_MAX_COLUMNS      100000
 #define QL_PQ_MAX_ROW_GROUPS   (1u << 20)
 
@@ -541,6 +543,10 @@ static int check_chunk(const colx_t *c, chunkx_t *ch, int64_t data_end, char *er
         return ql_err(err, errlen, "column %s: bad value count %lld", c->info.name, (long long)i->num_values);
     if (i->total_compressed_size < 0 || i->total_uncompressed_size < 0 || i->data_page_offset < 0)
         return ql_err(err, errlen, "column %s: chunk lacks its sizes or offsets", c->info.name);
+    /* Bounds the work (and kept memory) of decompressing the chunk's pages. */
+    if (i->total_uncompressed_size > QL_PQ_MAX_CHUNK_BYTES)
+        return ql_err(err, errlen, "column %s: chunk of %lld bytes uncompressed exceeds the reader's limit",
+                      c->info.name, (long long)i->total_uncompressed_size);
     /* Some writers store 0 for "no dictionary page"; a dictionary page always precedes the data pages. */
     if (i->dictionary_page_offset < 4 || i->dictionary_page_offset >= i->data_page_offset)
         i->dictionary_page_offset = -1;
@@ -837,6 +843,14 @@ const char *ql_pq_kv(const ql_pq_file_t *f, const char *key)
     for (int i = 0; i < f->nkv; i++)
         if (strcmp(f->kv[2 * i], key) == 0) return f->kv[2 * i + 1];
     return NULL;
+}
+
+int ql_pq_num_kv(const ql_pq_file_t *f) { return f->nkv; }
+
+void ql_pq_kv_at(const ql_pq_file_t *f, int i, const char **key, const char **value)
+{
+    *key = i >= 0 && i < f->nkv ? f->kv[2 * i] : NULL;
+    *value = i >= 0 && i < f->nkv ? f->kv[2 * i + 1] : NULL;
 }
 
 /* ---- column decoding ------------------------------------------------------ */

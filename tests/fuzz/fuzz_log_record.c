@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "crc32c.h"
 #include "log_segment.h"
 #include "util.h"
 
@@ -64,8 +65,33 @@ static int64_t read_all(void)
     return n < 0 ? -1 : total;
 }
 
+/* With bit 6 of the first byte set, the input (after that byte) is taken
+ * as a chain of frames whose CRCs are recomputed, so the fuzzer can reach
+ * past the checksum into lengths, key lengths and offsets. */
+static uint8_t *fix_crcs(const uint8_t *data, size_t size, size_t *out_len)
+{
+    uint8_t *p = ql_malloc(size ? size : 1);
+    memcpy(p, data, size);
+    size_t pos = 0;
+    while (pos + QL_LOG_REC_HDR <= size) {
+        uint32_t len = (uint32_t)p[pos] | (uint32_t)p[pos + 1] << 8 | (uint32_t)p[pos + 2] << 16 |
+                       (uint32_t)p[pos + 3] << 24;
+        if (len < QL_LOG_REC_HDR - QL_LOG_REC_PREFIX || len > size - pos - QL_LOG_REC_PREFIX) break;
+        uint32_t crc = ql_crc32c(0, p + pos + QL_LOG_REC_PREFIX, len);
+        for (int i = 0; i < 4; i++) p[pos + 4 + i] = (uint8_t)(crc >> (8 * i));
+        pos += QL_LOG_REC_PREFIX + len;
+    }
+    *out_len = size;
+    return p;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    uint8_t *fixed = NULL;
+    if (size > 1 && (data[0] & 0x40)) {
+        fixed = fix_crcs(data + 1, size - 1, &size);
+        data = fixed;
+    }
     if (!dir[0]) {
         snprintf(dir, sizeof dir, "%s/ql-fuzz-log.XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
         if (!mkdtemp(dir)) abort();
@@ -82,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* 2. as files: optionally split into two segments (first byte's top bit) */
     clean();
-    int split = size > 1 && (data[0] & 0x80);
+    int split = !fixed && size > 1 && (data[0] & 0x80);
     if (split) {
         size_t at = (size_t)(data[0] & 0x7f) * size / 128;
         put_file(0, data, at);
@@ -103,5 +129,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ql_log_close(log);
     int64_t after = read_all();
     if (!split && (st.end_offset != next || after != next)) abort();
+    free(fixed);
     return 0;
 }

@@ -9,6 +9,7 @@ mkdir -p "$corpus"
 if [ -x "$QL_BUILD_DIR/tools/logfill" ]; then
     "$QL_BUILD_DIR/tools/logfill" "$tmpdir/log" 5 && cp "$tmpdir/log/00000000000000000000.log" "$corpus/five"
     head -c 100 "$corpus/five" > "$corpus/torn"
+    { printf '\x40'; cat "$corpus/five"; } > "$corpus/five-fixcrc"   # bit 6: CRCs recomputed
 fi
 printf '\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00' > "$corpus/short"
 "$bin" -max_total_time=10 -max_len=2048 -print_final_stats=0 -artifact_prefix="$tmpdir/" "$corpus" > "$tmpdir/out" 2>&1

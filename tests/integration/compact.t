@@ -30,20 +30,54 @@ is "$("$QL" query --lake "$LAKE" --format csv "select count(*), count(distinct e
    "3500,3500" "questlog query agrees"
 is "$(duck "select count(*) as n from $(rp _rejected)" 2>/dev/null || echo '{"n":0}')" '{"n":0}' "nothing rejected"
 
-# a compaction that crashed after its rename: the merged file and an input coexist
-"$QL" import -q --lake "$LAKE" --workers 1 --file-rows 100 "$tmpdir/today.jsonl"
-d="$LAKE/join_guilds/dt=${today:0:10}"
+# a compaction that crashed after its rename: the merged file and an input
+# coexist (one import = one label: the merged file covers it by its range)
+L3="$tmpdir/lake3"
+"$QL" import -q --lake "$L3" --workers 1 --file-rows 50 "$tmpdir/today.jsonl"
+d="$L3/join_guilds/dt=${today:0:10}"
 keep=$(ls "$d"/*.parquet | tail -1)
 cp "$keep" "$tmpdir/saved.parquet"
-"$QL" compact --lake "$LAKE" --all -q join_guilds
+"$QL" compact --lake "$L3" --all -q join_guilds
 ok $? "compact --all TABLE"
+is "$(ls "$d"/*.parquet | wc -l)" "1" "today's files merged (--all)"
 cp "$tmpdir/saved.parquet" "$keep"
-want=$(( 2 * $(grep -c '"join_guild"' "$tmpdir/today.jsonl") + $(grep -c '"join_guild"' "$tmpdir/old.jsonl") ))
-is "$("$QL" query --lake "$LAKE" --format csv "select count(*) from join_guilds" | tail -1)" "$want" \
+want=$(grep -c '"join_guild"' "$tmpdir/today.jsonl")
+is "$("$QL" query --lake "$L3" --format csv "select count(*) from join_guilds" | tail -1)" "$want" \
    "questlog query hides the covered file"
-"$QL" compact --lake "$LAKE" --all -q join_guilds
+"$QL" compact --lake "$L3" --all -q join_guilds
 ok "$([ ! -e "$keep" ]; echo $?)" "the next run deletes the covered file"
-is "$(duck "select count(*) as n from $(rp join_guilds)")" "{\"n\":$want}" "DuckDB sees every row once again"
+is "$(duck "select count(*) as n from read_parquet('$L3/join_guilds/*/*.parquet')")" "{\"n\":$want}" \
+   "DuckDB sees every row once again"
+
+# files of two separate imports (different labels) merge too, with an intent
+L2="$tmpdir/lake2"
+"$QL" import -q --lake "$L2" --workers 1 "$tmpdir/old.jsonl"
+"$QL" import -q --lake "$L2" --workers 2 "$tmpdir/old.jsonl"
+is "$(find "$L2/purchases" -name '*.parquet' | wc -l)" "3" "three import files (two imports)"
+"$QL" compact --lake "$L2" -q purchases
+is "$(find "$L2/purchases" -name '*.parquet' | wc -l)" "1" "merged into one"
+merged=$(ls "$L2"/purchases/dt=2026-11-20/*.parquet)
+case "$merged" in *imp*c-0000000000000000000-*) ok 0 "under a new import label";; *) ok 1 "new label: $merged";; esac
+want=$(( 2 * $(grep -c '"purchase_sword"' "$tmpdir/old.jsonl") ))
+is "$(duck "select count(*) as n from $(echo "read_parquet('$L2/purchases/*/*.parquet')")")" "{\"n\":$want}" "every row of both imports"
+ls -a "$L2"/purchases/*/ | grep -q 'intent'; ok $((! $?)) "no intent left"
+# crash after that merge's rename: an input is back, its intent (dead pid) too
+d="$L2/purchases/dt=2026-11-20"
+cp "$merged" "$d/part-impdeadbeef0000w0-0000000000000000001-0000000000000000009.parquet"
+printf 'out %s\nin %s\nend\n' "$(basename "$merged")" part-impdeadbeef0000w0-0000000000000000001-0000000000000000009.parquet \
+    > "$d/.compact-999999999.1.intent"
+is "$("$QL" query --lake "$L2" --format csv "select count(*) from purchases" | tail -1)" "$want" \
+   "questlog query hides the input the intent names"
+"$QL" compact --lake "$L2" -q purchases
+ok "$([ ! -e "$d/part-impdeadbeef0000w0-0000000000000000001-0000000000000000009.parquet" ] && [ ! -e "$d/.compact-999999999.1.intent" ]; echo $?)" \
+   "recovery completes it: input and intent deleted"
+# a crash before the rename: the intent names a merged file that does not exist
+printf 'out part-impnothere0000c-0000000000000000000-0000000000000000001.parquet\nin %s\nend\n' "$(basename "$merged")" \
+    > "$d/.compact-999999999.2.intent"
+is "$("$QL" query --lake "$L2" --format csv "select count(*) from purchases" | tail -1)" "$want" \
+   "an intent without its merged file hides nothing"
+"$QL" compact --lake "$L2" -q purchases
+ok "$([ -e "$merged" ] && [ ! -e "$d/.compact-999999999.2.intent" ]; echo $?)" "rolled back: intent deleted, file kept"
 
 "$QL" compact --lake "$tmpdir/nolake" 2>/dev/null; ok $((! $?)) "missing lake: error"
 "$QL" compact --help | grep -q "Usage: questlog compact"; ok $? "--help"

@@ -32,7 +32,7 @@ FROM range($N) r(i)"
 
 configs=(
   "v1_zstd:COMPRESSION zstd"
-  "v1_snappy:COMPRESSION snappy"
+  "v1_snappy:COMPRESSION snappy, KV_METADATA {team: 'quests', note: 'a \"quoted\" value'}"
   "v1_none:COMPRESSION uncompressed"
   "v1_gzip:COMPRESSION gzip"
   "v2_zstd:COMPRESSION zstd, PARQUET_VERSION V2"
@@ -106,6 +106,10 @@ grep -qE '^  s: STRING ZSTD \[[A-Z_,]*DICTIONARY[A-Z_,]*\] values=[0-9]+ nulls=[
 ok $? "metadata shows encodings, codec, null count and string statistics"
 grep -q 'ts: TIMESTAMP .*min="2026-11-21T20:43:05.123456Z"' "$D/meta.txt"
 ok $? "timestamp statistics print as RFC 3339"
+
+"$QL" inspect "$D/v1_snappy.parquet" | grep -A1 '^key/value:' > "$D/kv.txt"
+is "$(cat "$D/kv.txt")" 'key/value:   "team" = "quests"
+             "note" = "a \"quoted\" value"' "key/value metadata listed"
 
 # Statistics against DuckDB's own view of them.
 "$QL" inspect "$D/v2_zstd.parquet" | grep '^  big: ' > "$D/big.txt"

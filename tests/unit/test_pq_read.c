@@ -682,7 +682,8 @@ static void test_round_trip(void)
     int fd = mkstemp(path);
     ok(fd >= 0, "temp file");
     if (fd < 0) return;
-    ql_pq_write_options_t o = {.codec = QL_PQ_SNAPPY, .row_group_rows = 700, .page_bytes = 2048};
+    static const char *const kv[] = {"questlog.table", "purchase_sword", "empty", "", NULL};
+    ql_pq_write_options_t o = {.codec = QL_PQ_SNAPPY, .row_group_rows = 700, .page_bytes = 2048, .kv = kv};
     ql_pq_writer_t *w;
     int rc = ql_pq_writer_new(&w, fd, &o, err, sizeof err);
     ok(rc == 0, "writer");
@@ -726,6 +727,12 @@ static void test_round_trip(void)
     ok(ql_pq_column(f, ci)->required && !ql_pq_column(f, cs)->required, "REQUIRED and OPTIONAL kept");
     const char *cby = ql_pq_created_by(f);
     ok(cby && strncmp(cby, "questlog version ", 17) == 0, "created_by: %s", cby ? cby : "(null)");
+    const char *k0, *v0, *k1, *v1;
+    ql_pq_kv_at(f, 0, &k0, &v0);
+    ql_pq_kv_at(f, 1, &k1, &v1);
+    ok(ql_pq_num_kv(f) == 2 && !strcmp(k0, "questlog.table") && !strcmp(v0, "purchase_sword") && !strcmp(k1, "empty") &&
+           v1 && !*v1 && !strcmp(ql_pq_kv(f, "questlog.table"), "purchase_sword") && !ql_pq_kv(f, "nope"),
+       "key/value metadata in order, by index and by key");
     int good = 1;
     int64_t base = 0;
     for (int g = 0; g < ql_pq_num_row_groups(f) && good; g++) {
