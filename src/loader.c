@@ -118,7 +118,12 @@ typedef struct slot {
     int64_t            first, last; /* range for the file name */
     int64_t            rows;
     int                c_id, c_type, c_ts;  /* fixed columns (events) */
+    uint64_t           used;        /* record count at its last row (LRU, import mode) */
 } slot_t;
+
+/* Import mode: open writers at most (each holds a row group, a zstd context
+ * and a file descriptor). */
+#define MAX_IMPORT_SLOTS 128
 
 typedef struct pstate {
     int32_t  partition;
@@ -630,13 +635,11 @@ int ql_loader_add(ql_loader_t *l, int32_t partition, int64_t offset, int64_t log
             p->batch_first = offset;
             memcpy(p->dt, l->day, 11);
         }
-        int64_t prev_last = p->batch_last;
         p->batch_last = offset;
         p->batch_records++;
         p->last_ts_us = log_ts_us;
         for (size_t t = 0; t <= l->n_tables; t++)
             if (p->tfirst[t] < 0 && offset > p->rec[t]) p->tfirst[t] = offset;
-        (void)prev_last;
     }
 
     uint64_t mask = rejected ? (uint64_t)1 << l->n_tables : ev->tables;
@@ -649,6 +652,15 @@ int ql_loader_add(ql_loader_t *l, int32_t partition, int64_t offset, int64_t log
         if (!(mask & 1)) continue;
         if (p && offset <= p->rec[t]) continue;   /* this table has it */
         slot_t *s = find_slot(l, partition, (int)t, l->day);
+        if (!s && l->import && l->n_slots >= MAX_IMPORT_SLOTS) {
+            /* input not in time order (many days): bound open writers (memory,
+             * fds) by finishing the least recently used one */
+            size_t lru = 0;
+            for (size_t i = 1; i < l->n_slots; i++)
+                if (l->slots[i]->used < l->slots[lru]->used) lru = i;
+            if (finish_slot(l, l->slots[lru], l->slots[lru]->last, err, errlen)) return -1;
+            drop_slot(l, lru);
+        }
         if (!s) {
             int64_t first = l->import ? offset : p->tfirst[t];
             if (!(s = open_slot(l, partition, (int)t, l->day, first, err, errlen))) return -1;
@@ -670,6 +682,7 @@ int ql_loader_add(ql_loader_t *l, int32_t partition, int64_t offset, int64_t log
         }
         s->rows++;
         s->last = offset;
+        s->used = l->st.records;
         l->pending_rows++;
         l->st.rows++;
         if (l->import && s->rows >= l->opt.file_rows) {
@@ -744,7 +757,7 @@ static void commit_consumer(ql_loader_follow_t *f)
 
 /* Lag: records between what we read and each partition's end; age of the
  * oldest record not yet committed to the lake. */
-static void update_lag(ql_loader_follow_t *f, int64_t next_read_total, int64_t *lag_events)
+static void update_lag(ql_loader_follow_t *f, int64_t *lag_events)
 {
     ql_loader_t *l = f->loader;
     int64_t lag = 0;
@@ -758,7 +771,6 @@ static void update_lag(ql_loader_follow_t *f, int64_t next_read_total, int64_t *
         int64_t pos = l->ps[i].batch_last >= 0 ? l->ps[i].batch_last + 1 : l->ps[i].min_rec + 1;
         if (end > pos) lag += end - pos;
     }
-    (void)next_read_total;
     *lag_events = known ? lag : -1;
 }
 
@@ -839,7 +851,7 @@ int ql_loader_follow(ql_loader_follow_t *f, char *err, size_t errlen)
             }
         }
         int64_t lag_events;
-        update_lag(f, 0, &lag_events);
+        update_lag(f, &lag_events);
         int64_t lag_us = oldest_pending_us >= 0 ? ql_now_us() - oldest_pending_us : 0;
         if (lag_events > 0 && n == 0 && oldest_pending_us < 0) lag_us = 0;
         publish(f, lag_events, lag_us);
