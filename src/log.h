@@ -104,7 +104,7 @@ typedef struct ql_log_options {
     int64_t  retention_ms;    /* embedded: delete consumed segments older than this (default 7 d) */
     int      quiet;           /* do not print recovery notes to stderr */
     uint64_t max_pending_bytes; /* embedded: append returns QL_LOG_EFULL while more than
-                                   this many bytes wait for their fsync (default 64 MiB) */
+                                   this many bytes wait for their fsync (default 16 MiB) */
 } ql_log_options_t;
 
 /* Opens (creating if needed) the embedded log in `dir`, recovering a torn

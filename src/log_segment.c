@@ -92,7 +92,8 @@
 
 #define DEFAULT_SEGMENT_BYTES (64ull << 20)
 #define DEFAULT_RETENTION_MS  (7ll * 24 * 3600 * 1000)
-#define DEFAULT_MAX_PENDING   (64ull << 20)
+#define DEFAULT_MAX_PENDING   (16ull << 20)
+#define KEEP_BATCH_BYTES      (4u << 20)  /* a batch buffer larger than this is freed after use */
 #define HEAD_MAGIC            "QLHEAD1"
 #define HEAD_SIZE             4096
 #define RETENTION_EVERY_US    (60ll * 1000 * 1000)
@@ -514,6 +515,7 @@ static void commit_batch(seglog_t *l, batch_t *b)
     }
     l->last_nrec = b->nrec;
     l->last_nw = b->nw;
+    if (b->buf.cap > KEEP_BATCH_BYTES) ql_buf_free(&b->buf); /* give a spike's memory back */
     ql_buf_reset(&b->buf);
     b->nw = 0;
     b->nrec = 0;
