@@ -20,7 +20,8 @@ PATHQ="${PATHQ:-/purchase_a_sword?sword_type=katana}"
 need() { command -v "$1" >/dev/null 2>&1; }
 if ! need wrk || ! need nginx; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-    $SUDO apt-get install -y -qq nginx-light wrk >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light wrk >/dev/null 2>&1 ||
+        { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx-light wrk >/dev/null; }
 fi
 [ -x "$QL" ] || { echo "ingest.sh: build questlog first (make)" >&2; exit 1; }
 

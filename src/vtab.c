@@ -598,7 +598,8 @@ static int pq_best_index(sqlite3_vtab *base, sqlite3_index_info *ix)
      * Only for plain columns whose type is the same in every file (so equal
      * values have equal encodings) — SQLite passes an ORDER BY here only when
      * its collation is the column's own. */
-    int distinct = sqlite3_vtab_distinct(ix);
+    /* sqlite3_vtab_distinct exists from SQLite 3.38 (the shell may load us into an older one). */
+    int distinct = sqlite3_libversion_number() >= 3038000 ? sqlite3_vtab_distinct(ix) : 0;
     if ((distinct == 1 || distinct == 2) && ix->nOrderBy > 0 && ix->nOrderBy <= 8) {
         int okg = 1;
         for (int i = 0; i < ix->nOrderBy && okg; i++) {
