@@ -60,7 +60,14 @@ typedef struct pending {
     uint16_t   *types;       /* per-event type indexes (pool), POST /events */
 } pending_t;
 
-typedef struct span { size_t off, len; } span_t;
+/* One event in a batch: its JSON at data+off, and its log key (the
+ * request's player: X-Player-Id, else Host; request memory, alive until the
+ * request is answered, i.e. past the append that copies it). */
+typedef struct span {
+    size_t      off, len;
+    const char *key;
+    size_t      key_len;
+} span_t;
 
 typedef struct batch {
     h2o_multithread_message_t msg;  /* first: a batch travels as a message */
@@ -212,7 +219,7 @@ static pending_t *batch_park(batch_t *B)
     return p;
 }
 
-static void batch_add_spans(batch_t *B, const ql_event_span_t *sp, size_t n)
+static void batch_add_spans(batch_t *B, const ql_event_span_t *sp, size_t n, h2o_iovec_t key)
 {
     if (B->n_msgs + n > B->cap_msgs) {
         while (B->n_msgs + n > B->cap_msgs) B->cap_msgs = B->cap_msgs ? B->cap_msgs * 2 : 64;
@@ -220,8 +227,11 @@ static void batch_add_spans(batch_t *B, const ql_event_span_t *sp, size_t n)
         B->msgs = ql_realloc(B->msgs, B->cap_msgs * sizeof *B->msgs);
     }
     for (size_t i = 0; i < n; i++) {
-        B->spans[B->n_msgs].off = sp[i].off;
-        B->spans[B->n_msgs++].len = sp[i].len;
+        span_t *o = &B->spans[B->n_msgs++];
+        o->off = sp[i].off;
+        o->len = sp[i].len;
+        o->key = key.base;
+        o->key_len = key.len;
     }
 }
 
@@ -266,8 +276,8 @@ static void flush(loop_t *L)
     if (!B || B->n_pend == 0) return;
     L->cur = NULL;
     for (size_t i = 0; i < B->n_msgs; i++) {
-        B->msgs[i].key = NULL;
-        B->msgs[i].key_len = 0;
+        B->msgs[i].key = B->spans[i].key;
+        B->msgs[i].key_len = B->spans[i].key_len;
         B->msgs[i].value = B->data.data + B->spans[i].off;
         B->msgs[i].value_len = B->spans[i].len;
     }
@@ -320,13 +330,15 @@ static int key_matches(const ql_catalog_t *cat, const char *v, size_t n)
     return ok;
 }
 
-/* Header-size and API-key checks; fills the builder input. 0 ok, else the
- * error response was sent. */
-static int ingest_prepare(loop_t *L, h2o_req_t *req, int rid, ql_event_input_t *in)
+/* Header-size and API-key checks; fills the builder input and the log key
+ * (X-Player-Id if the request has one, else its Host; empty if neither).
+ * 0 ok, else the error response was sent. */
+static int ingest_prepare(loop_t *L, h2o_req_t *req, int rid, ql_event_input_t *in, h2o_iovec_t *key)
 {
     const ql_catalog_t *cat = L->srv->cat;
     size_t n = req->headers.size, total = 0;
-    int key_ok = cat->n_api_keys == 0, has_host = 0;
+    int key_ok = cat->n_api_keys == 0, has_host = 0, player = 0;
+    *key = h2o_iovec_init(NULL, 0);
     ql_event_header_t *hs = h2o_mem_alloc_pool(&req->pool, (n + 1) * sizeof *hs), *o = hs + 1;
     for (size_t i = 0; i < n; i++) {
         const h2o_header_t *h = &req->headers.entries[i];
@@ -338,8 +350,15 @@ static int ingest_prepare(loop_t *L, h2o_req_t *req, int rid, ql_event_input_t *
         o++;
         if (!key_ok && h->name->len == 9 && !strncasecmp(h->name->base, "x-api-key", 9))
             key_ok = key_matches(cat, h->value.base, h->value.len);
-        if (h->name->len == 4 && !strncasecmp(h->name->base, "host", 4)) has_host = 1;
+        if (h->name->len == 4 && !strncasecmp(h->name->base, "host", 4)) {
+            has_host = 1;
+            if (!player) *key = h->value;
+        } else if (h->name->len == 11 && !strncasecmp(h->name->base, "x-player-id", 11)) {
+            player = 1;
+            *key = h->value;
+        }
     }
+    if (!player && !has_host) *key = req->input.authority;
     if (!has_host && req->input.authority.len) {
         /* h2o (HTTP/1) moves Host: into the authority; record it first, where clients send it. */
         hs[0].name = "host";
@@ -379,8 +398,9 @@ static void park_and_schedule(loop_t *L, batch_t *B)
 static void ingest_route(loop_t *L, h2o_req_t *req, int rid, const ql_catalog_event_t *ev)
 {
     ql_event_input_t in;
+    h2o_iovec_t key;
     char err[256];
-    if (ingest_prepare(L, req, rid, &in)) return;
+    if (ingest_prepare(L, req, rid, &in, &key)) return;
     batch_t *B = batch_get(L);
     if (ql_event_build_route(L->eb, ev, &in, &B->data, err, sizeof err) < 0) {
         respond_error(L, req, rid, 400, err, ql_event_error_field(L->eb));
@@ -388,7 +408,7 @@ static void ingest_route(loop_t *L, h2o_req_t *req, int rid, const ql_catalog_ev
     }
     size_t ns;
     const ql_event_span_t *sp = ql_event_spans(L->eb, &ns);
-    batch_add_spans(B, sp, ns);
+    batch_add_spans(B, sp, ns, key);
     pending_t *p = batch_park(B);
     p->req = req;
     p->body = ev->response;
@@ -402,8 +422,9 @@ static void ingest_route(loop_t *L, h2o_req_t *req, int rid, const ql_catalog_ev
 static void ingest_body(loop_t *L, h2o_req_t *req, int rid)
 {
     ql_event_input_t in;
+    h2o_iovec_t key;
     char err[256];
-    if (ingest_prepare(L, req, rid, &in)) return;
+    if (ingest_prepare(L, req, rid, &in, &key)) return;
     /* A big body gets an append of its own: if the log refuses it as too
      * large, no other request shares its fate. */
     if (req->entity.len >= FLUSH_BYTES) flush(L);
@@ -416,7 +437,7 @@ static void ingest_body(loop_t *L, h2o_req_t *req, int rid)
     }
     size_t ns;
     const ql_event_span_t *sp = ql_event_spans(L->eb, &ns);
-    batch_add_spans(B, sp, ns);
+    batch_add_spans(B, sp, ns, key);
     ql_buf_t *b = &L->scratch;
     ql_buf_reset(b);
     ql_buf_printf(b, "{\"accepted\":%zu,\"event_ids\":[", ns);

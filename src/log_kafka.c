@@ -429,6 +429,7 @@ int ql_log_open_kafka(ql_log_t **out, const char *brokers, const char *topic,
         {"partitioner", "murmur2_random"},
         {"batch.num.messages", "10000"},
         {"queue.buffering.max.messages", "200000"},
+        {"reconnect.backoff.max.ms", "1000"},  /* back within ~1 s of a broker's return */
     };
     for (size_t i = 0; i < QL_ARRAY_LEN(defaults); i++)
         if (conf_set(c, defaults[i][0], defaults[i][1], err, errlen) < 0) goto out;
@@ -838,6 +839,7 @@ int ql_consumer_open_kafka(ql_consumer_t **out, const char *brokers, const char 
         {"enable.auto.offset.store", "false"},
         {"enable.partition.eof", "true"},
         {"auto.offset.reset", "earliest"},
+        {"reconnect.backoff.max.ms", "1000"},
     };
     for (size_t i = 0; i < QL_ARRAY_LEN(defaults); i++)
         if (conf_set(conf, defaults[i][0], defaults[i][1], err, errlen) < 0) goto out;
