@@ -218,4 +218,11 @@ typedef struct ql_partition_lag {
 } ql_partition_lag_t;
 int ql_consumer_kafka_lag(ql_consumer_t *c, ql_partition_lag_t *out, size_t max);
 
+/* Tests only: makes the Kafka producer behind `log` raise a librdkafka fatal
+ * error (rd_kafka_test_fatal_error), as an unrecoverable idempotent-producer
+ * state would, to exercise its recovery (a fresh producer; what the old one
+ * held is reported failed). Returns 0, or QL_LOG_EINVAL if log is not a
+ * Kafka producer. Thread: any. */
+int ql_log_kafka_inject_fatal(ql_log_t *log);
+
 #endif

@@ -14,8 +14,9 @@
  *    and ≤ the file), a page's uncompressed size (≤ QL_PQ_MAX_PAGE, and all
  *    of a chunk's pages together ≤ its declared size ≤ QL_PQ_MAX_CHUNK_BYTES), a
  *    dictionary's entry count (≤ what its page bytes can hold), and the
- *    value arrays, which grow with the values actually decoded and never past
- *    the chunk's declared count (≤ QL_PQ_MAX_CHUNK_VALUES).
+ *    value arrays: sized up front for at most 1M values (malloc'ed, untouched
+ *    until decoded), beyond that grown with the values actually decoded, never
+ *    past the chunk's declared count (≤ QL_PQ_MAX_CHUNK_VALUES).
  *  - Every loop advances through input bytes or output values, both bounded.
  *
  * Performance: a file opened by path is mmap'ed, so only the footer and the
