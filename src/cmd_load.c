@@ -30,6 +30,8 @@ static const char usage[] =
     "  --flush-interval DUR  commit buffered rows this often (default 1s): shorter =\n"
     "                        fresher lake, more small files (see `questlog compact`)\n"
     "  --batch-rows N        also commit after N records (default 1000000)\n"
+    "  --compact-interval DUR  when following, merge the small files this often\n"
+    "                        (default 10m, 0 = never; see `questlog compact`)\n"
     "  --codec NAME          zstd (default), snappy or none\n"
     "  --status DUR          status line on stderr this often (default 5s, 0 = off)\n"
     "  -q, --quiet           no status lines\n";
@@ -37,7 +39,7 @@ static const char usage[] =
 static volatile int stop_flag;
 static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
-enum { OPT_ONCE = QL_OPT_FIRST_LOCAL, OPT_FLUSH, OPT_BATCH, OPT_CODEC, OPT_STATUS };
+enum { OPT_ONCE = QL_OPT_FIRST_LOCAL, OPT_FLUSH, OPT_BATCH, OPT_CODEC, OPT_STATUS, OPT_COMPACT };
 
 int ql_cmd_load(int argc, char **argv)
 {
@@ -48,13 +50,14 @@ int ql_cmd_load(int argc, char **argv)
         {"batch-rows", required_argument, NULL, OPT_BATCH},
         {"codec", required_argument, NULL, OPT_CODEC},
         {"status", required_argument, NULL, OPT_STATUS},
+        {"compact-interval", required_argument, NULL, OPT_COMPACT},
         {"quiet", no_argument, NULL, 'q'},
         {NULL, 0, NULL, 0},
     };
     ql_common_opts_t co;
     ql_cli_defaults(&co);
     int once = 0, quiet = 0, c;
-    int64_t flush_ms = 1000, status_ms = 5000;
+    int64_t flush_ms = 1000, status_ms = 5000, compact_ms = 600000;
     uint64_t batch_rows = 0;
     ql_pq_codec_t codec = QL_PQ_ZSTD;
     optind = 1;
@@ -68,6 +71,12 @@ int ql_cmd_load(int argc, char **argv)
         case OPT_FLUSH:
             if (ql_parse_duration_ms(optarg, &flush_ms) || flush_ms <= 0) {
                 fprintf(stderr, "questlog load: bad --flush-interval '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_COMPACT:
+            if (ql_parse_duration_ms(optarg, &compact_ms) || compact_ms < 0) {
+                fprintf(stderr, "questlog load: bad --compact-interval '%s'\n", optarg);
                 return 2;
             }
             break;
@@ -135,7 +144,7 @@ int ql_cmd_load(int argc, char **argv)
 
     ql_loader_follow_t f = {
         .loader = ld, .consumer = cons, .flush_interval_ms = flush_ms, .once = once, .stop = &stop_flag,
-        .status_interval_ms = quiet ? 0 : status_ms, .cmd = "load",
+        .status_interval_ms = quiet ? 0 : status_ms, .cmd = "load", .compact_interval_ms = compact_ms,
     };
     int64_t t0 = ql_monotonic_us();
     if (ql_loader_follow(&f, err, sizeof err)) goto fail;

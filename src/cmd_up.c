@@ -40,6 +40,8 @@ static const char usage[] =
     "\n"
     "Options:\n"
     "  --flush-interval DUR  commit to the lake this often (default 1s)\n"
+    "  --compact-interval DUR  merge the small files streaming leaves this often\n"
+    "                        (default 10m, 0 = never; see `questlog compact`)\n"
     "  --threads N           collector event loops (default: one per core)\n"
     "  -q, --quiet           no status lines\n";
 
@@ -79,34 +81,21 @@ static void metrics(void *arg, ql_buf_t *out)
                   (double)v.lag_us / 1e6);
 }
 
-/* [log] segment_bytes / retention from the config (the log's own keys). */
-static int log_options(const ql_config_t *cfg, ql_log_options_t *o, char *err, size_t errlen)
-{
-    memset(o, 0, sizeof *o);
-    const ql_config_section_t *s = ql_config_section(cfg, "log", NULL);
-    if (!s) return 0;
-    const char *v;
-    if ((v = ql_config_get(s, "segment_bytes")) && ql_parse_size(v, &o->segment_bytes))
-        return ql_err(err, errlen, "[log] segment_bytes: bad size '%s'", v);
-    if ((v = ql_config_get(s, "retention")) && ql_parse_duration_ms(v, &o->retention_ms))
-        return ql_err(err, errlen, "[log] retention: bad duration '%s'", v);
-    return 0;
-}
-
 int ql_cmd_up(int argc, char **argv)
 {
-    enum { OPT_FLUSH = QL_OPT_FIRST_LOCAL, OPT_THREADS };
+    enum { OPT_FLUSH = QL_OPT_FIRST_LOCAL, OPT_THREADS, OPT_COMPACT };
     static const struct option longopts[] = {
         QL_COMMON_LONGOPTS,
         {"flush-interval", required_argument, NULL, OPT_FLUSH},
         {"threads", required_argument, NULL, OPT_THREADS},
+        {"compact-interval", required_argument, NULL, OPT_COMPACT},
         {"quiet", no_argument, NULL, 'q'},
         {NULL, 0, NULL, 0},
     };
     ql_common_opts_t co;
     ql_cli_defaults(&co);
     int quiet = 0, threads = 0, c;
-    int64_t flush_ms = 1000;
+    int64_t flush_ms = 1000, compact_ms = 600000;
     optind = 1;
     while ((c = getopt_long(argc, argv, QL_COMMON_SHORTOPTS "q", longopts, NULL)) != -1) {
         int r = ql_cli_common(&co, c, optarg, "up");
@@ -117,6 +106,12 @@ int ql_cmd_up(int argc, char **argv)
         case OPT_FLUSH:
             if (ql_parse_duration_ms(optarg, &flush_ms) || flush_ms <= 0) {
                 fprintf(stderr, "questlog up: bad --flush-interval '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case OPT_COMPACT:
+            if (ql_parse_duration_ms(optarg, &compact_ms) || compact_ms < 0) {
+                fprintf(stderr, "questlog up: bad --compact-interval '%s'\n", optarg);
                 return 2;
             }
             break;
@@ -162,7 +157,7 @@ int ql_cmd_up(int argc, char **argv)
     ql_log_options_t lopt;
 
     if (ql_loader_env_open(&env, co.config_path, err, sizeof err)) goto fail;
-    if (log_options(env.cfg, &lopt, err, sizeof err)) goto fail;
+    if (ql_log_options_from_config(&lopt, env.cfg, err, sizeof err)) goto fail;
     if (ql_mkdir_p(co.data_dir, err, sizeof err)) goto fail;
     if (co.kafka) {
         /* Kafka: the collector produces to the topic, the loader consumes it in
@@ -190,7 +185,7 @@ int ql_cmd_up(int argc, char **argv)
 
     ql_loader_follow_t f = {
         .loader = ld, .consumer = cons, .flush_interval_ms = flush_ms, .stop = &stop_loader,
-        .status_interval_ms = quiet ? 0 : 10000, .cmd = "up", .live = &live,
+        .status_interval_ms = quiet ? 0 : 10000, .cmd = "up", .live = &live, .compact_interval_ms = compact_ms,
     };
     if (pthread_create(&th, NULL, loader_main, &f) != 0) {
         snprintf(err, sizeof err, "cannot start the loader thread");

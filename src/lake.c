@@ -964,6 +964,7 @@ int ql_lake_compact(const char *lake_dir, const char *table, const ql_lake_compa
     ql_lake_compact_options_t o = opt ? *opt : (ql_lake_compact_options_t){0};
     if (o.min_files < 2) o.min_files = 2;
     if (o.max_bytes <= 0) o.max_bytes = (int64_t)1 << 30;
+    if (o.small_bytes <= 0) o.small_bytes = (int64_t)64 << 20;
     ql_lake_compact_stats_t st;
     memset(&st, 0, sizeof st);
     if (ql_lake_recover(lake_dir, table, NULL, err, errlen)) return -1;
@@ -987,9 +988,14 @@ int ql_lake_compact(const char *lake_dir, const char *table, const ql_lake_compa
         /* runs of disjoint files within the input budget */
         size_t a = i;
         while (eligible && a < j && !rc) {
+            if (f[a].size >= o.small_bytes) {   /* big enough: left as it is */
+                a++;
+                continue;
+            }
             size_t b = a + 1;
             int64_t bytes = f[a].size;
-            while (b < j && (imp || f[b].first > f[b - 1].last) && bytes + f[b].size <= o.max_bytes) {
+            while (b < j && f[b].size < o.small_bytes && (imp || f[b].first > f[b - 1].last) &&
+                   bytes + f[b].size <= o.max_bytes) {
                 bytes += f[b].size;
                 b++;
             }

@@ -125,6 +125,8 @@ typedef struct ql_lake_compact_options {
     int         min_files;    /* merge a (dt, label) group only with >= this many files (default 2) */
     int         all;          /* also today's dt partitions (default: only older ones) */
     int64_t     max_bytes;    /* stop a merge run at this input size (default 1 GiB) */
+    int64_t     small_bytes;  /* only files smaller than this are merged (default 64 MiB), so
+                                 repeated compactions don't rewrite big files again and again */
     int         dry_run;      /* only report what would be merged */
     const ql_pq_write_options_t *wopt;  /* writer options for merged files (NULL = defaults) */
     int         verbose;      /* print each merge on stderr */

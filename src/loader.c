@@ -118,7 +118,12 @@ typedef struct slot {
     int64_t            first, last; /* range for the file name */
     int64_t            rows;
     int                c_id, c_type, c_ts;  /* fixed columns (events) */
+    uint64_t           used;        /* record count at its last row (LRU, import mode) */
 } slot_t;
+
+/* Import mode: open writers at most (each holds a row group, a zstd context
+ * and a file descriptor). */
+#define MAX_IMPORT_SLOTS 128
 
 typedef struct pstate {
     int32_t  partition;
@@ -630,13 +635,11 @@ int ql_loader_add(ql_loader_t *l, int32_t partition, int64_t offset, int64_t log
             p->batch_first = offset;
             memcpy(p->dt, l->day, 11);
         }
-        int64_t prev_last = p->batch_last;
         p->batch_last = offset;
         p->batch_records++;
         p->last_ts_us = log_ts_us;
         for (size_t t = 0; t <= l->n_tables; t++)
             if (p->tfirst[t] < 0 && offset > p->rec[t]) p->tfirst[t] = offset;
-        (void)prev_last;
     }
 
     uint64_t mask = rejected ? (uint64_t)1 << l->n_tables : ev->tables;
@@ -649,6 +652,15 @@ int ql_loader_add(ql_loader_t *l, int32_t partition, int64_t offset, int64_t log
         if (!(mask & 1)) continue;
         if (p && offset <= p->rec[t]) continue;   /* this table has it */
         slot_t *s = find_slot(l, partition, (int)t, l->day);
+        if (!s && l->import && l->n_slots >= MAX_IMPORT_SLOTS) {
+            /* input not in time order (many days): bound open writers (memory,
+             * fds) by finishing the least recently used one */
+            size_t lru = 0;
+            for (size_t i = 1; i < l->n_slots; i++)
+                if (l->slots[i]->used < l->slots[lru]->used) lru = i;
+            if (finish_slot(l, l->slots[lru], l->slots[lru]->last, err, errlen)) return -1;
+            drop_slot(l, lru);
+        }
         if (!s) {
             int64_t first = l->import ? offset : p->tfirst[t];
             if (!(s = open_slot(l, partition, (int)t, l->day, first, err, errlen))) return -1;
@@ -670,6 +682,7 @@ int ql_loader_add(ql_loader_t *l, int32_t partition, int64_t offset, int64_t log
         }
         s->rows++;
         s->last = offset;
+        s->used = l->st.records;
         l->pending_rows++;
         l->st.rows++;
         if (l->import && s->rows >= l->opt.file_rows) {
@@ -744,7 +757,7 @@ static void commit_consumer(ql_loader_follow_t *f)
 
 /* Lag: records between what we read and each partition's end; age of the
  * oldest record not yet committed to the lake. */
-static void update_lag(ql_loader_follow_t *f, int64_t next_read_total, int64_t *lag_events)
+static void update_lag(ql_loader_follow_t *f, int64_t *lag_events)
 {
     ql_loader_t *l = f->loader;
     int64_t lag = 0;
@@ -758,7 +771,6 @@ static void update_lag(ql_loader_follow_t *f, int64_t next_read_total, int64_t *
         int64_t pos = l->ps[i].batch_last >= 0 ? l->ps[i].batch_last + 1 : l->ps[i].min_rec + 1;
         if (end > pos) lag += end - pos;
     }
-    (void)next_read_total;
     *lag_events = known ? lag : -1;
 }
 
@@ -776,13 +788,34 @@ static void publish(ql_loader_follow_t *f, int64_t lag_events, int64_t lag_us)
     __atomic_store_n(&f->live->lag_us, lag_us, __ATOMIC_RELAXED);
 }
 
+/* Streaming leaves one small file per table per flush: merge them now and
+ * then (lake.c's swap is safe while this loader keeps writing: it only adds
+ * files with higher offsets). A failure is only a warning. */
+static void compact_now(ql_loader_follow_t *f)
+{
+    ql_loader_t *l = f->loader;
+    ql_lake_compact_options_t o = {.min_files = 8, .all = 1};
+    ql_pq_write_options_t wo = l->opt.wopt;
+    wo.kv = NULL;
+    o.wopt = &wo;
+    char err[512];
+    int lock_fd;
+    if (ql_lake_lock(l->opt.lake_dir, "compact", &lock_fd, err, sizeof err) != 0) return; /* `compact` runs: skip */
+    for (size_t t = 0; t <= l->n_tables; t++) {
+        ql_lake_compact_stats_t st;
+        if (ql_lake_compact(l->opt.lake_dir, l->tname[t], &o, &st, err, sizeof err) != 0)
+            fprintf(stderr, "questlog %s: warning: compacting %s: %s\n", f->cmd, l->tname[t], err);
+    }
+    close(lock_fd);
+}
+
 int ql_loader_follow(ql_loader_follow_t *f, char *err, size_t errlen)
 {
     ql_loader_t *l = f->loader;
     enum { MAXREC = 4096 };
     ql_log_record_t *recs = ql_malloc(MAXREC * sizeof *recs);
     int64_t interval = f->flush_interval_ms > 0 ? f->flush_interval_ms : 1000;
-    int64_t now = ql_monotonic_us(), last_flush = now, last_status = now;
+    int64_t now = ql_monotonic_us(), last_flush = now, last_status = now, last_compact = now;
     int64_t oldest_pending_us = -1;   /* wall time of the oldest uncommitted record */
     uint64_t status_events = 0, commits_seen = l->st.commits;
     int rc = 0;
@@ -811,9 +844,14 @@ int ql_loader_follow(ql_loader_follow_t *f, char *err, size_t errlen)
                 commits_seen = l->st.commits;
             }
             if (l->pending_rows == 0) oldest_pending_us = -1;
+            if (due && f->compact_interval_ms > 0 && !f->once &&
+                (now - last_compact) / 1000 >= f->compact_interval_ms) {
+                compact_now(f);
+                last_compact = ql_monotonic_us();
+            }
         }
         int64_t lag_events;
-        update_lag(f, 0, &lag_events);
+        update_lag(f, &lag_events);
         int64_t lag_us = oldest_pending_us >= 0 ? ql_now_us() - oldest_pending_us : 0;
         if (lag_events > 0 && n == 0 && oldest_pending_us < 0) lag_us = 0;
         publish(f, lag_events, lag_us);

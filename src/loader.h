@@ -130,6 +130,8 @@ typedef struct ql_loader_follow {
     int64_t           status_interval_ms; /* status line on stderr this often; 0 = never */
     const char       *cmd;             /* "load", "up": prefix of status lines */
     ql_loader_live_t *live;            /* may be NULL */
+    int64_t           compact_interval_ms; /* merge small files of every table (today's too)
+                                              this often after a commit; 0 = never */
 } ql_loader_follow_t;
 
 /* Consumer callbacks bound to a loader: `assigned` answers the lake's record

@@ -12,16 +12,16 @@ ok $? "mock cluster up: $BOOT"
 mkdir -p "$tmpdir/state"
 # The mock's group coordinator waits about session.timeout.ms before it
 # completes a rebalance: keep it short so the test is quick.
-GX="-X session.timeout.ms=6000 -X heartbeat.interval.ms=500"
+GX="-X session.timeout.ms=3000 -X heartbeat.interval.ms=300"
 
 "$KCLIENT" produce "$BOOT" events 6000 --interval-us 500 >"$tmpdir/p" 2>/dev/null 3>&- &
 prod=$!
-"$KCLIENT" consume "$BOOT" events --group g1 --state "$tmpdir/state" --commit --idle-ms 3000 $GX \
+"$KCLIENT" consume "$BOOT" events --group g1 --state "$tmpdir/state" --commit --idle-ms 2000 $GX \
     >"$tmpdir/a" 2>"$tmpdir/a.err" 3>&- &
 ca=$!
 # B joins once A has its partitions, so A must give some up.
 for ((i = 0; i < 300; i++)); do grep -q assigned "$tmpdir/a.err" && break; sleep 0.1; done
-"$KCLIENT" consume "$BOOT" events --group g1 --state "$tmpdir/state" --commit --idle-ms 3000 $GX \
+"$KCLIENT" consume "$BOOT" events --group g1 --state "$tmpdir/state" --commit --idle-ms 2000 $GX \
     >"$tmpdir/b" 2>"$tmpdir/b.err" 3>&- &
 cb=$!
 wait $prod

@@ -12,7 +12,7 @@
 
 start_mock --brokers 3 --partitions 4 --topic events
 ok $? "mock cluster up: $BOOT"
-KX=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=500)  # the mock holds (re)joins this long
+KX=(-X session.timeout.ms=3000 -X heartbeat.interval.ms=300)  # the mock holds (re)joins this long
 
 "$KCLIENT" produce "$BOOT" events 6000 --batch 3 --keys 40 >"$tmpdir/p1" 2>/dev/null 3>&-
 is "$(grep -c '^ok ' "$tmpdir/p1")" 6000 "6000 events produced"

@@ -56,5 +56,24 @@ kill -TERM "$up"; wait "$up"
 is "$?" "0" "SIGTERM: exit 0"
 is "$(duck "select count(*) as n from read_parquet('$DATA/lake/extracted_events/*/*.parquet')")" '{"n":311}' \
    "restart adds only the new event"
+# streaming with compaction: 12 bursts, each its own commit (flush 100 ms),
+# merged as they come (--compact-interval 1s); every row still once
+port=$(free_port)
+"$QL" up -q --data "$tmpdir/c" --listen "127.0.0.1:$port" --flush-interval 100ms --compact-interval 1s \
+    > /dev/null 2>"$tmpdir/c.err" &
+up=$!
+_bg_pids+=("$up")
+wait_port "$port" || { echo "Bail out! up did not start"; exit 1; }
+for i in $(seq 12); do
+    ab -q -n 5 "http://127.0.0.1:$port/join_guild" > /dev/null 2>&1
+    sleep 0.4
+done
+kill -INT "$up"; wait "$up"
+is "$?" "0" "streaming with compaction: exit 0"
+nf=$(find "$tmpdir/c/lake/join_guilds" -name '*.parquet' | wc -l)
+ok "$([ "$nf" -lt 12 ]; echo $?)" "small files merged while streaming ($nf files for 12 commits)"
+is "$(duck "select count(*) as n, count(distinct event_id) as d from read_parquet('$tmpdir/c/lake/join_guilds/*/*.parquet')")" \
+   '{"n":60,"d":60}' "every row once"
+is "$(cat "$tmpdir/c.err")" "" "no warnings"
 "$QL" up --help | grep -q "Usage: questlog up"; ok $? "--help"
 done_testing
