@@ -90,10 +90,13 @@ deps:
 	@sh tools/deps.sh
 
 # QL_BIN tells the shell tests which binary to run (plain or sanitized).
+# The fuzz targets are always built with ASan+UBSan, so the SAN=1 run does
+# not build or run them a second time.
+TESTS    := $(UNIT) $(sort $(wildcard tests/integration/*.t tests/interop/*.t $(if $(SAN),,tests/fuzz/*.t)))
 test: deps
-	$(MAKE) all unit tools fuzz
+	$(MAKE) all unit tools $(if $(SAN),,fuzz)
 	QL_BIN=$(CURDIR)/questlog$(if $(SAN),-san) QL_BUILD_DIR=$(CURDIR)/$(O) \
-	  prove --exec '' $(UNIT) $(sort $(wildcard tests/integration/*.t tests/interop/*.t tests/fuzz/*.t))
+	  prove --exec '' $(TESTS)
 
 run: deps all
 	./questlog up

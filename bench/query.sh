@@ -5,11 +5,11 @@
 # with `questlog import` (so the files are questlog's own), falling back to a
 # DuckDB-written lake if import is unavailable (LAKE_WRITER=duckdb forces it).
 #
-# questlog: wall time of the whole `questlog query` process (start-up, footer
-# parsing, scan, output written as CSV to /dev/null), best of R runs.
-# DuckDB: time of the statement inside one warm node process (no start-up),
-# `COPY (query) TO '/dev/null' (FORMAT csv)`, best of R runs, 2 threads.
-# The machine is shared: figures are noisy.
+# questlog: wall and CPU (user+sys) time of the whole `questlog query` process
+# (start-up, footer parsing, scan, output written as CSV), best of R runs.
+# DuckDB: wall and CPU time of the statement inside one warm node process (no
+# start-up), `COPY (query) TO '/dev/null' (FORMAT csv)`, best of R, 2 threads.
+# The machine is shared: wall figures are noisy.
 #
 #   bash bench/query.sh            N=200000 bash bench/query.sh     R=5 …
 set -eu
@@ -56,31 +56,40 @@ for (const t of ["extracted_events", "purchases", "join_guilds", "default_hits"]
   await c.run(`CREATE VIEW ${t} AS SELECT * FROM read_parquet(\x27${process.env.LAKE}/${t}/*/*.parquet\x27, hive_partitioning=true, union_by_name=true)`);
 const qs = JSON.parse(process.argv[1]);
 for (const q of qs) {
-  let best = Infinity;
+  let best = Infinity, bestcpu = Infinity;
   for (let i = 0; i < Number(process.env.R); i++) {
-    const t = performance.now();
+    const t = performance.now(), u = process.cpuUsage();
     await c.run(`COPY (${q}) TO \x27/dev/null\x27 (FORMAT csv)`);
+    const cu = process.cpuUsage(u);
     best = Math.min(best, performance.now() - t);
+    bestcpu = Math.min(bestcpu, (cu.user + cu.system) / 1000);
   }
-  console.log((best / 1000).toFixed(4));
+  console.log((best / 1000).toFixed(4) + " " + (bestcpu / 1000).toFixed(4));
 }' "$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "${qs[@]}")")"
-mapfile -t dt <<<"$duck_times"
+mapfile -t dl <<<"$duck_times"
 
-printf '\n%-28s %12s %12s %8s %10s\n' "query ($N events)" "questlog s" "DuckDB s" "ratio" "rows"
+printf '\n%-28s %10s %10s %7s   %10s %10s %7s %9s\n' "query ($N events)" "questlog" "DuckDB" "ratio" \
+    "ql CPU" "duck CPU" "ratio" "rows"
 for i in "${!qs[@]}"; do
-    best=""
+    best="" bestcpu=""
     for ((k = 0; k < R; k++)); do
         s=$(date +%s%N)
-        "$QL" query --lake "$LAKE" --format csv "${qs[$i]}" > "$W/out.csv"
+        /usr/bin/time -f "%U %S" -o "$W/time" "$QL" query --lake "$LAKE" --format csv "${qs[$i]}" > "$W/out.csv"
         e=$(date +%s%N)
-        ms=$(( (e - s) / 1000 ))
-        if [ -z "$best" ] || [ "$ms" -lt "$best" ]; then best=$ms; fi
+        us=$(( (e - s) / 1000 ))
+        cpu=$(awk '{ printf "%d", ($1 + $2) * 1000000 }' "$W/time")
+        if [ -z "$best" ] || [ "$us" -lt "$best" ]; then best=$us; fi
+        if [ -z "$bestcpu" ] || [ "$cpu" -lt "$bestcpu" ]; then bestcpu=$cpu; fi
     done
     rows=$(( $(wc -l < "$W/out.csv") - 1 ))
+    read -r dwall dcpu <<<"${dl[$i]}"
     qsec=$(echo "scale=4; $best / 1000000" | bc)
-    ratio=$(echo "scale=1; $qsec / ${dt[$i]}" | bc)
-    printf '%-28s %12s %12s %7sx %10s\n' "${names[$i]}" "$qsec" "${dt[$i]}" "$ratio" "$rows"
+    qcpu=$(echo "scale=4; $bestcpu / 1000000" | bc)
+    printf '%-28s %10.3f %10.3f %6.1fx   %10.3f %10.3f %6.1fx %9s\n' "${names[$i]}" "$qsec" "$dwall" \
+        "$(echo "scale=2; $qsec / $dwall" | bc)" "$qcpu" "$dcpu" "$(echo "scale=2; $qcpu / ($dcpu + 0.0001)" | bc)" "$rows"
 done
 echo
 "$QL" query --lake "$LAKE" --stats --format csv "${qs[4]}" 2>&1 >/dev/null | sed 's/^/skipping on the last query: /'
-echo "(questlog = whole process incl. start-up; DuckDB = statement in a warm process; best of $R; shared machine, noisy)"
+echo "(seconds, best of $R. questlog = the whole process incl. start-up and footer parsing; DuckDB = the"
+echo " statement in a warm process, 2 threads. CPU = user+sys (DuckDB: its process during the statement);"
+echo " on a shared machine wall times are noisy, CPU times less so)"

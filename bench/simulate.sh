@@ -8,13 +8,16 @@
 # open-loop run at a fixed rate to show the achieved rate and latency from
 # the intended send times. Prints both figures and the ratio.
 #
-# Usage: bench/simulate.sh [SECONDS] [NGINX_WORKERS]   (defaults 5 and 1)
-# With 2 cores shared by server and client, one nginx worker leaves the other
-# core to the load generator; figures on this shared machine are noisy.
+# Usage: bench/simulate.sh [SECONDS] [NGINX_WORKERS] [ROUNDS]   (defaults 3, 1, 3)
+# The two generators take turns, ROUNDS times, and the median and best of each
+# are printed, so a burst of other load on the machine hits both alike. With 2
+# cores shared by server and client, one nginx worker leaves the other core to
+# the load generator; figures on a shared machine are noisy.
 set -eu
 cd "$(dirname "$0")/.."
-secs="${1:-5}"
+secs="${1:-3}"
 workers="${2:-1}"
+rounds="${3:-3}"
 QL="${QL_BIN:-./questlog}"
 [ -x "$QL" ] || make -s questlog
 need=""
@@ -58,16 +61,24 @@ CONF
 nginx -c "$dir/nginx.conf" -p "$dir" 2>/dev/null
 for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 
-echo "nginx $(nginx -v 2>&1 | sed 's/.*\///'), $workers worker(s), port $port; $(nproc) cores; ${secs}s per run"
-wrk_rate=$(wrk -t1 -c64 -d"${secs}s" "http://127.0.0.1:$port/purchase_a_sword?sword_type=katana&price=250" \
-           | awk '/Requests\/sec/ {print $2}')
-sim=$("$QL" simulate --url "http://127.0.0.1:$port" --concurrency 64 --duration "$secs" --seed 1 --json)
-sim_rate=$(echo "$sim" | jq '.rate')
-echo "closed loop, 64 connections, one thread:"
-printf '  wrk -t1 -c64                 %10.0f req/s\n' "$wrk_rate"
-printf '  questlog simulate -c64       %10.0f req/s   p50 %s ms  p99 %s ms  failed %s\n' "$sim_rate" \
-    "$(echo "$sim" | jq '.latency_ms.p50')" "$(echo "$sim" | jq '.latency_ms.p99')" "$(echo "$sim" | jq '.failed')"
-awk -v a="$sim_rate" -v b="$wrk_rate" 'BEGIN { printf "  ratio simulate/wrk          %10.2f\n", a / b }'
+echo "nginx $(nginx -v 2>&1 | sed 's/.*\///'), $workers worker(s), port $port; $(nproc) cores; $rounds rounds of ${secs}s, taking turns"
+wrk_all=""; sim_all=""
+for r in $(seq "$rounds"); do
+    w=$(wrk -t1 -c64 -d"${secs}s" "http://127.0.0.1:$port/purchase_a_sword?sword_type=katana&price=250" \
+        | awk '/Requests\/sec/ {printf "%d", $2}')
+    sim=$("$QL" simulate --url "http://127.0.0.1:$port" --concurrency 64 --duration "$secs" --seed "$r" --json)
+    s_rate=$(echo "$sim" | jq '.rate | floor')
+    echo "  round $r: wrk $w req/s, simulate $s_rate req/s (p50 $(echo "$sim" | jq .latency_ms.p50) ms, p99 $(echo "$sim" | jq .latency_ms.p99) ms, failed $(echo "$sim" | jq .failed))"
+    wrk_all="$wrk_all $w"; sim_all="$sim_all $s_rate"
+done
+stats() { echo "$@" | tr ' ' '\n' | sort -n | awk 'NF { v[++n] = $1 } END { printf "%d %d", v[int((n + 1) / 2)], v[n] }'; }
+read -r wrk_med wrk_best <<< "$(stats $wrk_all)"
+read -r sim_med sim_best <<< "$(stats $sim_all)"
+echo "closed loop, 64 connections, one thread (median / best):"
+printf '  wrk -t1 -c64                 %8d / %8d req/s\n' "$wrk_med" "$wrk_best"
+printf '  questlog simulate -c64       %8d / %8d req/s\n' "$sim_med" "$sim_best"
+awk -v a="$sim_med" -v b="$wrk_med" 'BEGIN { printf "  ratio simulate/wrk (medians)  %.2f\n", a / b }'
+sim_rate=$sim_med
 
 ask=$(awk -v r="$sim_rate" 'BEGIN { printf "%d", r * 0.8 }')
 open=$("$QL" simulate --url "http://127.0.0.1:$port" --rate "$ask" --connections 64 --duration "$secs" --seed 2 --json)

@@ -35,21 +35,6 @@ static void usage(FILE *f)
             ql_cli_common_help);
 }
 
-/* [log] settings for the embedded log. */
-static int log_options(const ql_config_t *cfg, ql_log_options_t *lo, char *err, size_t errlen)
-{
-    memset(lo, 0, sizeof *lo);
-    lo->segment_bytes = 64ull << 20;
-    lo->retention_ms = 7ll * 24 * 3600 * 1000;
-    const ql_config_section_t *s = ql_config_section(cfg, "log", NULL);
-    const char *v;
-    if (s && (v = ql_config_get(s, "segment_bytes")) && (ql_parse_size(v, &lo->segment_bytes) || !lo->segment_bytes))
-        return ql_err(err, errlen, "%s: [log] segment_bytes: bad size '%s'", cfg->path, v);
-    if (s && (v = ql_config_get(s, "retention")) && ql_parse_duration_ms(v, &lo->retention_ms))
-        return ql_err(err, errlen, "%s: [log] retention: bad duration '%s'", cfg->path, v);
-    return 0;
-}
-
 int ql_cmd_serve(int argc, char **argv)
 {
     static const struct option longopts[] = {QL_COMMON_LONGOPTS, {"threads", required_argument, NULL, OPT_THREADS},
@@ -102,7 +87,7 @@ int ql_cmd_serve(int argc, char **argv)
         if (ql_log_open_kafka(&log, co.kafka, co.topic, co.kafka_conf, 0, err, sizeof err)) goto fail;
     } else {
         ql_log_options_t lo;
-        if (log_options(cfg, &lo, err, sizeof err) || ql_mkdir_p(co.log_dir, err, sizeof err) ||
+        if (ql_log_options_from_config(&lo, cfg, err, sizeof err) || ql_mkdir_p(co.log_dir, err, sizeof err) ||
             ql_log_open_embedded(&log, co.log_dir, &lo, err, sizeof err))
             goto fail;
     }

@@ -81,20 +81,6 @@ static void metrics(void *arg, ql_buf_t *out)
                   (double)v.lag_us / 1e6);
 }
 
-/* [log] segment_bytes / retention from the config (the log's own keys). */
-static int log_options(const ql_config_t *cfg, ql_log_options_t *o, char *err, size_t errlen)
-{
-    memset(o, 0, sizeof *o);
-    const ql_config_section_t *s = ql_config_section(cfg, "log", NULL);
-    if (!s) return 0;
-    const char *v;
-    if ((v = ql_config_get(s, "segment_bytes")) && ql_parse_size(v, &o->segment_bytes))
-        return ql_err(err, errlen, "[log] segment_bytes: bad size '%s'", v);
-    if ((v = ql_config_get(s, "retention")) && ql_parse_duration_ms(v, &o->retention_ms))
-        return ql_err(err, errlen, "[log] retention: bad duration '%s'", v);
-    return 0;
-}
-
 int ql_cmd_up(int argc, char **argv)
 {
     enum { OPT_FLUSH = QL_OPT_FIRST_LOCAL, OPT_THREADS, OPT_COMPACT };
@@ -171,7 +157,7 @@ int ql_cmd_up(int argc, char **argv)
     ql_log_options_t lopt;
 
     if (ql_loader_env_open(&env, co.config_path, err, sizeof err)) goto fail;
-    if (log_options(env.cfg, &lopt, err, sizeof err)) goto fail;
+    if (ql_log_options_from_config(&lopt, env.cfg, err, sizeof err)) goto fail;
     if (ql_mkdir_p(co.data_dir, err, sizeof err)) goto fail;
     if (co.kafka) {
         /* Kafka: the collector produces to the topic, the loader consumes it in

@@ -107,6 +107,13 @@ typedef struct ql_log_options {
                                    this many bytes wait for their fsync (default 16 MiB) */
 } ql_log_options_t;
 
+struct ql_config;
+/* Fills o from the config's [log] section (segment_bytes, retention); keys
+ * not given stay 0, which means the log's defaults. Returns 0, or -1 with
+ * "PATH: [log] KEY: bad …" in err. Thread: any (cfg is only read).
+ * Implemented in log_options.c. */
+int ql_log_options_from_config(ql_log_options_t *o, const struct ql_config *cfg, char *err, size_t errlen);
+
 /* Opens (creating if needed) the embedded log in `dir`, recovering a torn
  * tail first. opt may be NULL for defaults. Thread: any. */
 int ql_log_open_embedded(ql_log_t **out, const char *dir, const ql_log_options_t *opt,
@@ -210,5 +217,12 @@ typedef struct ql_partition_lag {
     int64_t end;
 } ql_partition_lag_t;
 int ql_consumer_kafka_lag(ql_consumer_t *c, ql_partition_lag_t *out, size_t max);
+
+/* Tests only: makes the Kafka producer behind `log` raise a librdkafka fatal
+ * error (rd_kafka_test_fatal_error), as an unrecoverable idempotent-producer
+ * state would, to exercise its recovery (a fresh producer; what the old one
+ * held is reported failed). Returns 0, or QL_LOG_EINVAL if log is not a
+ * Kafka producer. Thread: any. */
+int ql_log_kafka_inject_fatal(ql_log_t *log);
 
 #endif

@@ -586,6 +586,7 @@ int ql_sim_run(const ql_sim_opts_t *o, ql_sim_stats_t *st, char *err, size_t err
     const int64_t end = o->duration_s > 0 ? start + (int64_t)(o->duration_s * 1e9) : INT64_MAX;
     int64_t next_tick = start + 250000000, next_expire = start + 100000000, drain_deadline = 0;
     uint64_t i = 0;               /* index of the next request to send */
+    int64_t first_send = 0, last_send = 0;
     int have_next = 0, gen_done = 0;
     ql_sim_request_t req;
     eng.last_done_ns = start;
@@ -623,6 +624,8 @@ int ql_sim_run(const ql_sim_opts_t *o, ql_sim_stats_t *st, char *err, size_t err
             else st->events_sent += (uint64_t)req.nevents;
             have_next = 0;
             i++;
+            last_send = ql_httpc_now_ns();
+            if (i == 1) first_send = last_send;
             ql_httpc_send(pool, reqbuf.data, reqbuf.len, rec);
             if ((o->max_requests && i >= o->max_requests) ||
                 (o->max_events && st->events_sent + st->bad_sent >= o->max_events))
@@ -669,6 +672,7 @@ int ql_sim_run(const ql_sim_opts_t *o, ql_sim_stats_t *st, char *err, size_t err
     st->elapsed_s = (double)(eng.last_done_ns - start) / 1e9;
     if (st->completed == 0) st->elapsed_s = (double)(ql_httpc_now_ns() - start) / 1e9;
     st->rate = st->elapsed_s > 0 ? (double)st->completed / st->elapsed_s : 0;
+    st->send_rate = st->sent > 1 && last_send > first_send ? (double)(st->sent - 1) * 1e9 / (double)(last_send - first_send) : 0;
     rc = 0;
 out:
     if (old_slack > 0) prctl(PR_SET_TIMERSLACK, (unsigned long)old_slack, 0, 0, 0);
@@ -722,9 +726,10 @@ void ql_sim_stats_json(const ql_sim_opts_t *o, const ql_sim_stats_t *st, ql_buf_
     ql_buf_printf(b, ",\"seed\":%llu,\"players\":%d", (unsigned long long)o->model.seed, o->model.players);
     ql_buf_printf(b,
                   ",\"sent\":%llu,\"succeeded\":%llu,\"failed\":%llu,\"events\":%llu,\"events_sent\":%llu"
-                  ",\"rate\":%.3f,\"elapsed_s\":%.6f",
+                  ",\"rate\":%.3f,\"send_rate\":%.3f,\"elapsed_s\":%.6f",
                   (unsigned long long)st->sent, (unsigned long long)st->succeeded, (unsigned long long)st->failed,
-                  (unsigned long long)st->events, (unsigned long long)st->events_sent, st->rate, st->elapsed_s);
+                  (unsigned long long)st->events, (unsigned long long)st->events_sent, st->rate, st->send_rate,
+                  st->elapsed_s);
     ql_buf_printf(b, ",\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p999\":%.3f,\"max\":%.3f}",
                   ms(ql_sim_hist_percentile(h, 50)), ms(ql_sim_hist_percentile(h, 90)),
                   ms(ql_sim_hist_percentile(h, 99)), ms(ql_sim_hist_percentile(h, 99.9)), ms(h->max));
@@ -781,7 +786,7 @@ void ql_sim_stats_text(const ql_sim_opts_t *o, const ql_sim_stats_t *st, ql_buf_
     if (st->first_error[0]) ql_buf_printf(b, "First I/O error:        %s\n", st->first_error);
     ql_buf_printf(b, "Events accepted:        %llu (of %llu sent)\n", (unsigned long long)st->events,
                   (unsigned long long)st->events_sent);
-    ql_buf_printf(b, "Rate:                   %.1f req/s\n", st->rate);
+    ql_buf_printf(b, "Rate:                   %.1f req/s (sent at %.1f req/s)\n", st->rate, st->send_rate);
     if (o->rate > 0 && st->missed)
         ql_buf_printf(b, "Missed:                 %llu requests were due but never sent (server too slow)\n",
                       (unsigned long long)st->missed);

@@ -160,6 +160,7 @@ struct ql_sim_stats {
     char          first_error[160]; /* the first io error's text */
     double        elapsed_s;        /* start to the last completion */
     double        rate;             /* completed / elapsed_s */
+    double        send_rate;        /* (sent - 1) / (last send - first send): the pace requests left at */
     ql_sim_hist_t *latency;         /* ns; owned by the stats (ql_sim_stats_free) */
 };
 

@@ -564,6 +564,8 @@ static int pq_disconnect(sqlite3_vtab *base)
 
 /* ---- xBestIndex -------------------------------------------------------- */
 
+#define GROUPED_MAX_ROWS (32LL << 20)
+
 static int pq_best_index(sqlite3_vtab *base, sqlite3_index_info *ix)
 {
     pq_vtab_t *vt = (pq_vtab_t *)base;
@@ -600,7 +602,9 @@ static int pq_best_index(sqlite3_vtab *base, sqlite3_index_info *ix)
      * its collation is the column's own. */
     /* sqlite3_vtab_distinct exists from SQLite 3.38 (the shell may load us into an older one). */
     int distinct = sqlite3_libversion_number() >= 3038000 ? sqlite3_vtab_distinct(ix) : 0;
-    if ((distinct == 1 || distinct == 2) && ix->nOrderBy > 0 && ix->nOrderBy <= 8) {
+    /* The grouped scan holds the used columns of the whole table in memory:
+     * only below GROUPED_MAX_ROWS rows; beyond, SQLite sorts (spilling to disk). */
+    if ((distinct == 1 || distinct == 2) && ix->nOrderBy > 0 && ix->nOrderBy <= 8 && t->rows <= GROUPED_MAX_ROWS) {
         int okg = 1;
         for (int i = 0; i < ix->nOrderBy && okg; i++) {
             int c = ix->aOrderBy[i].iColumn;
@@ -1377,7 +1381,10 @@ int ql_vtab_attach_lake(sqlite3 *db, const char *lake, char *err, size_t errlen)
 int ql_vtab_open_db(sqlite3 **db, const char *lake, ql_vtab_stats_t **stats, char *err, size_t errlen)
 {
     *db = NULL;
-    if (sqlite3_open(":memory:", db) != SQLITE_OK)
+    /* NOMUTEX: the connection belongs to one thread, so SQLite need not lock
+     * it on every call (sqlite3_column_* per cell add up). */
+    if (sqlite3_open_v2(":memory:", db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK)
         return ql_err(err, errlen, "cannot open SQLite: %s", *db ? sqlite3_errmsg(*db) : "out of memory");
     if (sqlite3_exec(*db, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -131072", NULL, NULL, NULL) != SQLITE_OK ||
         ql_vtab_register(*db, stats) != SQLITE_OK)

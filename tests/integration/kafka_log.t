@@ -55,7 +55,20 @@ ok $? "a -X without '=' is refused: $(head -c 120 "$tmpdir/x2.err")"
 "$KCLIENT" produce "$BOOT" events 10 -X compression.type=zstd -X linger.ms=1 >"$tmpdir/x3" 2>/dev/null 3>&-
 is "$(grep -c '^ok ' "$tmpdir/x3")" 10 "-X compression.type=zstd -X linger.ms=1 accepted, 10 acknowledged"
 
-# 5. an empty topic: the consumer reaches the end at once and exits.
+# 5. a librdkafka fatal error (as when the idempotent producer's state is
+# lost): the backend starts a fresh producer; every append is answered, the
+# acknowledged ones are in the topic, and acknowledgements resume.
+mock_cmd "create fatal 4"
+"$KCLIENT" produce "$BOOT" fatal 3000 --interval-us 300 --inject-fatal-at 1000 >"$tmpdir/f" 2>"$tmpdir/f.err" 3>&-
+ok $? "producer with an injected fatal error ran: $(grep acked "$tmpdir/f.err")"
+is "$(grep -c '^ok \|^fail ' "$tmpdir/f")" 3000 "every append answered"
+after=$(awk '/^fail /{n = 0; next} /^ok /{n++} END {print n + 0}' "$tmpdir/f")
+ok $(( after < 1000 )) "acknowledgements resume on a fresh producer ($after after the last failure)"
+grep '^ok ' "$tmpdir/f" | cut -d' ' -f2 | sort >"$tmpdir/f.acked"
+kcat -C -b "$BOOT" -t fatal -o beginning -e -q 2>/dev/null | sed 's/.*"event_id":"\([^"]*\)".*/\1/' | sort >"$tmpdir/f.topic"
+is "$(comm -23 "$tmpdir/f.acked" "$tmpdir/f.topic" | wc -l)" 0 "every acknowledged event is in the topic"
+
+# 6. an empty topic: the consumer reaches the end at once and exits.
 mock_cmd "create empty 2"
 ok $? "created topic 'empty' with 2 partitions"
 timeout 30 "$KCLIENT" consume "$BOOT" empty >"$tmpdir/c2" 2>/dev/null 3>&-

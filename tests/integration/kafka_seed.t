@@ -19,6 +19,7 @@ port=$(free_port)
 # Delivery timeout 2 s (-X overrides questlog's default 5 s) keeps the test short.
 bg "$QL" serve --kafka "$BOOT" --listen "127.0.0.1:$port" --data "$tmpdir/d" -X message.timeout.ms=2000 \
     2>"$tmpdir/serve.err" 3>&-
+srv=${_bg_pids[-1]}
 wait_port "$port"
 ok $? "serve --kafka listening on $port"
 
@@ -100,5 +101,11 @@ kcat -C -b "$BOOT" -t events -o beginning -e -q 2>/dev/null | grep -o '"req":"c[
 awk '$1 == 200 {print $2}' "$tmpdir/answers" | sort >"$tmpdir/acked"
 is "$(comm -23 "$tmpdir/acked" "$tmpdir/in_topic" | wc -l)" 0 \
     "every request answered 200 is in the topic ($(wc -l <"$tmpdir/acked") acked, $(wc -l <"$tmpdir/in_topic") in the topic)"
+
+kill -INT "$srv"
+wait "$srv"
+ok $? "serve --kafka drains and exits 0 on SIGINT"
+grep -E 'Sanitizer|runtime error' "$tmpdir/serve.err" | head -5 | sed 's/^/# /'
+ok $(grep -cE 'Sanitizer|runtime error' "$tmpdir/serve.err") "no sanitizer report from serve"
 
 done_testing

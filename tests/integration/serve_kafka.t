@@ -44,4 +44,8 @@ assert sorted(e["event_type"] for e in evs if e["event_id"] in ids) == ["default
 assert not any("price" in e for e in evs)
 PY
 ok $? "kcat -C reads exactly the acknowledged events, fields intact"
+# key = the player (X-Player-Id, else Host), so one player's events share a partition
+kcat -C -b "$BOOT" -t events -o beginning -e -q -f '%k %p\n' 2>/dev/null 3>&- | sort | uniq -c | awk '{print $1, $2}' > "$tmpdir/keys"
+is "$(cat "$tmpdir/keys")" "2 127.0.0.1:$port
+20 user1.comcast.com" "message keys: Host of each request, one partition per key (kcat -f '%k')"
 done_testing

@@ -118,6 +118,7 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 good = abs(r["rate"] - 500) <= 25 and r["sent"] == 2000 and r["missed"] == 0 and r["failed"] == 0
 print(0 if good else 1, f'open loop --rate 500 --duration 4: achieved {r["rate"]:.1f} req/s (within 5%), sent {r["sent"]}, missed {r["missed"]}')
+print(0 if abs(r["send_rate"] - 500) <= 25 else 1, f'requests left at {r["send_rate"]:.1f} req/s (within 5% of 500)')
 lat = r["latency_ms"]
 print(0 if 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"] else 1, f'latency percentiles are ordered {lat}')
 PY

@@ -4,12 +4,13 @@
  * involved, so producer and consumer are tested on their own.
  *
  *   kafka_client produce BROKERS TOPIC N [--batch B] [--keys K] [--timeout MS]
- *                [--interval-us U] [--window W] [-X key=value]...
+ *                [--interval-us U] [--window W] [--inject-fatal-at E] [-X key=value]...
  *       Appends N seed-like JSON events (event_type cycling default,
  *       purchase_sword, join_guild; Host and key "player<i % K>") in appends of B
  *       messages, at most W appends in flight, sleeping U µs between appends.
  *       Prints "ok ID" for every event whose append's done said 0 and
- *       "fail ID STATUS" otherwise; a summary line on stderr.
+ *       "fail ID STATUS" otherwise; a summary line on stderr. --inject-fatal-at
+ *       raises a librdkafka fatal error once E events are appended.
  *
  *   kafka_client consume BROKERS TOPIC [--group G] [--state DIR] [--idle-ms T]
  *                [--commit] [-X key=value]...
@@ -62,7 +63,7 @@ static void on_done(void *arg, int status, int64_t first_offset, const char *err
 }
 
 static int produce(const char *brokers, const char *topic, size_t n, size_t batch, size_t keys,
-                   int timeout_ms, long interval_us, size_t window, const char *const *xs)
+                   int timeout_ms, long interval_us, size_t window, size_t fatal_at, const char *const *xs)
 {
     char err[512];
     ql_log_t *log;
@@ -106,6 +107,8 @@ static int produce(const char *brokers, const char *topic, size_t n, size_t batc
             free(b);
         }
         if (interval_us > 0) usleep((useconds_t)interval_us);
+        if (fatal_at && i + m >= fatal_at && i < fatal_at && ql_log_kafka_inject_fatal(log) == 0)
+            fprintf(stderr, "kafka_client: fatal error injected after %zu events\n", i + m);
     }
     ql_log_close(log);                       /* waits for every done */
     ql_log_stats_t st;
@@ -238,7 +241,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *xs[MAX_X + 1] = {0};
-    size_t nx = 0, batch = 1, keys = 100, window = 1000, n = 0;
+    size_t nx = 0, batch = 1, keys = 100, window = 1000, n = 0, fatal_at = 0;
     int timeout_ms = 0, idle_ms = 3000, commit = 0;
     long interval_us = 0;
     const char *group = NULL, *dir = NULL;
@@ -257,6 +260,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--batch")) batch = strtoul(v, NULL, 10);
         else if (!strcmp(a, "--keys")) keys = strtoul(v, NULL, 10);
         else if (!strcmp(a, "--window")) window = strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--inject-fatal-at")) fatal_at = strtoul(v, NULL, 10);
         else if (!strcmp(a, "--timeout")) timeout_ms = atoi(v);
         else if (!strcmp(a, "--interval-us")) interval_us = atol(v);
         else if (!strcmp(a, "--group")) group = v;
@@ -268,7 +272,7 @@ int main(int argc, char **argv)
     if (keys == 0) keys = 1;
     if (window == 0) window = 1;
     if (!strcmp(argv[1], "produce"))
-        return produce(argv[2], argv[3], n, batch, keys, timeout_ms, interval_us, window, xs);
+        return produce(argv[2], argv[3], n, batch, keys, timeout_ms, interval_us, window, fatal_at, xs);
     if (!strcmp(argv[1], "consume")) return consume(argv[2], argv[3], group, dir, idle_ms, commit, xs);
     fprintf(stderr, "kafka_client: unknown command %s\n", argv[1]);
     return 2;
