@@ -36,6 +36,6 @@ wait_port "$port" || { echo "Bail out! up --kafka did not start: $(cat "$tmpdir/
 for i in $(seq 20); do curl -s "http://127.0.0.1:$port/purchase_a_sword?sword_type=k$i" >/dev/null; done
 kill -INT "$up"; wait "$up"
 is "$?" "0" "up --kafka: SIGINT exits 0"
-is "$(duck "select count(*) as n from read_parquet('$tmpdir/up/lake/purchases/*/*.parquet') where sword_type like 'k%'")" \
+is "$(duck "select count(*) as n from read_parquet('$tmpdir/up/lake/purchases/*/*.parquet', union_by_name=true) where sword_type like 'k%'")" \
    '{"n":20}' "the 20 purchases went through Kafka into the lake"
 done_testing
