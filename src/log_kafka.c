@@ -261,11 +261,11 @@ static void producer_rebuild(kproducer_t *p)
     char es[512];
     rd_kafka_fatal_error(p->rk, es, sizeof es);
     if (producer_new(p, &rk, &rkt, err, sizeof err) < 0) {
-        say("fatal producer error (%s); rebuilding failed: %s", es, err);
+        fprintf(stderr, "questlog kafka: fatal producer error (%s); starting a fresh producer failed: %s\n", es, err);
         sleep(1);
         return;
     }
-    say("fatal producer error (%s): starting a fresh producer", es);
+    fprintf(stderr, "questlog kafka: fatal producer error (%s): starting a fresh producer\n", es);
     pthread_rwlock_wrlock(&p->rk_lock);
     rd_kafka_t *old = p->rk;
     rd_kafka_topic_t *oldt = p->rkt;
