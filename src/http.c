@@ -51,6 +51,7 @@ typedef struct loop loop_t;
 
 typedef struct pending {
     h2o_req_t  *req;
+    h2o_socket_t *parked;    /* socket kept polled while the answer waits (see park_socket) */
     const char *body;        /* the 200 body: catalog text or pool memory */
     size_t      body_len;
     int         json;        /* 200 body is JSON (POST /events) */
@@ -103,6 +104,7 @@ struct loop {
     ql_buf_t                   scratch;
     int                        stopping, exit;
     int64_t                    drain_deadline_us;
+    int                        layout_checked;
 };
 
 struct ql_http {
@@ -169,6 +171,144 @@ static void respond_405(loop_t *L, h2o_req_t *req, int route_id, const char *all
     respond_error(L, req, route_id, 405, "method not allowed", NULL);
 }
 
+/* ---- keeping a parked connection polled -----------------------------------
+ *
+ * h2o's HTTP/1 code stops reading a connection while its request is being
+ * handled and starts again once the answer is written. An answer given at
+ * once costs nothing (the evloop applies poll changes at the next
+ * iteration, and stop + start cancel out), but ours waits for an fsync, so
+ * every request cost an epoll_ctl(DEL) and an epoll_ctl(ADD): ~12% of the
+ * server's CPU. Instead, while a request is parked, the socket stays polled
+ * with a callback of ours and the evloop's "don't read" flag set, so nothing
+ * is read into the buffer the parked request's headers point into:
+ *
+ *  - if the client sends more (pipelining) or closes meanwhile, our
+ *    callback stops reading — exactly what h2o had done — so the fd is
+ *    dropped from epoll as before and h2o picks the data up after the answer;
+ *  - just before the answer, the flag is cleared; h2o's on_send_complete
+ *    then installs its own read callback (the socket is still "reading", so
+ *    no epoll_ctl at all in the common case).
+ *
+ * The flag lives in h2o's private socket struct, whose first members (in
+ * every h2o since 2.0, and the Debian 2.2.5 we build with) are
+ * `h2o_socket_t super; int fd; int _flags;`. That layout is checked once per
+ * loop on a real connection (the fd must be the socket h2o reports the
+ * addresses of); if it does not match, parking is off and h2o's own
+ * behaviour stays. Only HTTP/1 connections are parked (HTTP/2 always reads). */
+
+typedef struct evloop_sock_prefix {
+    h2o_socket_t super;
+    int          fd;
+    int          flags;
+} evloop_sock_prefix_t;
+
+#define EVLOOP_DONT_READ 0x20   /* H2O_SOCKET_FLAG_DONT_READ, h2o/socket/evloop.h */
+
+static int parking_ok = -1;   /* -1 unknown, 0 off, 1 on; set once, by the first check */
+
+static int same_addr(const struct sockaddr_storage *a, socklen_t al, const struct sockaddr_storage *b, socklen_t bl)
+{
+    return al == bl && al > 0 && !memcmp(a, b, al);
+}
+
+/* Checks the private layout on an accepted connection (see above). */
+static void check_layout(h2o_socket_t *sock)
+{
+    evloop_sock_prefix_t *m = (evloop_sock_prefix_t *)sock;
+    struct sockaddr_storage a1, a2, p1, p2;
+    socklen_t l1 = sizeof a1, l2, pl1 = sizeof p1, pl2;
+    memset(&a1, 0, sizeof a1); memset(&a2, 0, sizeof a2); memset(&p1, 0, sizeof p1); memset(&p2, 0, sizeof p2);
+    int ok = m->fd >= 0 && !(m->flags & (EVLOOP_DONT_READ | 0x1)) && getsockname(m->fd, (struct sockaddr *)&a1, &l1) == 0 &&
+             getpeername(m->fd, (struct sockaddr *)&p1, &pl1) == 0;
+    if (ok) {
+        l2 = h2o_socket_getsockname(sock, (struct sockaddr *)&a2);
+        pl2 = h2o_socket_getpeername(sock, (struct sockaddr *)&p2);
+        ok = same_addr(&a1, l1, &a2, l2) && same_addr(&p1, pl1, &p2, pl2);
+    }
+    __atomic_store_n(&parking_ok, ok, __ATOMIC_RELAXED);
+}
+
+static void parked_on_read(h2o_socket_t *sock, const char *err)
+{
+    (void)err;
+    h2o_socket_read_stop(sock);   /* what h2o had done; it reads again after the answer */
+}
+
+/* Keeps req's socket polled while its answer waits; returns it (or NULL). */
+static h2o_socket_t *park_socket(h2o_req_t *req)
+{
+    if (__atomic_load_n(&parking_ok, __ATOMIC_RELAXED) != 1 || req->version >= 0x200 || !req->conn->callbacks->get_socket)
+        return NULL;
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+    if (!sock || h2o_socket_is_reading(sock)) return NULL;
+    ((evloop_sock_prefix_t *)sock)->flags |= EVLOOP_DONT_READ;
+    h2o_socket_read_start(sock, parked_on_read);
+    return sock;
+}
+
+/* Before the answer: h2o reads this socket normally again. */
+static void unpark_socket(h2o_socket_t *sock)
+{
+    if (sock) ((evloop_sock_prefix_t *)sock)->flags &= ~EVLOOP_DONT_READ;
+}
+
+/* ---- h2o's own 413 as JSON ----------------------------------------------
+ *
+ * h2o 2.2.5 refuses a body over max_request_entity_size (our max_body) while
+ * reading it — from Content-Length, or as a chunked body grows — and answers
+ * with h2o_send_error_generic: text/plain, before any handler runs, through
+ * the host's fallback path. A filter on that path turns exactly that answer
+ * into our JSON error and counts it in /metrics. (Handler answers go through
+ * the "/" path, which has no filter.) */
+
+typedef struct filter413 {
+    h2o_filter_t super;
+    ql_http_t   *srv;
+} filter413_t;
+
+typedef struct ostream413 {
+    h2o_ostream_t super;
+    h2o_iovec_t   body;   /* sent once, in place of h2o's text */
+} ostream413_t;
+
+static void send413(h2o_ostream_t *self_, h2o_req_t *req, h2o_iovec_t *bufs, size_t n, h2o_send_state_t state)
+{
+    (void)bufs; (void)n;
+    ostream413_t *self = (ostream413_t *)self_;
+    h2o_iovec_t b = self->body;
+    self->body.len = 0;
+    h2o_ostream_send_next(&self->super, req, &b, b.len ? 1 : 0, state);
+}
+
+static void on_setup_413(h2o_filter_t *f, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    ql_http_t *S = ((filter413_t *)f)->srv;
+    if (req->res.status == 413) {
+        loop_t *L = H2O_STRUCT_FROM_MEMBER(loop_t, ctx, req->conn->ctx);
+        char msg[160];
+        snprintf(msg, sizeof msg, "request body larger than max_body (%zu bytes)", S->cat->max_body);
+        ql_buf_t *b = &L->scratch;
+        ql_buf_reset(b);
+        ql_buf_puts(b, "{\"error\":");
+        ql_event_write_string_lossy(b, msg, strlen(msg));
+        ql_buf_puts(b, "}\n");
+        ostream413_t *o = (ostream413_t *)h2o_add_ostream(req, sizeof *o, slot);
+        o->super.do_send = send413;
+        o->body = h2o_strdup(&req->pool, b->data, b->len);
+        req->res.content_length = o->body.len;
+        ssize_t ct = h2o_find_header(&req->res.headers, H2O_TOKEN_CONTENT_TYPE, -1);
+        if (ct >= 0) req->res.headers.entries[ct].value = h2o_iovec_init(H2O_STRLIT("application/json"));
+        else h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+        size_t plen = req->input.path.len;
+        const char *q = req->input.path.base ? memchr(req->input.path.base, '?', plen) : NULL;
+        if (q) plen = (size_t)(q - req->input.path.base);
+        ql_metrics_count_request(S->metrics, L->idx, ql_metrics_route_id(S->metrics, req->input.path.base ? req->input.path.base : "", plen),
+                                 413);
+        slot = &o->super.next;
+    }
+    h2o_setup_next_ostream(req, slot);
+}
+
 /* ---- batches ------------------------------------------------------------ */
 
 static batch_t *batch_get(loop_t *L)
@@ -219,7 +359,8 @@ static pending_t *batch_park(batch_t *B)
     return p;
 }
 
-static void batch_add_spans(batch_t *B, const ql_event_span_t *sp, size_t n, h2o_iovec_t key)
+/* Records n built events; their offsets in B->data are sp[i].off - shift. */
+static void batch_add_spans(batch_t *B, const ql_event_span_t *sp, size_t n, h2o_iovec_t key, size_t shift)
 {
     if (B->n_msgs + n > B->cap_msgs) {
         while (B->n_msgs + n > B->cap_msgs) B->cap_msgs = B->cap_msgs ? B->cap_msgs * 2 : 64;
@@ -228,7 +369,7 @@ static void batch_add_spans(batch_t *B, const ql_event_span_t *sp, size_t n, h2o
     }
     for (size_t i = 0; i < n; i++) {
         span_t *o = &B->spans[B->n_msgs++];
-        o->off = sp[i].off;
+        o->off = sp[i].off - shift;
         o->len = sp[i].len;
         o->key = key.base;
         o->key_len = key.len;
@@ -241,6 +382,7 @@ static void batch_answer(loop_t *L, batch_t *B)
     int64_t now = ql_now_us();
     for (size_t i = 0; i < B->n_pend; i++) {
         pending_t *p = &B->pend[i];
+        unpark_socket(p->parked);
         if (B->status == 0) {
             if (p->types)
                 for (uint32_t e = 0; e < p->n_events; e++) ql_metrics_count_events(L->srv->metrics, L->idx, p->types[e], 1, now);
@@ -408,9 +550,10 @@ static void ingest_route(loop_t *L, h2o_req_t *req, int rid, const ql_catalog_ev
     }
     size_t ns;
     const ql_event_span_t *sp = ql_event_spans(L->eb, &ns);
-    batch_add_spans(B, sp, ns, key);
+    batch_add_spans(B, sp, ns, key, 0);
     pending_t *p = batch_park(B);
     p->req = req;
+    p->parked = park_socket(req);
     p->body = ev->response;
     p->body_len = strlen(ev->response);
     p->route_id = rid;
@@ -425,10 +568,8 @@ static void ingest_body(loop_t *L, h2o_req_t *req, int rid)
     h2o_iovec_t key;
     char err[256];
     if (ingest_prepare(L, req, rid, &in, &key)) return;
-    /* A big body gets an append of its own: if the log refuses it as too
-     * large, no other request shares its fate. */
-    if (req->entity.len >= FLUSH_BYTES) flush(L);
     batch_t *B = batch_get(L);
+    size_t before = B->data.len;
     int n = ql_event_build_body(L->eb, &in, req->entity.base ? req->entity.base : "", req->entity.len, &B->data,
                                 err, sizeof err);
     if (n < 0) {
@@ -437,7 +578,20 @@ static void ingest_body(loop_t *L, h2o_req_t *req, int rid)
     }
     size_t ns;
     const ql_event_span_t *sp = ql_event_spans(L->eb, &ns);
-    batch_add_spans(B, sp, ns, key);
+    size_t shift = 0;
+    if (B->n_pend > 0 && B->data.len - before >= FLUSH_BYTES) {
+        /* Big events get an append of their own: if the log refuses them as
+         * too large, no other request shares their fate. Rare: move them. */
+        ql_buf_t mine = QL_BUF_INIT;
+        ql_buf_append(&mine, B->data.data + before, B->data.len - before);
+        B->data.len = before;
+        flush(L);
+        B = batch_get(L);
+        ql_buf_append(&B->data, mine.data, mine.len);
+        ql_buf_free(&mine);
+        shift = before;
+    }
+    batch_add_spans(B, sp, ns, key, shift);
     ql_buf_t *b = &L->scratch;
     ql_buf_reset(b);
     ql_buf_printf(b, "{\"accepted\":%zu,\"event_ids\":[", ns);
@@ -450,6 +604,7 @@ static void ingest_body(loop_t *L, h2o_req_t *req, int rid)
     h2o_iovec_t body = h2o_strdup(&req->pool, b->data, b->len);
     pending_t *p = batch_park(B);
     p->req = req;
+    p->parked = park_socket(req);
     p->body = body.base;
     p->body_len = body.len;
     p->json = 1;
@@ -541,6 +696,10 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     for (int i = 0; i < 32; i++) {
         h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
         if (!sock) break;
+        if (!L->layout_checked) {
+            L->layout_checked = 1;
+            if (__atomic_load_n(&parking_ok, __ATOMIC_RELAXED) == -1) check_layout(sock);
+        }
         h2o_accept(&L->accept_ctx, sock);
     }
 }
@@ -706,6 +865,9 @@ int ql_http_start(ql_http_t **out, const ql_http_options_t *o, char *err, size_t
     handler_t *h = (handler_t *)h2o_create_handler(pc, sizeof *h);
     h->super.on_req = on_req;
     h->srv = S;
+    filter413_t *f = (filter413_t *)h2o_create_filter(&hc->fallback_path, sizeof *f);
+    f->super.on_setup_ostream = on_setup_413;
+    f->srv = S;
 
     if (strcmp(port, "0")) {
         /* SO_REUSEPORT would let us share a port with another questlog (same

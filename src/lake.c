@@ -971,7 +971,7 @@ int ql_lake_compact(const char *lake_dir, const char *table, const ql_lake_compa
     ql_lake_file_t *f;
     size_t n;
     if (ql_lake_list_files(lake_dir, table, &f, &n, err, errlen)) return -1;
-    qsort(f, n, sizeof *f, cmp_group);
+    if (n) qsort(f, n, sizeof *f, cmp_group);
     char today[11];
     ql_date_format(ql_now_us(), today);
     int rc = 0;

@@ -92,7 +92,6 @@ struct ql_pq_file {
     char          *created_by;
     void         **allocs;  /* strings owned by the handle */
     size_t         nallocs, allocs_cap;
-    ql_pq_zctx_t   z;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -807,7 +806,6 @@ void ql_pq_close(ql_pq_file_t *f)
     free(f->rg_rows);
     free(f->chunks);
     free(f->kv);
-    ql_pq_zctx_free(&f->z);
     free(f);
 }
 
@@ -892,7 +890,9 @@ typedef struct rd {
     int                  has_dict;
     size_t               dict_n;
     vec_t                dict;
-    /* scratch */
+    /* scratch, for one read: a file handle keeps no buffers or codec contexts
+     * between reads (the query layer may hold hundreds of files open) */
+    ql_pq_zctx_t         z;
     uint8_t             *page;      size_t page_cap;
     uint32_t            *idx;       size_t idx_cap;
     int64_t             *tmp;       size_t tmp_cap;
@@ -928,7 +928,7 @@ static const uint8_t *page_data(rd_t *d, ql_pq_codec_t codec, const uint8_t *src
         d->page = grow(d->page, &d->page_cap, usize ? usize : 1, 1);
         dst = d->page;
     }
-    if (ql_pq_decompress(&d->f->z, codec, src, n, dst, usize, msg, sizeof msg) < 0) {
+    if (ql_pq_decompress(&d->z, codec, src, n, dst, usize, msg, sizeof msg) < 0) {
         rd_fail(d, msg);
         return NULL;
     }
@@ -1281,6 +1281,7 @@ static int data_page_v2(rd_t *d, const page_hdr_t *h, const uint8_t *src, size_t
 
 static void rd_free_scratch(rd_t *d)
 {
+    ql_pq_zctx_free(&d->z);
     free(d->dict.i64);
     free(d->dict.f64);
     free(d->dict.str);

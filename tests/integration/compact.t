@@ -46,7 +46,7 @@ is "$("$QL" query --lake "$L3" --format csv "select count(*) from join_guilds" |
    "questlog query hides the covered file"
 "$QL" compact --lake "$L3" --all -q join_guilds
 ok "$([ ! -e "$keep" ]; echo $?)" "the next run deletes the covered file"
-is "$(duck "select count(*) as n from read_parquet('$L3/join_guilds/*/*.parquet')")" "{\"n\":$want}" \
+is "$(duck "select count(*) as n from read_parquet('$L3/join_guilds/*/*.parquet', union_by_name=true)")" "{\"n\":$want}" \
    "DuckDB sees every row once again"
 
 # files of two separate imports (different labels) merge too, with an intent
@@ -59,7 +59,7 @@ is "$(find "$L2/purchases" -name '*.parquet' | wc -l)" "1" "merged into one"
 merged=$(ls "$L2"/purchases/dt=2026-11-20/*.parquet)
 case "$merged" in *imp*c-0000000000000000000-*) ok 0 "under a new import label";; *) ok 1 "new label: $merged";; esac
 want=$(( 2 * $(grep -c '"purchase_sword"' "$tmpdir/old.jsonl") ))
-is "$(duck "select count(*) as n from $(echo "read_parquet('$L2/purchases/*/*.parquet')")")" "{\"n\":$want}" "every row of both imports"
+is "$(duck "select count(*) as n from $(echo "read_parquet('$L2/purchases/*/*.parquet', union_by_name=true)")")" "{\"n\":$want}" "every row of both imports"
 ls -a "$L2"/purchases/*/ | grep -q 'intent'; ok $((! $?)) "no intent left"
 # crash after that merge's rename: an input is back, its intent (dead pid) too
 d="$L2/purchases/dt=2026-11-20"

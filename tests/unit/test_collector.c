@@ -3,7 +3,10 @@
  * recording log: the key of every message it hands to the log is the
  * request's player (X-Player-Id, else Host), for route events and for every
  * event of a POST /events body; a 200 comes only after the log's done(0),
- * and a failed append gives a 503.
+ * and a failed append gives a 503. With a slow log: a client that pipelines
+ * more requests (here 300, ~30 KB, so h2o's input buffer must grow) or shuts
+ * its sending side while its first request is parked still gets every
+ * answer, in order (http.c keeps parked sockets polled without reading).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,7 +28,24 @@ typedef struct rec_log {
     char            keys[16][64];
     int             nkeys;
     int             status;
+    int             delay_ms;   /* > 0: done comes from another thread this much later */
+    int             n_delayed;  /* ... for this many more appends */
 } rec_log_t;
+
+typedef struct later {
+    ql_log_done_fn done;
+    void          *arg;
+    int            status, delay_ms;
+} later_t;
+
+static void *done_later(void *a)
+{
+    later_t *l = a;
+    usleep((useconds_t)l->delay_ms * 1000);
+    l->done(l->arg, l->status, -1, l->status ? "test failure" : NULL);
+    free(l);
+    return NULL;
+}
 
 static int rec_append(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_done_fn done, void *arg)
 {
@@ -36,8 +56,17 @@ static int rec_append(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_
         memcpy(r->keys[r->nkeys], msgs[i].key ? msgs[i].key : "", kl);
         r->keys[r->nkeys++][kl] = '\0';
     }
-    int st = r->status;
+    int st = r->status, delay = r->n_delayed > 0 ? r->delay_ms : 0;
+    if (delay) r->n_delayed--;
     pthread_mutex_unlock(&r->mu);
+    if (delay > 0) {
+        later_t *l = malloc(sizeof *l);
+        *l = (later_t){done, arg, st, delay};
+        pthread_t t;
+        pthread_create(&t, NULL, done_later, l);
+        pthread_detach(t);
+        return 0;
+    }
     done(arg, st, -1, st ? "test failure" : NULL);  /* may run on any thread */
     return 0;
 }
@@ -48,8 +77,7 @@ static void rec_stats(ql_log_t *log, ql_log_stats_t *o)
 }
 static const ql_log_ops_t rec_ops = {rec_append, rec_stats, NULL};
 
-/* One HTTP/1.1 request on a new connection; returns the status code. */
-static int request(int port, const char *raw)
+static int connect_to(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a;
@@ -61,6 +89,37 @@ static int request(int port, const char *raw)
         close(fd);
         return -1;
     }
+    return fd;
+}
+
+static void write_all(int fd, const char *raw)
+{
+    size_t len = strlen(raw), off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, raw + off, len - off);
+        if (w <= 0) break;
+        off += (size_t)w;
+    }
+}
+
+/* Reads until EOF; returns how many "HTTP/1.1 200 " answers came. */
+static int count_200(int fd)
+{
+    ql_buf_t b = QL_BUF_INIT;
+    char buf[8192];
+    ssize_t r;
+    while ((r = read(fd, buf, sizeof buf)) > 0) ql_buf_append(&b, buf, (size_t)r);
+    int n = 0;
+    for (const char *p = b.data; p && (p = memmem(p, b.len - (size_t)(p - b.data), "HTTP/1.1 200 ", 13)); p++) n++;
+    ql_buf_free(&b);
+    return n;
+}
+
+/* One HTTP/1.1 request on a new connection; returns the status code. */
+static int request(int port, const char *raw)
+{
+    int fd = connect_to(port);
+    if (fd < 0) return -1;
     size_t len = strlen(raw), off = 0;
     while (off < len) {
         ssize_t w = write(fd, raw + off, len - off);
@@ -123,6 +182,33 @@ int main(void)
 
     is_int(request(port, "GET /purchase_a_sword HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 503,
            "append failed: 503, not 200");
+
+    /* a slow log: the next request stays parked ~100 ms */
+    pthread_mutex_lock(&log.mu);
+    log.status = 0;
+    log.delay_ms = 100;
+    log.n_delayed = 1;
+    pthread_mutex_unlock(&log.mu);
+    int fd = connect_to(port);
+    write_all(fd, "GET /purchase_a_sword HTTP/1.1\r\nHost: p\r\n\r\n");
+    usleep(30000);  /* the first request is parked now */
+    ql_buf_t more = QL_BUF_INIT;
+    for (int i = 0; i < 299; i++) ql_buf_puts(&more, "GET /purchase_a_sword?sword_type=katana HTTP/1.1\r\nHost: p\r\n\r\n");
+    ql_buf_puts(&more, "GET /purchase_a_sword HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n");
+    write_all(fd, more.data);
+    ql_buf_free(&more);
+    is_int(count_200(fd), 301, "pipelined while parked: all 301 answered 200");
+    close(fd);
+
+    pthread_mutex_lock(&log.mu);
+    log.n_delayed = 1;
+    pthread_mutex_unlock(&log.mu);
+    fd = connect_to(port);
+    write_all(fd, "GET /purchase_a_sword HTTP/1.1\r\nHost: p\r\n\r\n");
+    usleep(30000);
+    shutdown(fd, SHUT_WR);  /* EOF reaches the server while the request is parked */
+    is_int(count_200(fd), 1, "client shut its side while parked: still answered 200");
+    close(fd);
 
     ql_collector_stop(c);
     pthread_mutex_destroy(&log.mu);
