@@ -7,7 +7,9 @@
 # actually got into the topic (the seed answers before Kafka has the event;
 # questlog answers after the delivery report, acks=all, idempotent).
 #
-#   bash bench/seed-vs-questlog.sh          (DUR=10s CONN=64 THREADS=2 to change)
+#   bash bench/seed-vs-questlog.sh
+#   DUR=10s CONN=64 THREADS=2   wrk's run;   QLX="-X linger.ms=5 --threads 1"
+#   extra questlog serve arguments;   SKIP_SEED=1 questlog only (tuning)
 #
 # Limits: the mock cluster is librdkafka's in-process test broker, one
 # process, in memory; at questlog's rate it is the bottleneck together with

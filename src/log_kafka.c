@@ -179,6 +179,26 @@ static void lat_record(ql_log_stats_t *st, int64_t us)
     st->commit_lat_sum_us += (uint64_t)(us < 0 ? 0 : us);
 }
 
+/* The append's last delivery report came (or it was refused part-way):
+ * answer it, count it, free it. Called exactly once per queued append. */
+static void append_finish(kproducer_t *p, kappend_t *a)
+{
+    int status = atomic_load(&a->status);
+    a->done(a->arg, status, -1, status ? a->errmsg : NULL);
+    pthread_mutex_lock(&p->mu);
+    if (status == 0) {
+        p->st.appends++;
+        p->st.records += a->n;
+        p->st.bytes += a->bytes;
+    } else {
+        p->st.failures++;
+    }
+    p->st.queued -= a->n;
+    if (--p->inflight == 0) pthread_cond_broadcast(&p->idle);
+    pthread_mutex_unlock(&p->mu);
+    free(a);
+}
+
 /* Delivery report: runs on the poll thread (inside rd_kafka_poll/flush). */
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -195,23 +215,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     p->st.commits++;
     lat_record(&p->st, lat);
     pthread_mutex_unlock(&p->mu);
-    if (atomic_fetch_sub(&a->left, 1) != 1) return;
-
-    /* The append's last report: answer it. */
-    int status = atomic_load(&a->status);
-    a->done(a->arg, status, -1, status ? a->errmsg : NULL);
-    pthread_mutex_lock(&p->mu);
-    if (status == 0) {
-        p->st.appends++;
-        p->st.records += a->n;
-        p->st.bytes += a->bytes;
-    } else {
-        p->st.failures++;
-    }
-    p->st.queued -= a->n;
-    if (--p->inflight == 0) pthread_cond_broadcast(&p->idle);
-    pthread_mutex_unlock(&p->mu);
-    free(a);
+    if (atomic_fetch_sub(&a->left, 1) == 1) append_finish(p, a);
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -257,11 +261,11 @@ static void producer_rebuild(kproducer_t *p)
     char es[512];
     rd_kafka_fatal_error(p->rk, es, sizeof es);
     if (producer_new(p, &rk, &rkt, err, sizeof err) < 0) {
-        say("fatal producer error (%s); rebuilding failed: %s", es, err);
+        fprintf(stderr, "questlog kafka: fatal producer error (%s); starting a fresh producer failed: %s\n", es, err);
         sleep(1);
         return;
     }
-    say("fatal producer error (%s): starting a fresh producer", es);
+    fprintf(stderr, "questlog kafka: fatal producer error (%s): starting a fresh producer\n", es);
     pthread_rwlock_wrlock(&p->rk_lock);
     rd_kafka_t *old = p->rk;
     rd_kafka_topic_t *oldt = p->rkt;
@@ -285,7 +289,13 @@ static void *poll_main(void *arg)
     kproducer_t *p = arg;
     while (!atomic_load(&p->stop)) {
         rd_kafka_poll(p->rk, 50);
-        if (atomic_load(&p->fatal)) producer_rebuild(p);
+        if (atomic_load(&p->fatal)) {
+            /* error_cb cannot tell which handle raised it: only rebuild if
+             * the current one is the one that failed. */
+            char why[256];
+            if (rd_kafka_fatal_error(p->rk, why, sizeof why)) producer_rebuild(p);
+            else atomic_store(&p->fatal, 0);
+        }
     }
     return NULL;
 }
@@ -347,25 +357,9 @@ static int kp_append(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_d
         pthread_mutex_unlock(&p->mu);
         atomic_fetch_sub(&a->left, n - queued);
     }
-    /* Drop this function's count; if every report already came, finish here
-     * by faking nothing: the poll thread will see left reach 0 only via a
-     * report, so when we are last we complete the append ourselves. */
-    if (atomic_fetch_sub(&a->left, 1) == 1) {
-        int status = atomic_load(&a->status);
-        a->done(a->arg, status, -1, status ? a->errmsg : NULL);
-        pthread_mutex_lock(&p->mu);
-        if (status == 0) {
-            p->st.appends++;
-            p->st.records += a->n;
-            p->st.bytes += a->bytes;
-        } else {
-            p->st.failures++;
-        }
-        p->st.queued -= a->n;
-        if (--p->inflight == 0) pthread_cond_broadcast(&p->idle);
-        pthread_mutex_unlock(&p->mu);
-        free(a);
-    }
+    /* Drop this function's count: if every report already came, the append
+     * is answered here, else by its last report. */
+    if (atomic_fetch_sub(&a->left, 1) == 1) append_finish(p, a);
     return 0;
 }
 

@@ -104,7 +104,10 @@ void ql_pq_writer_free(ql_pq_writer_t *w);
  * BINARY; INT32 (incl. DATE as days, unsigned zero-extended) → INT32; INT64 →
  * INT64; INT64 TIMESTAMP (ms/µs/ns) and INT96 → TIMESTAMP in µs; DECIMAL →
  * DOUBLE; FLOAT → FLOAT; DOUBLE; BOOLEAN. Nested schemas: error at open
- * ("nested columns not supported"). */
+ * ("nested columns not supported").
+ * Threads: a reader handle is read-only once opened, so ql_pq_read_column,
+ * ql_pq_read_dictionary and the accessors may run on one handle from several
+ * threads at once (e.g. decoding columns in parallel); ql_pq_close must not. */
 
 typedef struct ql_pq_file ql_pq_file_t;
 

@@ -28,8 +28,8 @@ typedef struct ql_pq_rle {
     uint64_t       left;     /* values left in the current run */
     uint32_t       value;    /* RLE: the repeated value */
     const uint8_t *bp;       /* bit-packed: the run's first byte */
-    const uint8_t *bp_end;   /* bit-packed: end of the run's bytes (may be past `end` for a
-                                truncated final run: values there are never read) */
+    const uint8_t *bp_end;   /* bit-packed: end of the run's bytes, cut at `end` for a
+                                truncated final run (values past it are an error) */
     uint64_t       bitpos;   /* bit-packed: bit offset of the next value from bp */
 } ql_pq_rle_t;
 

@@ -46,7 +46,7 @@ is "$("$QL" query --lake "$L3" --format csv "select count(*) from join_guilds" |
    "questlog query hides the covered file"
 "$QL" compact --lake "$L3" --all -q join_guilds
 ok "$([ ! -e "$keep" ]; echo $?)" "the next run deletes the covered file"
-is "$(duck "select count(*) as n from read_parquet('$L3/join_guilds/*/*.parquet')")" "{\"n\":$want}" \
+is "$(duck "select count(*) as n from read_parquet('$L3/join_guilds/*/*.parquet', union_by_name=true)")" "{\"n\":$want}" \
    "DuckDB sees every row once again"
 
 # files of two separate imports (different labels) merge too, with an intent
@@ -59,7 +59,7 @@ is "$(find "$L2/purchases" -name '*.parquet' | wc -l)" "1" "merged into one"
 merged=$(ls "$L2"/purchases/dt=2026-11-20/*.parquet)
 case "$merged" in *imp*c-0000000000000000000-*) ok 0 "under a new import label";; *) ok 1 "new label: $merged";; esac
 want=$(( 2 * $(grep -c '"purchase_sword"' "$tmpdir/old.jsonl") ))
-is "$(duck "select count(*) as n from $(echo "read_parquet('$L2/purchases/*/*.parquet')")")" "{\"n\":$want}" "every row of both imports"
+is "$(duck "select count(*) as n from $(echo "read_parquet('$L2/purchases/*/*.parquet', union_by_name=true)")")" "{\"n\":$want}" "every row of both imports"
 ls -a "$L2"/purchases/*/ | grep -q 'intent'; ok $((! $?)) "no intent left"
 # crash after that merge's rename: an input is back, its intent (dead pid) too
 d="$L2/purchases/dt=2026-11-20"
@@ -78,6 +78,18 @@ is "$("$QL" query --lake "$L2" --format csv "select count(*) from purchases" | t
    "an intent without its merged file hides nothing"
 "$QL" compact --lake "$L2" -q purchases
 ok "$([ -e "$merged" ] && [ ! -e "$d/.compact-999999999.2.intent" ]; echo $?)" "rolled back: intent deleted, file kept"
+
+# a column whose type changed (catalog edit): those files are left alone
+L4="$tmpdir/lake4"
+grep -v '^param.price' "$ROOT/etc/questlog.conf" > "$tmpdir/noprice.conf"
+head -300 "$tmpdir/old.jsonl" > "$tmpdir/a.jsonl"
+"$QL" import -q --lake "$L4" --workers 1 "$tmpdir/a.jsonl"
+"$QL" import -q --lake "$L4" --workers 1 --config "$tmpdir/noprice.conf" "$tmpdir/a.jsonl"
+"$QL" compact --lake "$L4" purchases 2> "$tmpdir/c4.err"
+ok $? "compact with a type conflict exits 0"
+grep -q "left as they are: column 'price' is INT64 in one file and STRING in another" "$tmpdir/c4.err"
+ok $? "and says why the files are left alone"
+is "$(find "$L4/purchases" -name '*.parquet' | wc -l)" "2" "both files kept"
 
 "$QL" compact --lake "$tmpdir/nolake" 2>/dev/null; ok $((! $?)) "missing lake: error"
 "$QL" compact --help | grep -q "Usage: questlog compact"; ok $? "--help"

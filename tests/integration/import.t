@@ -55,7 +55,7 @@ ok $((! $?)) "no temp files left"
 # stdin, into a fresh lake, one worker
 head -100 "$tmpdir/ev.jsonl" | "$QL" import -q --lake "$tmpdir/lake2" --workers 1 -
 ok $? "import from stdin"
-is "$(duck "select count(*) as n from read_parquet('$tmpdir/lake2/extracted_events/*/*.parquet')")" '{"n":100}' "stdin rows"
+is "$(duck "select count(*) as n from read_parquet('$tmpdir/lake2/extracted_events/*/*.parquet', union_by_name=true)")" '{"n":100}' "stdin rows"
 
 # errors: nothing imported when a file is missing
 "$QL" import -q --lake "$tmpdir/lake3" "$tmpdir/ev.jsonl" "$tmpdir/missing.jsonl" 2> "$tmpdir/err3"

@@ -68,7 +68,7 @@ for ((i = 0; i < 120; i++)); do
     [ "${n:-0}" -ge 15000 ] && break
     sleep 0.5
 done
-kill -TERM $la $lb
+kill -TERM $la $lb 2>/dev/null
 wait $la; ra=$?
 wait $lb; rb=$?
 # Known loader issue (reported): loaders sharing a lake race on the tables'

@@ -76,8 +76,24 @@ client() {  # client N
         echo "$code c$1-$i"
     done
 }
+# …and one client POSTing NDJSON batches of 5, keeping the event_ids of
+# every batch answered 200.
+poster() {
+    local i body
+    for ((i = 0; i < 60; i++)); do
+        body=$(for k in 1 2 3 4 5; do printf '{"event_type":"join_guild","batch":"b%d-%d"}\n' "$i" "$k"; done)
+        curl -s --max-time 20 -o "$tmpdir/post.json" -w '%{http_code}\n' -H 'Content-Type: application/x-ndjson' \
+            --data-binary "$body" "http://127.0.0.1:$port/events" >"$tmpdir/post.code"
+        if [ "$(cat "$tmpdir/post.code")" = 200 ]; then
+            grep -o '"event_ids":\[[^]]*\]' "$tmpdir/post.json" | grep -o '"[0-9a-f-]\{36\}"' | tr -d '"' >>"$tmpdir/post.ids"
+        fi
+        cat "$tmpdir/post.code" >>"$tmpdir/post.codes"
+    done
+}
+: >"$tmpdir/post.ids"
 cpids=()
 for c in 1 2 3 4; do client $c >"$tmpdir/client$c" 3>&- & cpids+=($!); done
+poster 3>&- & cpids+=($!)
 sleep 1
 mock_cmd "down 2"
 ok $? "broker 2 down while clients send"
@@ -101,6 +117,11 @@ kcat -C -b "$BOOT" -t events -o beginning -e -q 2>/dev/null | grep -o '"req":"c[
 awk '$1 == 200 {print $2}' "$tmpdir/answers" | sort >"$tmpdir/acked"
 is "$(comm -23 "$tmpdir/acked" "$tmpdir/in_topic" | wc -l)" 0 \
     "every request answered 200 is in the topic ($(wc -l <"$tmpdir/acked") acked, $(wc -l <"$tmpdir/in_topic") in the topic)"
+is "$(grep -vc '^200$\|^503$' "$tmpdir/post.codes")" 0 "every NDJSON POST answered 200 or 503 ($(grep -c '^200$' "$tmpdir/post.codes") × 200)"
+kcat -C -b "$BOOT" -t events -o beginning -e -q 2>/dev/null | grep -o '"event_id":"[^"]*"' | cut -d'"' -f4 | sort -u >"$tmpdir/topic_ids"
+sort -u "$tmpdir/post.ids" >"$tmpdir/post.ids.s"
+ok $(( $(wc -l <"$tmpdir/post.ids.s") == 0 )) "the 200 answers to POSTs carry event_ids ($(wc -l <"$tmpdir/post.ids.s"))"
+is "$(comm -23 "$tmpdir/post.ids.s" "$tmpdir/topic_ids" | wc -l)" 0 "every event_id answered 200 is in the topic"
 
 kill -INT "$srv"
 wait "$srv"

@@ -27,7 +27,8 @@ is "$labels" "00000 00001 00002 00003 " "one file series per partition"
 ok $? "a second run in another group"
 is "$(duck "select count(*) as n from $(rp extracted_events)")" '{"n":2000}' "adds nothing: the lake is the record"
 
-# up --kafka: HTTP -> topic -> lake in one process
+# up --kafka: HTTP -> topic -> lake in one process (its fresh lake also
+# loads the 2000 events already in the topic, which have no sword_type)
 port=$(free_port)
 "$QL" up -q --kafka "$BOOT" --group ug --data "$tmpdir/up" --listen "127.0.0.1:$port" $GX >/dev/null 2>"$tmpdir/up.err" 3>&- &
 up=$!

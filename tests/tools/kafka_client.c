@@ -6,7 +6,8 @@
  *   kafka_client produce BROKERS TOPIC N [--batch B] [--keys K] [--timeout MS]
  *                [--interval-us U] [--window W] [--inject-fatal-at E] [-X key=value]...
  *       Appends N seed-like JSON events (event_type cycling default,
- *       purchase_sword, join_guild; Host and key "player<i % K>") in appends of B
+ *       purchase_sword with a sword_type, join_guild; Host and key
+ *       "player<i % K>") in appends of B
  *       messages, at most W appends in flight, sleeping U µs between appends.
  *       Prints "ok ID" for every event whose append's done said 0 and
  *       "fail ID STATUS" otherwise; a summary line on stderr. --inject-fatal-at
@@ -84,10 +85,12 @@ static int produce(const char *brokers, const char *topic, size_t n, size_t batc
             static const char *const types[] = {"default", "purchase_sword", "join_guild"};
             char ts[QL_RFC3339_LEN];
             ql_rfc3339_format(ql_now_us(), ts);
+            const char *type = types[(i + j) % 3];
             int vl = snprintf(vals[j], sizeof vals[j],
                               "{\"event_type\":\"%s\",\"event_id\":\"%s\",\"timestamp\":\"%s\","
-                              "\"seq\":%zu,\"Host\":\"%s\",\"User-Agent\":\"kafka_client\"}",
-                              types[(i + j) % 3], ids[i + j], ts, i + j, ks[j]);
+                              "\"seq\":%zu,\"Host\":\"%s\",\"User-Agent\":\"kafka_client\"%s}",
+                              type, ids[i + j], ts, i + j, ks[j],
+                              !strcmp(type, "purchase_sword") ? ",\"sword_type\":\"longsword\"" : "");
             msgs[j] = (ql_log_msg_t){ks[j], strlen(ks[j]), vals[j], (size_t)vl};
         }
         batch_t *b = ql_malloc(sizeof *b);

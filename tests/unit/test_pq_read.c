@@ -9,6 +9,7 @@
  */
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -674,6 +675,67 @@ static void test_outlives_file(void)
     }
 }
 
+/* Several threads decoding columns of one handle at once get what one thread gets. */
+typedef struct par_arg {
+    ql_pq_file_t *f;
+    int           col;
+    uint64_t      sum;
+    int           rc;
+} par_arg_t;
+
+static uint64_t column_sum(ql_pq_file_t *f, int col, int *rc)
+{
+    char err[256];
+    uint64_t sum = 0;
+    *rc = 0;
+    for (int g = 0; g < ql_pq_num_row_groups(f); g++) {
+        ql_pq_column_data_t d;
+        if (ql_pq_read_column(f, g, col, &d, err, sizeof err) < 0) *rc = -1;
+        for (int64_t i = 0; i < d.n; i++) {
+            if (!d.valid[i]) continue;
+            if (d.i64) sum = sum * 31 + (uint64_t)d.i64[i];
+            else if (d.f64) sum = sum * 31 + (uint64_t)(int64_t)(d.f64[i] * 1000);
+            else
+                for (uint32_t k = 0; k < d.str_len[i]; k++) sum = sum * 31 + (uint8_t)d.str[i][k];
+        }
+        ql_pq_column_data_free(&d);
+    }
+    return sum;
+}
+
+static void *par_main(void *p)
+{
+    par_arg_t *a = p;
+    for (int rep = 0; rep < 3; rep++) a->sum = column_sum(a->f, a->col, &a->rc);
+    return NULL;
+}
+
+static void test_parallel_reads(void)
+{
+    char err[256];
+    ql_pq_file_t *f;
+    if (ql_pq_open(&f, "tests/fuzz/corpus/parquet/v2_zstd.parquet", err, sizeof err) < 0) {
+        ok(0, "v2_zstd.parquet opens (%s)", err);
+        return;
+    }
+    int nc = ql_pq_num_columns(f), good = 1;
+    uint64_t want[16];
+    par_arg_t a[16];
+    pthread_t th[16];
+    for (int c = 0; c < nc && c < 16; c++) {
+        int rc;
+        want[c] = column_sum(f, c, &rc);
+        a[c] = (par_arg_t){f, c, 0, 0};
+    }
+    for (int c = 0; c < nc && c < 16; c++) pthread_create(&th[c], NULL, par_main, &a[c]);
+    for (int c = 0; c < nc && c < 16; c++) {
+        pthread_join(th[c], NULL);
+        good = good && a[c].rc == 0 && a[c].sum == want[c];
+    }
+    ok(good, "%d threads reading columns of one handle at once agree with one thread", nc);
+    ql_pq_close(f);
+}
+
 /* ---- round trip through questlog's writer --------------------------------- */
 
 static void test_round_trip(void)
@@ -774,6 +836,7 @@ int main(void)
     test_footer_checks();
     test_duckdb_files();
     test_outlives_file();
+    test_parallel_reads();
     test_round_trip();
     return tap_done();
 }
