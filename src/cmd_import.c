@@ -114,6 +114,14 @@ static void fail(shared_t *sh, const char *msg)
     pthread_mutex_unlock(&sh->mu);
 }
 
+static int has_failed(shared_t *sh)
+{
+    pthread_mutex_lock(&sh->mu);
+    int f = sh->failed;
+    pthread_mutex_unlock(&sh->mu);
+    return f;
+}
+
 static void *work(void *arg)
 {
     worker_t *w = arg;
@@ -141,7 +149,7 @@ static void *work(void *arg)
             return NULL;
         }
     }
-    if (!w->sh->failed && ql_loader_seal(w->ld, err, sizeof err)) fail(w->sh, err);
+    if (!has_failed(w->sh) && ql_loader_seal(w->ld, err, sizeof err)) fail(w->sh, err);
     return NULL;
 }
 
@@ -297,7 +305,7 @@ int ql_cmd_import(int argc, char **argv)
     char *carry = NULL;
     size_t carry_len = 0;
     int read_failed = 0;
-    for (int i = optind; i < argc && !sh.failed && !read_failed; i++) {
+    for (int i = optind; i < argc && !has_failed(&sh) && !read_failed; i++) {
         const char *name = strcmp(argv[i], "-") ? argv[i] : "(stdin)";
         int fd = strcmp(argv[i], "-") ? open(argv[i], O_RDONLY | O_CLOEXEC) : 0;
         if (fd < 0) {

@@ -749,8 +749,12 @@ typedef struct ucol {
     int          out;        /* writer column */
 } ucol_t;
 
-/* Union schema of the inputs by column name; -1 if a name has two types or
- * a type the writer cannot write. */
+/* Files that cannot be merged (a column with two types, e.g. after a
+ * catalog change): the run is left as it is, not an error. */
+#define SCHEMA_CONFLICT (-2)
+
+/* Union schema of the inputs by column name; SCHEMA_CONFLICT if a name has
+ * two types or a type the writer cannot write. */
 static int union_schema(ql_pq_file_t **in, size_t n, ucol_t **out, size_t *nout, char *err, size_t errlen)
 {
     ucol_t *u = NULL;
@@ -761,16 +765,18 @@ static int union_schema(ql_pq_file_t **in, size_t n, ucol_t **out, size_t *nout,
         for (int c = 0; c < nc; c++) {
             const ql_pq_column_info_t *ci = ql_pq_column(in[i], c);
             if (ci->type == QL_PQ_FLOAT || ci->type == QL_PQ_BINARY) {
-                rc = ql_err(err, errlen, "column '%s' has a type compaction does not write (%s)", ci->name,
-                            ql_pq_type_name(ci->type));
+                ql_err(err, errlen, "column '%s' has a type compaction does not write (%s)", ci->name,
+                       ql_pq_type_name(ci->type));
+                rc = SCHEMA_CONFLICT;
                 break;
             }
             size_t j = 0;
             while (j < k && strcmp(u[j].name, ci->name)) j++;
             if (j < k) {
                 if (u[j].type != ci->type) {
-                    rc = ql_err(err, errlen, "column '%s' is %s in one file and %s in another", ci->name,
-                                ql_pq_type_name(u[j].type), ql_pq_type_name(ci->type));
+                    ql_err(err, errlen, "column '%s' is %s in one file and %s in another", ci->name,
+                           ql_pq_type_name(u[j].type), ql_pq_type_name(ci->type));
+                    rc = SCHEMA_CONFLICT;
                     break;
                 }
                 if (!ci->required) u[j].required = 0;
@@ -1007,6 +1013,12 @@ int ql_lake_compact(const char *lake_dir, const char *table, const ql_lake_compa
                     st.files_in += b - a;
                 } else {
                     rc = merge_run(lake_dir, table, &f[a], b - a, &o, &st, err, errlen);
+                    if (rc == SCHEMA_CONFLICT) {
+                        if (o.verbose)
+                            fprintf(stderr, "compact: %s/dt=%s: %zu files left as they are: %s\n", table, f[a].dt,
+                                    b - a, err);
+                        rc = 0;
+                    }
                 }
             }
             a = b;

@@ -79,6 +79,18 @@ is "$("$QL" query --lake "$L2" --format csv "select count(*) from purchases" | t
 "$QL" compact --lake "$L2" -q purchases
 ok "$([ -e "$merged" ] && [ ! -e "$d/.compact-999999999.2.intent" ]; echo $?)" "rolled back: intent deleted, file kept"
 
+# a column whose type changed (catalog edit): those files are left alone
+L4="$tmpdir/lake4"
+grep -v '^param.price' "$ROOT/etc/questlog.conf" > "$tmpdir/noprice.conf"
+head -300 "$tmpdir/old.jsonl" > "$tmpdir/a.jsonl"
+"$QL" import -q --lake "$L4" --workers 1 "$tmpdir/a.jsonl"
+"$QL" import -q --lake "$L4" --workers 1 --config "$tmpdir/noprice.conf" "$tmpdir/a.jsonl"
+"$QL" compact --lake "$L4" purchases 2> "$tmpdir/c4.err"
+ok $? "compact with a type conflict exits 0"
+grep -q "left as they are: column 'price' is INT64 in one file and STRING in another" "$tmpdir/c4.err"
+ok $? "and says why the files are left alone"
+is "$(find "$L4/purchases" -name '*.parquet' | wc -l)" "2" "both files kept"
+
 "$QL" compact --lake "$tmpdir/nolake" 2>/dev/null; ok $((! $?)) "missing lake: error"
 "$QL" compact --help | grep -q "Usage: questlog compact"; ok $? "--help"
 done_testing

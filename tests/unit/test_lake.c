@@ -265,6 +265,50 @@ static void test_loader_exactly_once(void)
     ql_config_free(cfg);
 }
 
+/* A key that appears after the writer flushed a row group (schema frozen):
+ * the table's file is cut before that record and a new one started, inside
+ * one batch; both committed together, every row once. */
+static void test_schema_split(void)
+{
+    char err[256], rec[200];
+    ql_config_t *cfg;
+    ql_transform_t *tf;
+    ql_config_load(&cfg, NULL, err, sizeof err);
+    ql_transform_new(&tf, cfg, NULL, err, sizeof err);
+    strcat(lake, "/split");
+    ql_loader_t *l;
+    ql_loader_options_t o = {.lake_dir = lake, .transform = tf};
+    o.wopt.codec = QL_PQ_ZSTD;
+    o.wopt.row_group_rows = 4;
+    ok(ql_loader_new(&l, &o, err, sizeof err) == 0, "loader with 4-row row groups");
+    int rc = 0;
+    for (int64_t off = 0; off < 20 && !rc; off++) {
+        int n = snprintf(rec, sizeof rec, "{\"event_type\":\"join_guild\",\"event_id\":\"s%lld\"%s}", (long long)off,
+                         off >= 10 ? ",\"color\":\"red\"" : "");
+        rc = ql_loader_add(l, 0, off, 1795168800000000LL, rec, (size_t)n, err, sizeof err);
+    }
+    ok(rc == 0 && ql_loader_flush(l, err, sizeof err) == 0, "20 records, a new key at offset 10: %s", rc ? err : "ok");
+    ql_loader_free(l);
+    ql_lake_file_t *f;
+    size_t n;
+    ql_lake_list_files(lake, "join_guilds", &f, &n, err, sizeof err);
+    ok(n == 2 && f[0].first == 0 && f[0].last == 9 && f[1].first == 10 && f[1].last == 19,
+       "the file was cut at the new key: [0,9] and [10,19]");
+    if (n == 2) {
+        ql_pq_file_t *pf;
+        ok(ql_pq_open(&pf, f[1].path, err, sizeof err) == 0 && ql_pq_column_index(pf, "color") >= 0,
+           "the second file has the new column");
+        ql_pq_close(pf);
+    }
+    ql_lake_files_free(f, n);
+    int64_t d;
+    is_int(count_rows("join_guilds", &d), 20, "every row");
+    is_int(d, 20, "once");
+    ql_transform_free(tf);
+    ql_config_free(cfg);
+    *strrchr(lake, '/') = '\0';
+}
+
 /* Two log partitions interleaved (Kafka), a revoke with unflushed rows,
  * the partition coming back: each table still exact. */
 static void test_partitions(void)
@@ -327,6 +371,7 @@ int main(void)
     test_commit();
     test_loader_exactly_once();
     test_partitions();
+    test_schema_split();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", lake);
     if (system(cmd) != 0) diag("cleanup failed");
