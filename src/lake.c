@@ -4,8 +4,12 @@
  *
  * ---- Layout ---------------------------------------------------------------
  *   LAKE/<table>/dt=YYYY-MM-DD/part-<label>-<first>-<last>.parquet
- *   LAKE/<table>/_offsets                  zero-row progress marker (see M)
+ *   LAKE/<table>/_offsets.<label>          zero-row progress marker of one
+ *                                          log partition (see I4)
+ *   LAKE/<table>/_offsets                  legacy all-partition marker: read, never written
  *   LAKE/<table>/dt=…/.part-<pid>.<n>.parquet.tmp   a file being written
+ *   LAKE/<table>/.marker-<pid>.<n>.tmp     a marker being replaced
+ *   LAKE/.partition-<label>.lock           the partition's claim (see I7)
  *
  * A loader file holds, for log partition <label> (decimal), the table's rows
  * of the log records with offsets first..last — the range of LOG offsets the
@@ -23,9 +27,13 @@
  *      advanced (it governs log retention, never what the lake holds).
  *
  * ---- The record of loaded offsets (per table, per log partition) ---------
- *   R(T,P) = max( max{ last : part-P-*-last.parquet under T },  marker(T)[P] )
- *   The loader resumes table T at R(T,P)+1 and skips, for T, every record
- *   with offset <= R(T,P). The consumer starts at min over tables of R+1.
+ *   R(T,P) = max( max{ last : part-P-*-last.parquet under T },  marker(T,P) )
+ *   When partition P is assigned to a loader (start-up, or a Kafka
+ *   rebalance), it takes P's claim and reads R(T,P) from the lake for every
+ *   T (ql_lake_read_record) — never from its memory: another loader may have
+ *   loaded P since. It resumes table T at R(T,P)+1 and skips, for T, every
+ *   record with offset <= R(T,P). The consumer starts at min over tables of
+ *   R+1.
  *
  * Invariants that make "exactly once in every table" hold:
  *   I1  For a table T and partition P, files are committed in increasing
@@ -43,10 +51,12 @@
  *       name) are deleted at start; a crashed rename leaves either name,
  *       never a partial final file. Files are never empty (0 bytes).
  *   I4  (M) A batch that gives a table no rows still advances that table:
- *       after the batch's files are committed, the marker LAKE/T/_offsets
- *       ("P LAST" lines) is replaced by write-fsync-rename-fsync. A marker
- *       only ever claims offsets whose rows (none) are committed, so I1
- *       holds. Why a marker and not an empty Parquet file: an empty file per
+ *       after the batch's files are committed, the marker LAKE/T/_offsets.P
+ *       (one line "P LAST") is replaced by write-fsync-rename-fsync, from a
+ *       temp name carrying the writer's pid (deleted by recovery when that
+ *       process is dead). One file per (table, partition): loaders owning
+ *       different partitions never write the same file. A marker only ever
+ *       claims offsets whose rows (none) are committed, so I1 holds. Why a marker and not an empty Parquet file: an empty file per
  *       table per flush would spray files (one per second under `up`) that
  *       every reader must open; one small file per table, replaced in place,
  *       costs one fsync and is invisible to `*.parquet` globs and to Spark
@@ -67,6 +77,20 @@
  *       the inputs, recovery deletes them, then the intent. Merged file
  *       absent (crash before the rename) = rolled back: the intent is
  *       deleted. An intent without its "end" line was never acted on.
+ *   I7  (several loaders on one lake: a Kafka consumer group) Each commit of
+ *       partition P's batch happens under the flock of LAKE/.partition-P.lock
+ *       and only if that file still holds the token this loader wrote when
+ *       P was assigned to it (ql_lake_claim_take, also under the flock, just
+ *       before it read R(T,P)). A new owner's claim therefore orders every
+ *       commit of P into "before it read R" (seen by it) or "refused": a
+ *       loader that lost P without knowing yet (session timeout, a slow
+ *       revoke) drops its batch at commit and skips P's records until P is
+ *       assigned to it again. With I1 per owner, the chain of committed
+ *       ranges of P stays gap-free and non-overlapping across hand-overs.
+ *       On `revoked`, the batch's open writers and finished files of P are
+ *       deleted; only P's own files are renamed by P's commit. The token
+ *       needs no fsync: it only has to outlive its process (flock is
+ *       released by the kernel when a holder dies, kill -9 included).
  *
  * Import files carry a non-numeric label ("imp" + id) and input line numbers:
  * they are not part of any offset record and cannot collide with log files.
