@@ -79,6 +79,7 @@ static void metrics(void *arg, ql_buf_t *out)
                   "# TYPE questlog_loader_lag_seconds gauge\nquestlog_loader_lag_seconds %.3f\n",
                   v.events, v.rows, v.rejected, v.files, v.bytes, v.commits, v.lag_events < 0 ? 0 : v.lag_events,
                   (double)v.lag_us / 1e6);
+    ql_loader_live_metrics(&v, out);   /* per-partition consumer lag (Kafka) */
 }
 
 int ql_cmd_up(int argc, char **argv)

@@ -862,6 +862,59 @@ void ql_loader_live_read(const ql_loader_live_t *live, ql_loader_live_t *out)
     out->commits = __atomic_load_n(&live->commits, __ATOMIC_RELAXED);
     out->lag_events = __atomic_load_n(&live->lag_events, __ATOMIC_RELAXED);
     out->lag_us = __atomic_load_n(&live->lag_us, __ATOMIC_RELAXED);
+    for (int tries = 0;; tries++) {   /* seqlock read of the partition table */
+        uint32_t s0 = __atomic_load_n(&live->parts_seq, __ATOMIC_ACQUIRE);
+        out->n_parts = __atomic_load_n(&live->n_parts, __ATOMIC_RELAXED);
+        int32_t n = out->n_parts < 0 ? 0 : out->n_parts;
+        for (int32_t i = 0; i < n && i < QL_LOADER_LIVE_PARTS; i++) {
+            out->parts[i].partition = __atomic_load_n(&live->parts[i].partition, __ATOMIC_RELAXED);
+            out->parts[i].position = __atomic_load_n(&live->parts[i].position, __ATOMIC_RELAXED);
+            out->parts[i].end = __atomic_load_n(&live->parts[i].end, __ATOMIC_RELAXED);
+        }
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (!(s0 & 1) && __atomic_load_n(&live->parts_seq, __ATOMIC_RELAXED) == s0) break;
+        if (tries > 1000) {   /* a writer stuck mid-update (cannot happen): report nothing */
+            out->n_parts = -1;
+            break;
+        }
+    }
+    out->parts_seq = 0;
+}
+
+/* Lag of one entry: end - position, or -1 when either is unknown. */
+static int64_t part_lag(const ql_partition_lag_t *p)
+{
+    if (p->end < 0 || p->position < 0) return -1;
+    return p->end > p->position ? p->end - p->position : 0;
+}
+
+void ql_loader_live_metrics(const ql_loader_live_t *snap, ql_buf_t *out)
+{
+    if (snap->n_parts < 0) return;
+    ql_buf_puts(out, "# HELP questlog_kafka_consumer_lag Records between the loader's consumer position and the "
+                     "partition's end (-1 unknown).\n# TYPE questlog_kafka_consumer_lag gauge\n");
+    for (int32_t i = 0; i < snap->n_parts && i < QL_LOADER_LIVE_PARTS; i++)
+        ql_buf_printf(out, "questlog_kafka_consumer_lag{partition=\"%" PRId32 "\"} %" PRId64 "\n",
+                      snap->parts[i].partition, part_lag(&snap->parts[i]));
+}
+
+/* Takes the consumer's per-partition lag (Kafka; n = -1 otherwise) into
+ * parts/n and, when live is set, publishes it. */
+static void update_part_lag(ql_loader_follow_t *f, ql_partition_lag_t *parts, int32_t *n)
+{
+    int k = ql_consumer_kafka_lag(f->consumer, parts, QL_LOADER_LIVE_PARTS);
+    *n = k < 0 ? -1 : (k > QL_LOADER_LIVE_PARTS ? QL_LOADER_LIVE_PARTS : k);
+    if (!f->live) return;
+    ql_loader_live_t *lv = f->live;
+    __atomic_add_fetch(&lv->parts_seq, 1, __ATOMIC_ACQ_REL);   /* odd: writing */
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    __atomic_store_n(&lv->n_parts, *n, __ATOMIC_RELAXED);
+    for (int32_t i = 0; i < *n; i++) {
+        __atomic_store_n(&lv->parts[i].partition, parts[i].partition, __ATOMIC_RELAXED);
+        __atomic_store_n(&lv->parts[i].position, parts[i].position, __ATOMIC_RELAXED);
+        __atomic_store_n(&lv->parts[i].end, parts[i].end, __ATOMIC_RELAXED);
+    }
+    __atomic_add_fetch(&lv->parts_seq, 1, __ATOMIC_RELEASE);  /* even: done */
 }
 
 /* Commits the consumer checkpoint of every partition to what all tables hold. */
@@ -940,6 +993,11 @@ int ql_loader_follow(ql_loader_follow_t *f, char *err, size_t errlen)
     int64_t now = ql_monotonic_us(), last_flush = now, last_status = now, last_compact = now;
     int64_t oldest_pending_us = -1;   /* wall time of the oldest uncommitted record */
     uint64_t status_events = 0, commits_seen = l->st.commits, lost_seen = l->st.lost_batches;
+    ql_partition_lag_t parts[QL_LOADER_LIVE_PARTS];
+    int32_t n_parts = -1;
+    int64_t last_parts = 0;
+    ql_buf_t plag = QL_BUF_INIT;
+    if (f->live) __atomic_store_n(&f->live->n_parts, -1, __ATOMIC_RELAXED);
     int rc = 0;
     while (!*f->stop) {
         int64_t wait_ms = interval - (ql_monotonic_us() - last_flush) / 1000;
@@ -983,13 +1041,29 @@ int ql_loader_follow(ql_loader_follow_t *f, char *err, size_t errlen)
         int64_t lag_us = oldest_pending_us >= 0 ? ql_now_us() - oldest_pending_us : 0;
         if (lag_events > 0 && n == 0 && oldest_pending_us < 0) lag_us = 0;
         publish(f, lag_events, lag_us);
-        if (f->status_interval_ms > 0 && (now - last_status) / 1000 >= f->status_interval_ms) {
+        int status = f->status_interval_ms > 0 && (now - last_status) / 1000 >= f->status_interval_ms;
+        if (status || (f->live && (now - last_parts) / 1000 >= 1000)) {
+            update_part_lag(f, parts, &n_parts);
+            last_parts = now;
+        }
+        if (status) {
             double secs = (double)(now - last_status) / 1e6;
+            ql_buf_reset(&plag);
+            if (n_parts > 0) {   /* Kafka: the consumer's lag per assigned partition */
+                ql_buf_puts(&plag, " (per partition");
+                for (int32_t i = 0; i < n_parts; i++) {
+                    int64_t pl = part_lag(&parts[i]);
+                    if (pl < 0) ql_buf_printf(&plag, " %" PRId32 ":?", parts[i].partition);
+                    else ql_buf_printf(&plag, " %" PRId32 ":%" PRId64, parts[i].partition, pl);
+                }
+                ql_buf_puts(&plag, ")");
+            }
             fprintf(stderr,
-                    "questlog %s: %.0f events/s, lag %" PRId64 " events (%.1f s), %" PRIu64 " rows, %" PRIu64
+                    "questlog %s: %.0f events/s, lag %" PRId64 " events%s (%.1f s), %" PRIu64 " rows, %" PRIu64
                     " rejected, %" PRIu64 " files, %.1f MB written\n",
                     f->cmd, (double)(l->st.records - status_events) / secs, lag_events < 0 ? 0 : lag_events,
-                    (double)lag_us / 1e6, l->st.rows, l->st.rejected, l->st.files, (double)l->st.bytes / 1e6);
+                    plag.len ? plag.data : "", (double)lag_us / 1e6, l->st.rows, l->st.rejected, l->st.files,
+                    (double)l->st.bytes / 1e6);
             status_events = l->st.records;
             last_status = now;
         }
@@ -1000,6 +1074,7 @@ int ql_loader_follow(ql_loader_follow_t *f, char *err, size_t errlen)
         if (rc == 0) commit_consumer(f);
         publish(f, 0, 0);
     }
+    ql_buf_free(&plag);
     free(recs);
     return rc;
 }

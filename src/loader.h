@@ -35,7 +35,9 @@
 #include "catalog.h"
 #include "config.h"
 #include "pq.h"
+#include "log.h"
 #include "transform.h"
+#include "util.h"
 
 typedef struct ql_loader ql_loader_t;
 
@@ -119,17 +121,29 @@ void ql_loader_stats(const ql_loader_t *l, ql_loader_stats_t *out);
 
 /* ---- following a log (load, up) ------------------------------------------ */
 
-#include "log.h"
+/* Per-partition consumer lag (Kafka) a follower keeps for /metrics and its
+ * status line: partitions currently assigned, at most this many. */
+#define QL_LOADER_LIVE_PARTS 64
 
 /* Figures a follower publishes for other threads (up's /metrics): written
- * with atomic stores by the follower, read with ql_loader_live_read. */
+ * with atomic stores by the follower, read with ql_loader_live_read (the
+ * partition table under a sequence counter, so a reader never sees half an
+ * update). Zero-initialise. */
 typedef struct ql_loader_live {
     uint64_t events;         /* records consumed */
     uint64_t rows, rejected, files, bytes, commits;
     int64_t  lag_events;     /* behind the log end, all partitions (-1 unknown) */
     int64_t  lag_us;         /* age of the oldest unloaded record (0 when caught up) */
+    int32_t  n_parts;        /* entries of parts[]; -1 = not a Kafka consumer */
+    ql_partition_lag_t parts[QL_LOADER_LIVE_PARTS];  /* ql_consumer_kafka_lag's figures */
+    uint32_t parts_seq;      /* odd while parts[] is being written */
 } ql_loader_live_t;
 void ql_loader_live_read(const ql_loader_live_t *live, ql_loader_live_t *out);
+
+/* Appends Prometheus text for a live snapshot's per-partition consumer lag
+ * (`questlog_kafka_consumer_lag{partition="P"}`, records between the
+ * consumer's position and the partition's end); nothing when n_parts < 0. */
+void ql_loader_live_metrics(const ql_loader_live_t *snap, ql_buf_t *out);
 
 typedef struct ql_loader_follow {
     ql_loader_t      *loader;

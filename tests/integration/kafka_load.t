@@ -54,13 +54,13 @@ is "$(counts "$D/lake")" "9000 9000 3000 3000 3000" "… exactly the new ones ad
 D2="$tmpdir/d2"
 "$KCLIENT" produce "$BOOT" events 6000 --interval-us 1500 >"$tmpdir/p3" 2>/dev/null 3>&- &
 prod=$!
-loader() {  # loader NAME: a following `load --kafka` in group "two" on D2
-    "$QL" load --kafka "$BOOT" --data "$D2" --group two "${KX[@]}" --flush-interval 300ms --status 0 \
+loader() {  # loader NAME [--status DUR]: a following `load --kafka` in group "two" on D2
+    "$QL" load --kafka "$BOOT" --data "$D2" --group two "${KX[@]}" --flush-interval 300ms --status "${3:-0}" \
         2>"$tmpdir/$1.err" 3>&- &
 }
-loader la; la=$!
+loader la --status 500ms; la=$!; _bg_pids+=("$la")   # (lib.sh's cleanup kills them on an early exit)
 sleep 2
-loader lb; lb=$!
+loader lb; lb=$!; _bg_pids+=("$lb")
 # Kill lb once it holds partitions (a claim file names its pid, lake.c I7)
 # and has had time to load some of them.
 owns() { cat "$D2"/lake/.partition-*.lock 2>/dev/null | grep -q "^$1 "; }
@@ -71,7 +71,7 @@ sleep 1
 kill -9 $lb
 wait $lb 2>/dev/null
 ok 0 "one loader killed with kill -9 mid-run"
-loader lc; lc=$!
+loader lc; lc=$!; _bg_pids+=("$lc")
 wait $prod
 grep '^ok ' "$tmpdir/p3" | cut -d' ' -f2 >>"$tmpdir/acked"
 is "$(wc -l <"$tmpdir/acked")" 15000 "15000 events acknowledged in all"
@@ -87,7 +87,9 @@ kill -TERM $la $lc 2>/dev/null
 wait $la; ra=$?
 wait $lc; rc=$?
 is "$ra $rc" "0 0" "both loaders stop cleanly on SIGTERM"
-for f in la lb lc; do grep -v '^questlog kafka' "$tmpdir/$f.err" | head -3 | sed "s/^/# $f: /"; done
+for f in la lb lc; do grep -v '^questlog kafka\|events/s' "$tmpdir/$f.err" | head -3 | sed "s/^/# $f: /"; done
+grep -q '^questlog load: .* events/s, lag [0-9]* events (per partition [0-9]*:[0-9?]*' "$tmpdir/la.err"
+ok $? "load's status line shows the consumer lag per partition"
 is "$(counts "$D2/lake")" "15000 15000 5000 5000 5000" "two loaders in one group, a kill -9 and a restart: exact tables"
 ids_match "$D2/lake" "$tmpdir/acked"
 ok $? "… holding exactly the acknowledged events"

@@ -3,7 +3,8 @@
 # partitions): `load --once --kafka` writes one file series per partition
 # (part-0000P-…), every event exactly once; a second run adds nothing (the
 # lake, not the group's committed offsets, says what is loaded); `up --kafka`
-# collects over HTTP into the topic and loads it back.
+# collects over HTTP into the topic and loads it back, its /metrics showing
+# the consumer lag per partition.
 # Idempotence: ON in the producer (2000 messages: far below the mock's limits).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/kafka_lib.sh"
@@ -35,6 +36,16 @@ up=$!
 _bg_pids+=("$up")
 wait_port "$port" || { echo "Bail out! up --kafka did not start: $(cat "$tmpdir/up.err")"; exit 1; }
 for i in $(seq 20); do curl -s "http://127.0.0.1:$port/purchase_a_sword?sword_type=k$i" >/dev/null; done
+# /metrics: the loader's consumer lag per assigned partition, 0 once caught up
+for i in $(seq 100); do
+    curl -s "http://127.0.0.1:$port/metrics" >"$tmpdir/metrics"
+    [ "$(grep -c '^questlog_kafka_consumer_lag{partition="[0-3]"} 0$' "$tmpdir/metrics")" = 4 ] && break
+    sleep 0.2
+done
+is "$(grep -c '^questlog_kafka_consumer_lag{partition="[0-3]"} 0$' "$tmpdir/metrics")" 4 \
+   "/metrics: consumer lag of each of the 4 partitions, 0 when caught up"
+grep -q '^# TYPE questlog_kafka_consumer_lag gauge$' "$tmpdir/metrics"
+ok $? "/metrics: lag typed as a gauge"
 kill -INT "$up"; wait "$up"
 is "$?" "0" "up --kafka: SIGINT exits 0"
 is "$(duck "select count(*) as n from read_parquet('$tmpdir/up/lake/purchases/*/*.parquet', union_by_name=true) where sword_type like 'k%'")" \

@@ -38,6 +38,7 @@ grep -q '^questlog_loader_rows_total [1-9]' "$tmpdir/metrics"; ok $? "/metrics: 
 grep -q '^questlog_loader_files_total [1-9]' "$tmpdir/metrics"; ok $? "/metrics: files written"
 grep -q '^questlog_loader_lag_events ' "$tmpdir/metrics"; ok $? "/metrics: lag in events"
 grep -q '^questlog_loader_lag_seconds ' "$tmpdir/metrics"; ok $? "/metrics: lag in seconds"
+! grep -q '^questlog_kafka_consumer_lag' "$tmpdir/metrics"; ok $? "/metrics: no Kafka partition lag on the embedded log"
 
 # a burst, then Ctrl-C at once: up drains the log into the lake before exiting
 ab -q -n 300 -c 8 "http://127.0.0.1:$port/join_guild" > "$tmpdir/ab.out" 2>&1
