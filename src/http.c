@@ -190,7 +190,7 @@ static void respond_405(loop_t *L, h2o_req_t *req, int route_id, const char *all
  *    no epoll_ctl at all in the common case).
  *
  * The flag lives in h2o's private socket struct, whose first members (in
- * every h2o since 2.0, and the Debian 2.2.5 we build with) are
+ * older 2.x sources and current h2o alike; checked at run time) are
  * `h2o_socket_t super; int fd; int _flags;`. That layout is checked once per
  * loop on a real connection (the fd must be the socket h2o reports the
  * addresses of); if it does not match, parking is off and h2o's own

@@ -678,7 +678,10 @@ static int kc_poll(ql_consumer_t *cons, ql_log_record_t *recs, size_t max, int t
             goto fail;
         }
         kpart_t *kp = part_get(c, m->partition);
-        if (!kp->assigned) {                 /* stale: not ours any more */
+        /* Not ours any more, or behind where this assignment started or has
+         * got to (librdkafka drops outdated fetches itself; this keeps the
+         * invariant "offsets handed out per partition only go up" local). */
+        if (!kp->assigned || (kp->position >= 0 && m->offset < kp->position)) {
             rd_kafka_message_destroy(m);
             continue;
         }

@@ -52,6 +52,12 @@ ok $? "… naming the key: $(head -c 150 "$tmpdir/x.err")"
 "$KCLIENT" produce "$BOOT" events 1 -X noequals >/dev/null 2>"$tmpdir/x2.err" 3>&-
 grep -q 'key=value' "$tmpdir/x2.err"
 ok $? "a -X without '=' is refused: $(head -c 120 "$tmpdir/x2.err")"
+for cmd in "serve --listen 127.0.0.1:$(free_port)" "load --once" "cat -e"; do
+    timeout 20 "$QL" $cmd --kafka "$BOOT" --data "$tmpdir/x" -X security.protocol=nonsense >/dev/null 2>"$tmpdir/xq.err" 3>&-
+    rc=$?
+    grep -q "questlog ${cmd%% *}: kafka setting security.protocol=nonsense: Invalid value" "$tmpdir/xq.err"
+    ok $(( $? != 0 || rc == 0 || rc == 124 )) "questlog ${cmd%% *} --kafka refuses a bad -X value clearly"
+done
 "$KCLIENT" produce "$BOOT" events 10 -X compression.type=zstd -X linger.ms=1 >"$tmpdir/x3" 2>/dev/null 3>&-
 is "$(grep -c '^ok ' "$tmpdir/x3")" 10 "-X compression.type=zstd -X linger.ms=1 accepted, 10 acknowledged"
 

@@ -120,12 +120,7 @@ static int request(int port, const char *raw)
 {
     int fd = connect_to(port);
     if (fd < 0) return -1;
-    size_t len = strlen(raw), off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, raw + off, len - off);
-        if (w <= 0) break;
-        off += (size_t)w;
-    }
+    write_all(fd, raw);
     char buf[4096];
     size_t got = 0;
     ssize_t r;
