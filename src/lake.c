@@ -144,15 +144,19 @@ int ql_lake_parse_name(const char *name, char label[QL_LAKE_LABEL_MAX], int32_t 
     return 0;
 }
 
-/* ".part-PID.N.parquet.tmp" → pid, or -1. */
+/* ".part-PID.N.parquet.tmp" (a data file) or ".marker-PID.N.tmp" (a
+ * progress marker being replaced) → pid, or -1. */
 static long tmp_pid(const char *name)
 {
-    if (strncmp(name, ".part-", 6)) return -1;
+    size_t pre;
+    if (!strncmp(name, ".part-", 6)) pre = 6;
+    else if (!strncmp(name, ".marker-", 8)) pre = 8;
+    else return -1;
     size_t n = strlen(name);
     if (n < 4 || strcmp(name + n - 4, ".tmp")) return -1;
     char *end;
-    long pid = strtol(name + 6, &end, 10);
-    if (end == name + 6 || *end != '.' || pid <= 0) return -1;
+    long pid = strtol(name + pre, &end, 10);
+    if (end == name + pre || *end != '.' || pid <= 0) return -1;
     return pid;
 }
 
@@ -372,6 +376,10 @@ static int scan_table(const char *lake_dir, const char *table, flist_t *l, ql_bu
     }
     struct dirent *de;
     while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' && tmps && tmp_pid(de->d_name) > 0) {   /* a marker's temp file */
+            ql_buf_printf(tmps, "%s/%s", tdir, de->d_name);
+            ql_buf_putc(tmps, '\0');
+        }
         if (de->d_name[0] == '.' || de->d_name[0] == '_') continue;
         char sub[4096];
         if (snprintf(sub, sizeof sub, "%s/%s", tdir, de->d_name) >= (int)sizeof sub) continue;
@@ -560,27 +568,15 @@ void ql_lake_offsets_free(ql_lake_offsets_t *o)
     memset(o, 0, sizeof *o);
 }
 
-int ql_lake_read_offsets(const char *lake_dir, const char *table, ql_lake_offsets_t *out,
-                         char *err, size_t errlen)
+/* Adds the "PARTITION LAST" lines of marker file `path` to out (a missing
+ * file adds nothing). With only >= 0, other partitions' lines are ignored.
+ * A malformed marker is an error: guessing could duplicate or drop events. */
+static int read_marker(const char *path, int32_t only, ql_lake_offsets_t *out, char *err, size_t errlen)
 {
-    memset(out, 0, sizeof *out);
-    flist_t l = {0};
-    if (scan_table(lake_dir, table, &l, NULL, NULL, err, errlen)) return -1;
-    for (size_t i = 0; i < l.n; i++)
-        if (l.v[i].partition >= 0) ql_lake_offsets_set(out, l.v[i].partition, l.v[i].last);
-    ql_lake_files_free(l.v, l.n);
-
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s/_offsets", lake_dir, table);
     char *text;
     size_t len;
     if (access(path, F_OK) != 0) return 0;
-    if (ql_read_file(path, &text, &len, err, errlen)) {
-        ql_lake_offsets_free(out);
-        return -1;
-    }
-    /* Lines "PARTITION LAST"; '#' comments. A malformed marker is an error:
-     * guessing could duplicate or drop events. */
+    if (ql_read_file(path, &text, &len, err, errlen)) return -1;
     int rc = 0, lineno = 0;
     for (char *line = text, *next; line && *line; line = next) {
         next = strchr(line, '\n');
@@ -593,27 +589,211 @@ int ql_lake_read_offsets(const char *lake_dir, const char *table, ql_lake_offset
             rc = ql_err(err, errlen, "%s:%d: malformed offsets marker line", path, lineno);
             break;
         }
-        ql_lake_offsets_set(out, (int32_t)p, (int64_t)v);
+        if (only < 0 || p == only) ql_lake_offsets_set(out, (int32_t)p, (int64_t)v);
     }
     free(text);
-    if (rc) ql_lake_offsets_free(out);
     return rc;
 }
 
-int ql_lake_write_marker(const char *lake_dir, const char *table, const ql_lake_offsets_t *o,
-                         char *err, size_t errlen)
+/* "_offsets.LABEL" (a per-partition marker) → 1 */
+static int is_part_marker(const char *name)
+{
+    int32_t p;
+    if (strncmp(name, "_offsets.", 9) || !name[9] || strchr(name + 9, '.')) return 0;
+    char fake[QL_LAKE_LABEL_MAX + 64];
+    snprintf(fake, sizeof fake, "part-%s-0-0.parquet", name + 9);
+    return ql_lake_parse_name(fake, NULL, &p, NULL, NULL) == 0 && p >= 0;
+}
+
+/* Every marker of a table: the legacy all-partition LAKE/T/_offsets (written
+ * by questlog before per-partition markers; read, never written) and each
+ * LAKE/T/_offsets.LABEL. */
+static int read_markers(const char *lake_dir, const char *table, int32_t only, ql_lake_offsets_t *out,
+                        char *err, size_t errlen)
 {
     char path[4096];
-    if (snprintf(path, sizeof path, "%s/%s", lake_dir, table) >= (int)sizeof path)
+    if (snprintf(path, sizeof path, "%s/%s/_offsets", lake_dir, table) >= (int)sizeof path)
         return ql_err(err, errlen, "path too long");
-    if (ql_mkdir_p(path, err, errlen)) return -1;
-    snprintf(path, sizeof path, "%s/%s/_offsets", lake_dir, table);
-    ql_buf_t b = QL_BUF_INIT;
-    ql_buf_puts(&b, "# questlog: highest log offset loaded per partition (see lake.c)\n");
-    for (size_t i = 0; i < o->n; i++) ql_buf_printf(&b, "%" PRId32 " %" PRId64 "\n", o->partition[i], o->last[i]);
-    int rc = ql_write_file_atomic(path, b.data, b.len, err, errlen);
-    ql_buf_free(&b);
+    if (read_marker(path, only, out, err, errlen)) return -1;
+    if (only >= 0) {
+        char label[QL_LAKE_LABEL_MAX];
+        ql_lake_partition_label(only, label);
+        snprintf(path, sizeof path, "%s/%s/_offsets.%s", lake_dir, table, label);
+        return read_marker(path, only, out, err, errlen);
+    }
+    snprintf(path, sizeof path, "%s/%s", lake_dir, table);
+    DIR *d = opendir(path);
+    if (!d) return errno == ENOENT ? 0 : ql_err(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+    struct dirent *de;
+    int rc = 0;
+    while (!rc && (de = readdir(d))) {
+        if (!is_part_marker(de->d_name)) continue;
+        char mp[4096];
+        if (snprintf(mp, sizeof mp, "%s/%s", path, de->d_name) >= (int)sizeof mp) continue;
+        rc = read_marker(mp, -1, out, err, errlen);
+    }
+    closedir(d);
     return rc;
+}
+
+int ql_lake_read_offsets(const char *lake_dir, const char *table, ql_lake_offsets_t *out,
+                         char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    flist_t l = {0};
+    if (scan_table(lake_dir, table, &l, NULL, NULL, err, errlen)) return -1;
+    for (size_t i = 0; i < l.n; i++)
+        if (l.v[i].partition >= 0) ql_lake_offsets_set(out, l.v[i].partition, l.v[i].last);
+    ql_lake_files_free(l.v, l.n);
+    if (read_markers(lake_dir, table, -1, out, err, errlen)) {
+        ql_lake_offsets_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+/* Raises *last to the highest `last` of part-LABEL-*.parquet names in dir. */
+static void max_in_dir(const char *dir, const char *label, size_t ll, int64_t *last)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *n = de->d_name;
+        if (strncmp(n, "part-", 5) || strncmp(n + 5, label, ll) || n[5 + ll] != '-') continue;
+        int64_t l;
+        char lb[QL_LAKE_LABEL_MAX];
+        if (ql_lake_parse_name(n, lb, NULL, NULL, &l) == 0 && !strcmp(lb, label) && l > *last) *last = l;
+    }
+    closedir(d);
+}
+
+int ql_lake_read_record(const char *lake_dir, const char *table, int32_t partition, int64_t *last,
+                        char *err, size_t errlen)
+{
+    char label[QL_LAKE_LABEL_MAX], tdir[4096];
+    ql_lake_partition_label(partition, label);
+    size_t ll = strlen(label);
+    int64_t r = -1;
+    if (snprintf(tdir, sizeof tdir, "%s/%s", lake_dir, table) >= (int)sizeof tdir)
+        return ql_err(err, errlen, "path too long: %s/%s", lake_dir, table);
+    DIR *d = opendir(tdir);
+    if (!d) {
+        if (errno != ENOENT) return ql_err(err, errlen, "cannot open '%s': %s", tdir, strerror(errno));
+        *last = -1;
+        return 0;
+    }
+    max_in_dir(tdir, label, ll, &r);   /* files outside dt= directories, as scan_table lists them */
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || de->d_name[0] == '_' || ends_with(de->d_name, ".parquet")) continue;
+        char sub[4096];
+        if (snprintf(sub, sizeof sub, "%s/%s", tdir, de->d_name) >= (int)sizeof sub) continue;
+        max_in_dir(sub, label, ll, &r);   /* not a directory: opendir fails, nothing added */
+    }
+    closedir(d);
+    ql_lake_offsets_t m = {0};
+    if (read_markers(lake_dir, table, partition, &m, err, errlen)) {
+        ql_lake_offsets_free(&m);
+        return -1;
+    }
+    int64_t mv = ql_lake_offsets_get(&m, partition);
+    ql_lake_offsets_free(&m);
+    *last = mv > r ? mv : r;
+    return 0;
+}
+
+int ql_lake_write_marker(const char *lake_dir, const char *table, int32_t partition, int64_t last,
+                         char *err, size_t errlen)
+{
+    static unsigned long seq;
+    char dir[4000], tmp[4096], path[4096], label[QL_LAKE_LABEL_MAX];
+    if (snprintf(dir, sizeof dir, "%s/%s", lake_dir, table) >= (int)sizeof dir)
+        return ql_err(err, errlen, "path too long");
+    if (ql_mkdir_p(dir, err, errlen)) return -1;
+    ql_lake_partition_label(partition, label);
+    snprintf(path, sizeof path, "%s/_offsets.%s", dir, label);
+    /* a temp name of our own (pid): recovery deletes those of dead processes */
+    snprintf(tmp, sizeof tmp, "%s/.marker-%ld.%lu.tmp", dir, (long)getpid(),
+             __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+    char text[128];
+    int n = snprintf(text, sizeof text, "# questlog: highest log offset loaded (see lake.c)\n%" PRId32 " %" PRId64 "\n",
+                     partition, last);
+    int rc = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return ql_err(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
+    if (ql_write_all(fd, text, (size_t)n) != 0 || fsync(fd) != 0)
+        rc = ql_err(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
+    close(fd);
+    if (!rc && rename(tmp, path) != 0)
+        rc = ql_err(err, errlen, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    return ql_fsync_dir(dir, err, errlen);
+}
+
+/* ---- partition claims (several loaders on one lake) -------------------------- */
+
+int ql_lake_claim_take(const char *lake_dir, int32_t partition, ql_lake_claim_t *c, char *err, size_t errlen)
+{
+    static unsigned long seq;
+    char path[4096], label[QL_LAKE_LABEL_MAX];
+    c->fd = -1;
+    c->token[0] = '\0';
+    if (ql_mkdir_p(lake_dir, err, errlen)) return -1;
+    ql_lake_partition_label(partition, label);
+    if (snprintf(path, sizeof path, "%s/.partition-%s.lock", lake_dir, label) >= (int)sizeof path)
+        return ql_err(err, errlen, "path too long");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return ql_err(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX) != 0) {
+        int e = errno;
+        close(fd);
+        return ql_err(err, errlen, "cannot lock '%s': %s", path, strerror(e));
+    }
+    uint64_t rnd = 0;
+    if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) rnd = (uint64_t)ql_now_us();
+    int n = snprintf(c->token, sizeof c->token, "%ld %016" PRIx64 " %lu\n", (long)getpid(), rnd,
+                     __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+    /* no fsync: a claim only has to outlive its process, and a crash of the
+     * machine ends every claimant */
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, c->token, (size_t)n, 0) != n) {
+        int e = errno;
+        close(fd);
+        c->token[0] = '\0';
+        return ql_err(err, errlen, "cannot write '%s': %s", path, strerror(e));
+    }
+    c->fd = fd;
+    return 0;
+}
+
+int ql_lake_claim_lock(ql_lake_claim_t *c, char *err, size_t errlen)
+{
+    if (c->fd < 0) return 1;
+    if (flock(c->fd, LOCK_EX) != 0) return ql_err(err, errlen, "cannot lock a partition claim: %s", strerror(errno));
+    char buf[sizeof c->token];
+    ssize_t n = pread(c->fd, buf, sizeof buf - 1, 0);
+    if (n < 0) {
+        int e = errno;
+        flock(c->fd, LOCK_UN);
+        return ql_err(err, errlen, "cannot read a partition claim: %s", strerror(e));
+    }
+    buf[n] = '\0';
+    return strcmp(buf, c->token) ? 1 : 0;
+}
+
+void ql_lake_claim_unlock(ql_lake_claim_t *c)
+{
+    if (c->fd >= 0) flock(c->fd, LOCK_UN);
+}
+
+void ql_lake_claim_release(ql_lake_claim_t *c)
+{
+    if (c->fd >= 0) close(c->fd);
+    c->fd = -1;
+    c->token[0] = '\0';
 }
 
 /* ---- writing ----------------------------------------------------------------- */

@@ -8,9 +8,9 @@
  * <label> is the source: a log partition as 5+ decimal digits ("00000") for
  * files written by the loader, or "imp" + hex id (+ worker) for `import`
  * files; <first>/<last> are 19-digit zero-padded log offsets (import: input
- * line numbers) so names sort. The protocol, its invariants and the
- * zero-row-batch marker (LAKE/<table>/_offsets) are described in lake.c and
- * docs/lake.md.
+ * line numbers) so names sort. The protocol, its invariants, the
+ * zero-row-batch markers (LAKE/<table>/_offsets.<label>) and the partition
+ * claims of loaders sharing a lake are described in lake.c and docs/lake.md.
  *
  * Readers (questlog query, describe, report, compact) MUST list files with
  * ql_lake_list_files(): it hides files covered by a compacted file, so the
@@ -70,7 +70,8 @@ int ql_lake_recover(const char *lake_dir, const char *table, int *removed, char 
 
 /* The record of loaded offsets of one table: for each log partition seen,
  * the highest log offset whose events are all in the table (from the file
- * names and the _offsets marker). */
+ * names and the _offsets markers). A snapshot: with several loaders on the
+ * lake it may be behind as soon as it is read (see ql_lake_claim_t). */
 typedef struct ql_lake_offsets {
     size_t   n;
     int32_t *partition;
@@ -85,11 +86,42 @@ int64_t ql_lake_offsets_get(const ql_lake_offsets_t *o, int32_t partition);
 void ql_lake_offsets_set(ql_lake_offsets_t *o, int32_t partition, int64_t last);
 void ql_lake_offsets_free(ql_lake_offsets_t *o);
 
-/* Records progress of a table that received no rows for some offsets:
- * durably replaces LAKE/TABLE/_offsets with `o` (write, fsync, rename, fsync).
- * Only call it once every row of those offsets is committed in files. */
-int ql_lake_write_marker(const char *lake_dir, const char *table, const ql_lake_offsets_t *o,
+/* R(T,P) read from the lake now: the highest `last` of T's files of
+ * partition P, or its markers' value if higher; -1 when nothing is loaded.
+ * Cheap enough for every (re)assignment (names only, no stat). */
+int ql_lake_read_record(const char *lake_dir, const char *table, int32_t partition, int64_t *last,
+                        char *err, size_t errlen);
+
+/* Records progress of a table that received no rows for some offsets of
+ * `partition`: durably replaces LAKE/TABLE/_offsets.LABEL ("P LAST") — write
+ * a temp file of this process, fsync, rename, fsync the directory. Only call
+ * it once every row of those offsets is committed in files, while holding
+ * the partition's claim (ql_lake_claim_lock == 0). */
+int ql_lake_write_marker(const char *lake_dir, const char *table, int32_t partition, int64_t last,
                          char *err, size_t errlen);
+
+/* A partition claim: LAKE/.partition-LABEL.lock holds the token of the
+ * loader that was last given the partition. Several loaders on one lake
+ * (a Kafka consumer group) take the claim when the partition is assigned and
+ * commit a batch of it only while it is still theirs, under the file's flock,
+ * so a loader that lost the partition (rebalance, session timeout) can never
+ * commit a stale batch after the new owner read the lake's record. */
+typedef struct ql_lake_claim {
+    int  fd;           /* -1: no claim */
+    char token[64];    /* "PID RANDOM SEQ\n" */
+} ql_lake_claim_t;
+
+/* Opens the claim file, takes its flock (blocking: another loader may be
+ * committing) and writes a new token. Returns 0 WITH THE LOCK HELD: read the
+ * partition's record (ql_lake_read_record) now, then ql_lake_claim_unlock. */
+int  ql_lake_claim_take(const char *lake_dir, int32_t partition, ql_lake_claim_t *c, char *err, size_t errlen);
+/* Takes the flock and checks the token: 0 = still ours (lock held: commit,
+ * then unlock), 1 = another loader claimed the partition since (lock held
+ * too when c->fd >= 0; unlock, drop the batch), < 0 = error (lock not held). */
+int  ql_lake_claim_lock(ql_lake_claim_t *c, char *err, size_t errlen);
+void ql_lake_claim_unlock(ql_lake_claim_t *c);
+/* Closes the claim file (the token stays; the next claimant replaces it). */
+void ql_lake_claim_release(ql_lake_claim_t *c);
 
 /* A data file being written: a hidden temp file in its final directory. */
 typedef struct ql_lake_pending {

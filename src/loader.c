@@ -127,6 +127,7 @@ typedef struct slot {
 
 typedef struct pstate {
     int32_t  partition;
+    ql_lake_claim_t claim; /* ours while the lake's claim file holds its token (lake.h) */
     int64_t *rec;          /* per table: R(T,P), highest offset loaded (-1 none) */
     int64_t *tfirst;       /* per table: first offset of the batch T takes, -1 */
     int64_t  batch_first, batch_last;
@@ -143,7 +144,10 @@ struct ql_loader {
     const char **tname;
     int        import;
     char       label[QL_LAKE_LABEL_MAX];
-    ql_lake_offsets_t *markers;  /* per table: the values the _offsets marker holds */
+    int32_t   *gone;         /* partitions revoked or lost to another loader: their
+                                  records are skipped until assigned again */
+    size_t     n_gone;
+    char       fail[256];    /* a claim failed inside a callback: reported by the next add/flush */
 
     pstate_t  *ps;
     size_t     n_ps;
@@ -163,24 +167,72 @@ struct ql_loader {
     ql_loader_stats_t st;
 };
 
-static pstate_t *get_ps(ql_loader_t *l, int32_t partition)
+static void ps_free(pstate_t *p)
 {
-    for (size_t i = 0; i < l->n_ps; i++)
-        if (l->ps[i].partition == partition) return &l->ps[i];
+    ql_lake_claim_release(&p->claim);
+    free(p->rec);
+    free(p->tfirst);
+}
+
+static int is_gone(const ql_loader_t *l, int32_t partition)
+{
+    for (size_t i = 0; i < l->n_gone; i++)
+        if (l->gone[i] == partition) return 1;
+    return 0;
+}
+
+static void set_gone(ql_loader_t *l, int32_t partition, int gone)
+{
+    for (size_t i = 0; i < l->n_gone; i++)
+        if (l->gone[i] == partition) {
+            if (!gone) l->gone[i] = l->gone[--l->n_gone];
+            return;
+        }
+    if (!gone) return;
+    l->gone = ql_realloc(l->gone, (l->n_gone + 1) * sizeof *l->gone);
+    l->gone[l->n_gone++] = partition;
+}
+
+static void forget_partition(ql_loader_t *l, int32_t partition);
+
+/* Takes partition's claim and reads every table's record R(T,P) from the
+ * lake under it (not from memory: another loader may have loaded the
+ * partition since we last had it). Replaces any state we had for it. */
+static pstate_t *claim_ps(ql_loader_t *l, int32_t partition, char *err, size_t errlen)
+{
+    forget_partition(l, partition);
+    set_gone(l, partition, 0);
+    ql_lake_claim_t claim;
+    if (ql_lake_claim_take(l->opt.lake_dir, partition, &claim, err, errlen)) return NULL;
+    int64_t *rec = ql_calloc(l->n_tables + 1, sizeof *rec);
+    for (size_t t = 0; t <= l->n_tables; t++)
+        if (ql_lake_read_record(l->opt.lake_dir, l->tname[t], partition, &rec[t], err, errlen)) {
+            ql_lake_claim_release(&claim);
+            free(rec);
+            return NULL;
+        }
+    ql_lake_claim_unlock(&claim);
     l->ps = ql_realloc(l->ps, (l->n_ps + 1) * sizeof *l->ps);
     pstate_t *p = &l->ps[l->n_ps++];
     memset(p, 0, sizeof *p);
     p->partition = partition;
-    p->rec = ql_calloc(l->n_tables + 1, sizeof *p->rec);
+    p->claim = claim;
+    p->rec = rec;
     p->tfirst = ql_calloc(l->n_tables + 1, sizeof *p->tfirst);
     p->min_rec = INT64_MAX;
     for (size_t t = 0; t <= l->n_tables; t++) {
-        p->rec[t] = l->import ? -1 : ql_lake_offsets_get(&l->markers[t], partition);
         p->tfirst[t] = -1;
         if (p->rec[t] < p->min_rec) p->min_rec = p->rec[t];
     }
     p->batch_first = p->batch_last = -1;
     return p;
+}
+
+static pstate_t *find_ps(ql_loader_t *l, int32_t partition)
+{
+    for (size_t i = 0; i < l->n_ps; i++)
+        if (l->ps[i].partition == partition) return &l->ps[i];
+    return NULL;
 }
 
 int ql_loader_new(ql_loader_t **out, const ql_loader_options_t *opt, char *err, size_t errlen)
@@ -205,13 +257,9 @@ int ql_loader_new(ql_loader_t **out, const ql_loader_options_t *opt, char *err, 
     l->tname = ql_calloc(l->n_tables + 1, sizeof *l->tname);
     for (size_t i = 0; i < l->n_tables; i++) l->tname[i] = ql_transform_table_name(l->tf, i);
     l->tname[l->n_tables] = QL_REJECTED_TABLE;
-    l->markers = ql_calloc(l->n_tables + 1, sizeof *l->markers);
     l->day_cache = INT64_MIN;
-    for (size_t i = 0; i <= l->n_tables; i++) {
+    for (size_t i = 0; i <= l->n_tables; i++)
         if ((rc = ql_lake_recover(opt->lake_dir, l->tname[i], NULL, err, errlen))) goto out;
-        if (!l->import && (rc = ql_lake_read_offsets(opt->lake_dir, l->tname[i], &l->markers[i], err, errlen)))
-            goto out;
-    }
 out:
     if (rc) {
         ql_loader_free(l);
@@ -239,14 +287,9 @@ void ql_loader_free(ql_loader_t *l)
     free(l->done);
     free(l->done_table);
     free(l->done_part);
-    for (size_t i = 0; i < l->n_ps; i++) {
-        free(l->ps[i].rec);
-        free(l->ps[i].tfirst);
-    }
+    for (size_t i = 0; i < l->n_ps; i++) ps_free(&l->ps[i]);
     free(l->ps);
-    if (l->markers)
-        for (size_t i = 0; i <= l->n_tables; i++) ql_lake_offsets_free(&l->markers[i]);
-    free(l->markers);
+    free(l->gone);
     free(l->tname);
     ql_event_free(&l->ev);
     ql_buf_free(&l->tmp);
@@ -255,7 +298,15 @@ void ql_loader_free(ql_loader_t *l)
 
 int64_t ql_loader_start_offset(ql_loader_t *l, int32_t partition)
 {
-    pstate_t *p = get_ps(l, partition);
+    char err[200];
+    pstate_t *p = claim_ps(l, partition, err, sizeof err);
+    if (!p) {
+        /* reported by the next ql_loader_add/flush; meanwhile the partition
+         * is skipped, never loaded from a guessed offset */
+        if (!l->fail[0]) snprintf(l->fail, sizeof l->fail, "partition %d: %s", (int)partition, err);
+        set_gone(l, partition, 1);
+        return QL_OFFSET_END;
+    }
     return p->min_rec + 1;
 }
 
@@ -504,20 +555,76 @@ static void record_uuid(int64_t ts_us, int32_t partition, int64_t offset, char o
 
 /* ---- commit --------------------------------------------------------------------- */
 
-static int commit_done(ql_loader_t *l, char *err, size_t errlen)
+/* Commits the finished files of `partition` (all of them when all != 0,
+ * import mode); the others stay in the done list. */
+static int commit_done(ql_loader_t *l, int32_t partition, int all, char *err, size_t errlen)
 {
     if (!l->n_done) return 0;
-    int rc = ql_lake_commit(l->done, l->n_done, err, errlen);
-    if (rc == 0) l->st.files += l->n_done;
-    l->n_done = 0;
+    ql_lake_pending_t *sel = ql_malloc(l->n_done * sizeof *sel);
+    size_t k = 0, j = 0;
+    for (size_t i = 0; i < l->n_done; i++) {
+        if (all || l->done_part[i] == partition) {
+            sel[k++] = l->done[i];
+        } else {
+            l->done[j] = l->done[i];
+            l->done_part[j] = l->done_part[i];
+            l->done_table[j++] = l->done_table[i];
+        }
+    }
+    l->n_done = j;
+    int rc = k ? ql_lake_commit(sel, k, err, errlen) : 0;
+    if (rc == 0) l->st.files += k;
+    free(sel);
     return rc;
 }
 
-/* Log mode: commits partition p's batch. */
+/* Deletes the finished, uncommitted files of `partition`. */
+static void discard_done(ql_loader_t *l, int32_t partition)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < l->n_done; i++) {
+        if (l->done_part[i] == partition) {
+            ql_lake_pending_discard(&l->done[i]);
+            continue;
+        }
+        l->done[j] = l->done[i];
+        l->done_part[j] = l->done_part[i];
+        l->done_table[j++] = l->done_table[i];
+    }
+    l->n_done = j;
+}
+
+/* Drops everything we hold of `partition`: open writers and finished files
+ * (temp files deleted, nothing renamed), its state and its claim. */
+static void forget_partition(ql_loader_t *l, int32_t partition)
+{
+    for (size_t i = 0; i < l->n_slots;) {
+        if (l->slots[i]->partition == partition) {
+            l->pending_rows -= l->slots[i]->rows;
+            drop_slot(l, i);
+        } else {
+            i++;
+        }
+    }
+    discard_done(l, partition);
+    for (size_t i = 0; i < l->n_ps; i++)
+        if (l->ps[i].partition == partition) {
+            ps_free(&l->ps[i]);
+            l->ps[i] = l->ps[--l->n_ps];
+            break;
+        }
+}
+
+/* Log mode: commits partition p's batch. Returns 0, < 0 on error, or 1
+ * when the partition turned out to belong to another loader now (its claim
+ * was taken): the batch is dropped, p is freed, and the partition's records
+ * are skipped until it is assigned to us again. */
 static int commit_partition(ql_loader_t *l, pstate_t *p, char *err, size_t errlen)
 {
     if (p->batch_first < 0) return 0;
     int had_file[QL_TRANSFORM_MAX_TABLES + 1] = {0};
+    /* footers written and files fsynced before the claim is locked: the
+     * lock is held only for the renames and markers */
     for (size_t i = 0; i < l->n_slots;) {
         slot_t *s = l->slots[i];
         if (s->partition != p->partition) { i++; continue; }
@@ -531,19 +638,31 @@ static int commit_partition(ql_loader_t *l, pstate_t *p, char *err, size_t errle
     }
     for (size_t i = 0; i < l->n_done; i++)   /* files split earlier in this batch */
         if (l->done_part[i] == p->partition) had_file[l->done_table[i]] = 1;
-    if (commit_done(l, err, errlen)) return -1;
+    int own = ql_lake_claim_lock(&p->claim, err, errlen);
+    if (own < 0) return -1;
+    if (own == 1) {
+        /* I7: another loader was given the partition and read the record
+         * after our last commit; what we hold is its to load */
+        int32_t part = p->partition;
+        l->st.lost_batches++;
+        ql_lake_claim_unlock(&p->claim);
+        forget_partition(l, part);
+        set_gone(l, part, 1);
+        return 1;
+    }
+    int rc = commit_done(l, p->partition, 0, err, errlen);
     p->min_rec = INT64_MAX;
-    for (size_t t = 0; t <= l->n_tables; t++) {
+    for (size_t t = 0; t <= l->n_tables && !rc; t++) {
         if (p->tfirst[t] >= 0) {
             p->rec[t] = p->batch_last;
-            /* markers[t] is also the in-memory R(T,·) a re-assigned partition restarts from */
-            ql_lake_offsets_set(&l->markers[t], p->partition, p->batch_last);
-            if (!had_file[t] && ql_lake_write_marker(l->opt.lake_dir, l->tname[t], &l->markers[t], err, errlen))
-                return -1;
+            if (!had_file[t])
+                rc = ql_lake_write_marker(l->opt.lake_dir, l->tname[t], p->partition, p->batch_last, err, errlen);
         }
         p->tfirst[t] = -1;
         if (p->rec[t] < p->min_rec) p->min_rec = p->rec[t];
     }
+    ql_lake_claim_unlock(&p->claim);
+    if (rc) return -1;
     l->st.commits++;
     if (p->last_ts_us > l->st.last_ts_us) l->st.last_ts_us = p->last_ts_us;
     p->batch_first = p->batch_last = -1;
@@ -565,34 +684,25 @@ void ql_loader_set_source(ql_loader_t *l, const char *source) { l->opt.source = 
 
 int ql_loader_flush(ql_loader_t *l, char *err, size_t errlen)
 {
+    if (l->fail[0]) return ql_err(err, errlen, "%s", l->fail);
     if (l->import) {
         if (ql_loader_seal(l, err, errlen)) return -1;
         if (l->n_done) l->st.commits++;
-        return commit_done(l, err, errlen);
+        return commit_done(l, -1, 1, err, errlen);
     }
-    for (size_t i = 0; i < l->n_ps; i++)
-        if (commit_partition(l, &l->ps[i], err, errlen)) return -1;
+    for (size_t i = 0; i < l->n_ps;) {
+        int rc = commit_partition(l, &l->ps[i], err, errlen);
+        if (rc < 0) return -1;
+        if (rc == 0) i++;   /* 1: ps[i] was removed, another moved into i */
+    }
     l->pending_rows = 0;
     return 0;
 }
 
 void ql_loader_revoke(ql_loader_t *l, int32_t partition)
 {
-    for (size_t i = 0; i < l->n_slots;) {
-        if (l->slots[i]->partition == partition) {
-            l->pending_rows -= l->slots[i]->rows;
-            drop_slot(l, i);
-        } else {
-            i++;
-        }
-    }
-    for (size_t i = 0; i < l->n_ps; i++)
-        if (l->ps[i].partition == partition) {
-            free(l->ps[i].rec);
-            free(l->ps[i].tfirst);
-            l->ps[i] = l->ps[--l->n_ps];
-            break;
-        }
+    forget_partition(l, partition);
+    set_gone(l, partition, 1);
 }
 
 static size_t buffered_bytes(const ql_loader_t *l)
@@ -609,8 +719,15 @@ int ql_loader_add(ql_loader_t *l, int32_t partition, int64_t offset, int64_t log
 {
     l->st.records++;
     pstate_t *p = NULL;
+    if (l->fail[0]) return ql_err(err, errlen, "%s", l->fail);
     if (!l->import) {
-        p = get_ps(l, partition);
+        p = find_ps(l, partition);
+        if (!p && is_gone(l, partition)) {   /* revoked or lost: not ours to load */
+            l->st.skipped++;
+            return 0;
+        }
+        /* a partition never assigned through ql_loader_start_offset */
+        if (!p && !(p = claim_ps(l, partition, err, errlen))) return -1;
         /* every table holds it already, or it is in the open batch (a
          * redelivery): never twice */
         if (offset <= p->min_rec || (p->batch_last >= 0 && offset <= p->batch_last)) {
@@ -629,7 +746,12 @@ int ql_loader_add(ql_loader_t *l, int32_t partition, int64_t offset, int64_t log
     if (!l->import) {
         /* I1: one dt per table per batch — a new day closes the batch */
         if (p->batch_first >= 0 && memcmp(p->dt, l->day, 10)) {
-            if (commit_partition(l, p, err, errlen)) return -1;
+            int rc = commit_partition(l, p, err, errlen);
+            if (rc < 0) return -1;
+            if (rc == 1) {   /* the partition is another loader's now */
+                l->st.skipped++;
+                return 0;
+            }
         }
         if (p->batch_first < 0) {
             p->batch_first = offset;
@@ -695,7 +817,7 @@ int ql_loader_add(ql_loader_t *l, int32_t partition, int64_t offset, int64_t log
 
     /* budgets: records per batch (log mode), bytes held by writers */
     if (!l->import && p->batch_records >= l->opt.batch_rows) {
-        if (commit_partition(l, p, err, errlen)) return -1;
+        if (commit_partition(l, p, err, errlen) < 0) return -1;
     }
     if (++l->since_check >= 4096) {
         l->since_check = 0;
@@ -817,7 +939,7 @@ int ql_loader_follow(ql_loader_follow_t *f, char *err, size_t errlen)
     int64_t interval = f->flush_interval_ms > 0 ? f->flush_interval_ms : 1000;
     int64_t now = ql_monotonic_us(), last_flush = now, last_status = now, last_compact = now;
     int64_t oldest_pending_us = -1;   /* wall time of the oldest uncommitted record */
-    uint64_t status_events = 0, commits_seen = l->st.commits;
+    uint64_t status_events = 0, commits_seen = l->st.commits, lost_seen = l->st.lost_batches;
     int rc = 0;
     while (!*f->stop) {
         int64_t wait_ms = interval - (ql_monotonic_us() - last_flush) / 1000;
@@ -836,6 +958,12 @@ int ql_loader_follow(ql_loader_follow_t *f, char *err, size_t errlen)
         now = ql_monotonic_us();
         int at_end = ql_consumer_at_end(f->consumer);
         int due = (now - last_flush) / 1000 >= interval || (f->once && at_end);
+        if (l->st.lost_batches != lost_seen) {
+            fprintf(stderr,
+                    "questlog %s: note: a partition was handed to another loader before its batch was committed: "
+                    "batch dropped (the new owner loads it)\n", f->cmd);
+            lost_seen = l->st.lost_batches;
+        }
         if (due || l->st.commits != commits_seen) {
             if (due && (rc = ql_loader_flush(l, err, errlen))) break;
             if (due) last_flush = now;

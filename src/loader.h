@@ -59,6 +59,8 @@ typedef struct ql_loader_stats {
     uint64_t files;          /* files committed */
     uint64_t bytes;          /* bytes of committed files */
     uint64_t commits;        /* batch commits */
+    uint64_t lost_batches;   /* batches dropped because their partition had been
+                                claimed by another loader on the lake (lake.h) */
     int64_t  last_ts_us;     /* log time of the last record committed (-1 none) */
 } ql_loader_stats_t;
 
@@ -68,9 +70,13 @@ int  ql_loader_new(ql_loader_t **out, const ql_loader_options_t *opt, char *err,
 /* Discards uncommitted rows (temp files deleted) and frees. */
 void ql_loader_free(ql_loader_t *l);
 
-/* Log mode: the offset to start reading partition p at — the lowest next
- * offset of any table (0 when the lake holds nothing of p). Use it in the
- * consumer's `assigned` callback. */
+/* Log mode: partition p is (now) ours — takes its claim in the lake
+ * (ql_lake_claim_take), reads every table's record of p from the lake (never
+ * from memory: another loader may have loaded p meanwhile), and returns the
+ * offset to start reading p at: the lowest next offset of any table (0 when
+ * the lake holds nothing of p). Use it in the consumer's `assigned`
+ * callback. On an I/O error returns QL_OFFSET_END, skips p, and the next
+ * ql_loader_add/flush fails with the message. */
 int64_t ql_loader_start_offset(ql_loader_t *l, int32_t partition);
 
 /* Adds one record. Log mode: partition/offset are the record's; records of a
@@ -93,7 +99,11 @@ int  ql_loader_seal(ql_loader_t *l, char *err, size_t errlen);
  * must stay valid while used). */
 void ql_loader_set_source(ql_loader_t *l, const char *source);
 
-/* Kafka rebalance: drops partition p's uncommitted rows and forgets it. */
+/* Kafka rebalance: drops partition p's uncommitted rows (temp files
+ * deleted, nothing renamed) and forgets it; its records are skipped until
+ * ql_loader_start_offset(p) again. A batch is committed only while the
+ * partition's claim is still ours, so a loader that lost p without being
+ * told (session timeout) drops its batch at commit (stats.lost_batches). */
 void ql_loader_revoke(ql_loader_t *l, int32_t partition);
 
 /* Log mode: next offset every table of the lake has loaded for p (what to

@@ -1,8 +1,9 @@
 /*
  * test_lake.c — unit tests for lake.c: file names, listing that hides files
  * covered by a compacted file, start-up recovery (dead temp files, covered
- * files), the record of loaded offsets (file names + _offsets marker), and
- * the temp → rename commit.
+ * files), the record of loaded offsets (file names + _offsets markers),
+ * the temp → rename commit, and partition claims: two loaders on one lake
+ * never both commit a partition's range.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -72,7 +73,9 @@ static void test_listing_and_recovery(void)
     char live[128];
     snprintf(live, sizeof live, "t/dt=2026-11-21/.part-%ld.1.parquet.tmp", (long)getpid());
     touch(live, "being written");
-    touch("t/_offsets", "# marker\n0 45\n2 7\n");
+    touch("t/_offsets", "# marker\n0 45\n2 7\n");   /* the legacy all-partition marker */
+    touch("t/_offsets.00003", "3 12\n");            /* a per-partition marker */
+    touch("t/.marker-999999999.4.tmp", "3 13\n");   /* a dead loader's marker temp file */
 
     ql_lake_file_t *files;
     size_t n;
@@ -93,12 +96,21 @@ static void test_listing_and_recovery(void)
     is_int(ql_lake_offsets_get(&o, 0), 45, "marker beyond files wins for p0");
     is_int(ql_lake_offsets_get(&o, 1), 99, "files give p1");
     is_int(ql_lake_offsets_get(&o, 2), 7, "marker-only partition");
-    is_int(ql_lake_offsets_get(&o, 3), -1, "unknown partition: -1");
+    is_int(ql_lake_offsets_get(&o, 3), 12, "per-partition marker read");
+    is_int(ql_lake_offsets_get(&o, 4), -1, "unknown partition: -1");
     ql_lake_offsets_free(&o);
+    int64_t r = -2;
+    ok(ql_lake_read_record(lake, "t", 0, &r, err, sizeof err) == 0 && r == 45, "record of p0: legacy marker (%lld)",
+       (long long)r);
+    ok(ql_lake_read_record(lake, "t", 1, &r, err, sizeof err) == 0 && r == 99, "record of p1: files");
+    ok(ql_lake_read_record(lake, "t", 3, &r, err, sizeof err) == 0 && r == 12, "record of p3: its marker");
+    ok(ql_lake_read_record(lake, "t", 4, &r, err, sizeof err) == 0 && r == -1, "record of p4: nothing");
+    ok(ql_lake_read_record(lake, "nope", 0, &r, err, sizeof err) == 0 && r == -1, "missing table: -1");
 
     int removed = 0;
     ok(ql_lake_recover(lake, "t", &removed, err, sizeof err) == 0, "recover ok");
-    is_int(removed, 3, "two covered files and one dead temp file deleted");
+    is_int(removed, 4, "two covered files and two dead temp files deleted");
+    ok(!exists("t/.marker-999999999.4.tmp"), "dead marker temp gone");
     ok(!exists("t/dt=2026-11-20/part-00000-0000000000000000000-0000000000000000009.parquet"), "covered file gone");
     ok(exists("t/dt=2026-11-20/part-00000-0000000000000000000-0000000000000000029.parquet"), "covering file kept");
     ok(!exists("t/dt=2026-11-21/.part-999999999.1.parquet.tmp"), "dead temp gone");
@@ -136,11 +148,27 @@ static void test_commit(void)
     ql_lake_offsets_set(&o, 0, 20);
     ql_lake_offsets_set(&o, 0, 15);
     is_int(ql_lake_offsets_get(&o, 0), 20, "set only raises");
-    ok(ql_lake_write_marker(lake, "u", &o, err, sizeof err) == 0, "marker written");
+    ok(ql_lake_write_marker(lake, "u", 0, 20, err, sizeof err) == 0, "marker written");
+    ok(ql_lake_write_marker(lake, "u", 2, 7, err, sizeof err) == 0, "another partition's marker");
+    ok(exists("u/_offsets.00000") && exists("u/_offsets.00002"), "one marker file per partition");
     ql_lake_offsets_free(&o);
-    ok(ql_lake_read_offsets(lake, "u", &o, err, sizeof err) == 0 && ql_lake_offsets_get(&o, 0) == 20,
-       "marker read back");
+    ok(ql_lake_read_offsets(lake, "u", &o, err, sizeof err) == 0 && ql_lake_offsets_get(&o, 0) == 20 &&
+           ql_lake_offsets_get(&o, 2) == 7, "markers read back");
     ql_lake_offsets_free(&o);
+
+    ql_lake_claim_t c1, c2;
+    ok(ql_lake_claim_take(lake, 5, &c1, err, sizeof err) == 0, "claim p5");
+    ql_lake_claim_unlock(&c1);
+    is_int(ql_lake_claim_lock(&c1, err, sizeof err), 0, "still ours");
+    ql_lake_claim_unlock(&c1);
+    ok(ql_lake_claim_take(lake, 5, &c2, err, sizeof err) == 0, "another claimant takes p5");
+    ql_lake_claim_unlock(&c2);
+    is_int(ql_lake_claim_lock(&c1, err, sizeof err), 1, "the first one sees it lost p5");
+    ql_lake_claim_unlock(&c1);
+    is_int(ql_lake_claim_lock(&c2, err, sizeof err), 0, "the second one owns it");
+    ql_lake_claim_unlock(&c2);
+    ql_lake_claim_release(&c1);
+    ql_lake_claim_release(&c2);
 
     ql_lake_pending_t q;
     ql_lake_pending_open(&q, lake, "u", "2026-11-21", err, sizeof err);
@@ -363,6 +391,63 @@ static void test_partitions(void)
     *strrchr(lake, '/') = '\0';
 }
 
+static int add_p(ql_loader_t *l, int32_t p, int64_t from, int64_t to, char *err, size_t errlen)
+{
+    char rec[200];
+    int rc = 0;
+    for (int64_t off = from; off < to && !rc; off++) {
+        int n = snprintf(rec, sizeof rec, "{\"event_type\":\"join_guild\",\"event_id\":\"p%d-%lld\"}", (int)p,
+                         (long long)off);
+        rc = ql_loader_add(l, p, off, 1795168800000000LL, rec, (size_t)n, err, errlen);
+    }
+    return rc;
+}
+
+/* Two loaders on one lake (a consumer group): partition 1 moves from A to
+ * B while A holds an unflushed batch and is not told (a session timeout);
+ * A's commit must not land, B's must, and A given it back resumes from the
+ * lake, not from its memory. */
+static void test_two_loaders(void)
+{
+    char err[256];
+    ql_config_t *cfg;
+    ql_transform_t *tf;
+    ql_config_load(&cfg, NULL, err, sizeof err);
+    ql_transform_new(&tf, cfg, NULL, err, sizeof err);
+    strcat(lake, "/two");
+    ql_loader_t *a, *b;
+    ql_loader_options_t o = {.lake_dir = lake, .transform = tf};
+    o.wopt.codec = QL_PQ_ZSTD;
+    ok(ql_loader_new(&a, &o, err, sizeof err) == 0 && ql_loader_new(&b, &o, err, sizeof err) == 0, "two loaders");
+    is_int(ql_loader_start_offset(a, 1), 0, "A is given p1");
+    ok(add_p(a, 1, 0, 10, err, sizeof err) == 0 && ql_loader_flush(a, err, sizeof err) == 0, "A commits 0..9");
+    ok(add_p(a, 1, 10, 20, err, sizeof err) == 0, "A reads 10..19, unflushed");
+    is_int(ql_loader_start_offset(b, 1), 10, "B is given p1: starts after what the lake holds");
+    ok(add_p(b, 1, 10, 25, err, sizeof err) == 0, "B reads 10..24");
+    ok(ql_loader_flush(a, err, sizeof err) == 0, "A's flush is not an error");
+    ql_loader_stats_t st;
+    ql_loader_stats(a, &st);
+    is_int(st.lost_batches, 1, "… but A's stale batch was dropped");
+    ok(add_p(a, 1, 20, 22, err, sizeof err) == 0 && ql_loader_flush(a, err, sizeof err) == 0,
+       "A's further records of p1 are skipped");
+    ok(ql_loader_flush(b, err, sizeof err) == 0, "B commits 10..24");
+    ql_loader_revoke(b, 1);
+    is_int(ql_loader_start_offset(a, 1), 25, "p1 back to A: resumes from the lake (25), not its memory");
+    ok(add_p(a, 1, 25, 30, err, sizeof err) == 0 && ql_loader_flush(a, err, sizeof err) == 0, "A commits 25..29");
+    ql_loader_free(a);
+    ql_loader_free(b);
+    int64_t d;
+    is_int(count_rows("join_guilds", &d), 30, "join_guilds: 30 rows");
+    is_int(d, 30, "each once");
+    is_int(count_rows("purchases", NULL), 0, "purchases: none");
+    int64_t r;
+    ok(ql_lake_read_record(lake, "purchases", 1, &r, err, sizeof err) == 0 && r == 29,
+       "purchases' marker for p1 says 29 (%lld)", (long long)r);
+    ql_transform_free(tf);
+    ql_config_free(cfg);
+    *strrchr(lake, '/') = '\0';
+}
+
 int main(void)
 {
     snprintf(lake, sizeof lake, "/tmp/ql-test-lake.%ld", (long)getpid());
@@ -372,6 +457,7 @@ int main(void)
     test_loader_exactly_once();
     test_partitions();
     test_schema_split();
+    test_two_loaders();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", lake);
     if (system(cmd) != 0) diag("cleanup failed");
