@@ -2,7 +2,8 @@
  * json.c — the strict in-place JSON scanner and string writer of json.h.
  *
  * Invariant: every function here reads only inside [start, end) of its input;
- * the fuzz target tests/fuzz/fuzz_json.c holds it to that under ASan.
+ * the fuzz targets that feed it (tests/fuzz/fuzz_event.c: POST bodies;
+ * fuzz_transform.c: log records) hold it to that under ASan.
  */
 #include "json.h"
 

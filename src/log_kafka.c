@@ -171,14 +171,6 @@ static int map_err(rd_kafka_resp_err_t e)
     }
 }
 
-static void lat_record(ql_log_stats_t *st, int64_t us)
-{
-    size_t b = 0;
-    while (b < QL_LOG_LAT_BUCKETS - 1 && us > ql_log_lat_bounds_us[b]) b++;
-    st->commit_lat_count[b]++;
-    st->commit_lat_sum_us += (uint64_t)(us < 0 ? 0 : us);
-}
-
 /* The append's last delivery report came (or it was refused part-way):
  * answer it, count it, free it. Called exactly once per queued append. */
 static void append_finish(kproducer_t *p, kappend_t *a)
@@ -213,7 +205,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
     pthread_mutex_lock(&p->mu);
     p->st.commits++;
-    lat_record(&p->st, lat);
+    ql_log_stats_add_lat(&p->st, lat);
     pthread_mutex_unlock(&p->mu);
     if (atomic_fetch_sub(&a->left, 1) == 1) append_finish(p, a);
 }

@@ -49,3 +49,25 @@ wait_port() {  # wait_port PORT [SECONDS]
 }
 bg() { "$@" & _bg_pids+=($!); }
 duck() { node "$ROOT/tests/interop/duck.mjs" "$@"; }
+
+# Fuzz runners (tests/fuzz/NAME.t):
+#   fuzz_setup NAME         skip unless build/fuzz/fuzz_NAME exists; makes $corpus
+#   fuzz_run NAME "what" [libFuzzer flags…]
+#                           runs it for QL_FUZZ_SECONDS (default 10) over $corpus,
+#                           one TAP line, the tail of its output on failure
+fuzz_setup() {
+    fuzz_bin="$QL_BUILD_DIR/fuzz/fuzz_$1"
+    [ -x "$fuzz_bin" ] || skip_all "fuzz_$1 not built (make fuzz needs clang)"
+    corpus="$tmpdir/corpus"
+    mkdir -p "$corpus"
+}
+fuzz_run() {
+    local name="$1" what="$2" secs="${QL_FUZZ_SECONDS:-10}" rc
+    shift 2
+    "$fuzz_bin" -max_total_time="$secs" -print_final_stats=0 -artifact_prefix="$tmpdir/" "$@" \
+        "$corpus" > "$tmpdir/fuzz.out" 2>&1
+    rc=$?
+    ok $rc "fuzz_$name: $secs s without $what"
+    [ $rc -eq 0 ] || tail -40 "$tmpdir/fuzz.out" | sed 's/^/# /'
+    done_testing
+}

@@ -2,10 +2,7 @@
 # thrift.t — runs the Thrift compact decoder / page decompressor fuzz target
 # (fuzz_thrift) for ~10 s, seeded with a real Parquet footer.
 . "$(dirname "$0")/../lib.sh"
-bin="$QL_BUILD_DIR/fuzz/fuzz_thrift"
-[ -x "$bin" ] || skip_all "fuzz_thrift not built (make fuzz needs clang)"
-corpus="$tmpdir/corpus"
-mkdir -p "$corpus"
+fuzz_setup thrift
 # Seeds: a questlog footer (mode bytes 0 and 1) and compressed pages (mode 2 + codec).
 if [ -x "$QL_BUILD_DIR/tools/pqgen" ]; then
     "$QL_BUILD_DIR/tools/pqgen" types "$tmpdir/t.parquet" > /dev/null
@@ -21,8 +18,4 @@ open(f"{sys.argv[2]}/gzip", 'wb').write(bytes([2 | (2 << 2)]) + struct.pack('<H'
 open(f"{sys.argv[2]}/plain", 'wb').write(bytes([2]) + struct.pack('<H', len(raw)) + raw)
 PY
 fi
-"$bin" -max_total_time=10 -max_len=8192 -print_final_stats=0 -artifact_prefix="$tmpdir/" "$corpus" > "$tmpdir/out" 2>&1
-rc=$?
-ok $rc "fuzz_thrift: 10 s without a crash"
-[ $rc -eq 0 ] || tail -30 "$tmpdir/out" | sed 's/^/# /'
-done_testing
+fuzz_run thrift "a crash" -max_len=8192
