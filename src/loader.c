@@ -10,7 +10,10 @@
  * more only when a key appeared after a row group was flushed, which splits
  * the table's range at that record), fsyncs their directories, then raises
  * R(T,P) to batch_last for every table that had offsets in the batch and
- * writes the _offsets marker of the tables that received no file (I4).
+ * writes the _offsets.P marker of the tables that received no file (I4).
+ * The renames and markers of P's batch happen only under P's claim (I7):
+ * R(T,P) is read from the lake when P is assigned, and a batch of a
+ * partition another loader has claimed since is dropped, not committed.
  *
  * Values whose JSON type does not fit the column's catalog type are stored
  * as null and counted (stats.type_mismatch), except lossless conversions:
