@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util.h"
+
 const char ql_cli_common_help[] =
     "Common options:\n"
     "  --data DIR        data directory (default ./questlog-data): log in DIR/log, lake in DIR/lake\n"
@@ -61,4 +63,15 @@ void ql_cli_finish(ql_common_opts_t *o)
     }
     snprintf(o->log_buf, sizeof o->log_buf, "%s/log", o->data_dir);
     o->log_dir = o->log_buf;
+}
+
+int ql_cli_duration(const char *cmd, const char *flag, const char *arg, int64_t min_ms, int64_t *ms)
+{
+    int64_t v;
+    if (ql_parse_duration_ms(arg, &v) || v < min_ms) {
+        fprintf(stderr, "questlog %s: bad --%s '%s'\n", cmd, flag, arg);
+        return -1;
+    }
+    *ms = v;
+    return 0;
 }

@@ -14,6 +14,7 @@
 
 #include <getopt.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Option codes for long-only common flags (above any char). */
 enum {
@@ -58,6 +59,11 @@ void ql_cli_defaults(ql_common_opts_t *o);
 int  ql_cli_common(ql_common_opts_t *o, int opt, const char *arg, const char *cmd);
 /* Derives lake_dir/log_dir from data_dir where not given. */
 void ql_cli_finish(ql_common_opts_t *o);
+/* Parses the value of a duration flag ("500ms", "1s", "10m", …) into *ms,
+ * which must be >= min_ms; otherwise prints "questlog CMD: bad --FLAG 'ARG'"
+ * and returns -1 (a usage error). */
+int  ql_cli_duration(const char *cmd, const char *flag, const char *arg, int64_t min_ms, int64_t *ms);
+
 /* The help text for the common flags, to append to a command's --help. */
 extern const char ql_cli_common_help[];
 

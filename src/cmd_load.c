@@ -69,22 +69,13 @@ int ql_cmd_load(int argc, char **argv)
         case OPT_ONCE: once = 1; break;
         case 'q': quiet = 1; break;
         case OPT_FLUSH:
-            if (ql_parse_duration_ms(optarg, &flush_ms) || flush_ms <= 0) {
-                fprintf(stderr, "questlog load: bad --flush-interval '%s'\n", optarg);
-                return 2;
-            }
+            if (ql_cli_duration("load", "flush-interval", optarg, 1, &flush_ms)) return 2;
             break;
         case OPT_COMPACT:
-            if (ql_parse_duration_ms(optarg, &compact_ms) || compact_ms < 0) {
-                fprintf(stderr, "questlog load: bad --compact-interval '%s'\n", optarg);
-                return 2;
-            }
+            if (ql_cli_duration("load", "compact-interval", optarg, 0, &compact_ms)) return 2;
             break;
         case OPT_STATUS:
-            if (ql_parse_duration_ms(optarg, &status_ms) || status_ms < 0) {
-                fprintf(stderr, "questlog load: bad --status '%s'\n", optarg);
-                return 2;
-            }
+            if (ql_cli_duration("load", "status", optarg, 0, &status_ms)) return 2;
             break;
         case OPT_BATCH:
             if (ql_parse_size(optarg, &batch_rows) || batch_rows == 0) {

@@ -105,16 +105,10 @@ int ql_cmd_up(int argc, char **argv)
         switch (c) {
         case 'q': quiet = 1; break;
         case OPT_FLUSH:
-            if (ql_parse_duration_ms(optarg, &flush_ms) || flush_ms <= 0) {
-                fprintf(stderr, "questlog up: bad --flush-interval '%s'\n", optarg);
-                return 2;
-            }
+            if (ql_cli_duration("up", "flush-interval", optarg, 1, &flush_ms)) return 2;
             break;
         case OPT_COMPACT:
-            if (ql_parse_duration_ms(optarg, &compact_ms) || compact_ms < 0) {
-                fprintf(stderr, "questlog up: bad --compact-interval '%s'\n", optarg);
-                return 2;
-            }
+            if (ql_cli_duration("up", "compact-interval", optarg, 0, &compact_ms)) return 2;
             break;
         case OPT_THREADS:
             threads = atoi(optarg);
