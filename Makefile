@@ -72,12 +72,23 @@ $(O)/tools/%: tests/tools/%.c $(O)/libquestlog.a $(HDRS) | $(O)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(O)/libquestlog.a $(LIBS)
 
-# Fuzz targets: clang + libFuzzer + ASan/UBSan, always.
+# Fuzz targets: clang + libFuzzer + ASan/UBSan, always. The library is
+# compiled once for them (instrumented, no fuzzer main) into libfuzz.a; each
+# target then links its own entry point against it.
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -DH2O_USE_LIBUV=0 -DQL_VERSION='"$(VERSION)"' \
-               -DQL_BUILD='"$(BUILD)"' -Isrc -fsanitize=fuzzer,address,undefined
-$(O)/fuzz/%: tests/fuzz/%.c $(SRCS) $(HDRS) $(O)/default_config.c
+               -DQL_BUILD='"$(BUILD)"' -Isrc -fsanitize=address,undefined
+FUZZ_OBJS   := $(patsubst src/%.c,$(O)/fuzz/obj/%.o,$(SRCS)) $(O)/fuzz/obj/default_config.o
+$(O)/fuzz/obj/%.o: src/%.c $(HDRS) | $(O)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(SRCS) $(O)/default_config.c $(LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(O)/fuzz/obj/default_config.o: $(O)/default_config.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+$(O)/fuzz/libfuzz.a: $(FUZZ_OBJS)
+	rm -f $@ && ar rcs $@ $^
+$(O)/fuzz/%: tests/fuzz/%.c $(O)/fuzz/libfuzz.a $(HDRS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(O)/fuzz/libfuzz.a $(LIBS)
 
 $(O):
 	mkdir -p $(O)/tests $(O)/fuzz
