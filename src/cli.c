@@ -75,3 +75,17 @@ int ql_cli_duration(const char *cmd, const char *flag, const char *arg, int64_t 
     *ms = v;
     return 0;
 }
+
+int ql_cli_end_no_operands(ql_common_opts_t *o, const char *cmd, const char *usage, int argc, char **argv)
+{
+    if (o->help) {
+        printf("%s\n%s", usage, ql_cli_common_help);
+        return 0;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "questlog %s: unexpected argument '%s'\n", cmd, argv[optind]);
+        return 2;
+    }
+    ql_cli_finish(o);
+    return -1;
+}

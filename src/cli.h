@@ -64,6 +64,12 @@ void ql_cli_finish(ql_common_opts_t *o);
  * and returns -1 (a usage error). */
 int  ql_cli_duration(const char *cmd, const char *flag, const char *arg, int64_t min_ms, int64_t *ms);
 
+/* The end of option parsing for a command that takes no operands: after
+ * --help prints `usage` and the common flags and returns 0; with a stray
+ * operand prints "questlog CMD: unexpected argument 'X'" and returns 2;
+ * otherwise runs ql_cli_finish and returns -1 (go on). */
+int  ql_cli_end_no_operands(ql_common_opts_t *o, const char *cmd, const char *usage, int argc, char **argv);
+
 /* The help text for the common flags, to append to a command's --help. */
 extern const char ql_cli_common_help[];
 

@@ -92,15 +92,8 @@ int ql_cmd_load(int argc, char **argv)
         default: fprintf(stderr, "%s", usage); return 2;
         }
     }
-    if (co.help) {
-        printf("%s\n%s", usage, ql_cli_common_help);
-        return 0;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "questlog load: unexpected argument '%s'\n", argv[optind]);
-        return 2;
-    }
-    ql_cli_finish(&co);
+    int end = ql_cli_end_no_operands(&co, "load", usage, argc, argv);
+    if (end >= 0) return end;
 
     char err[512];
     int rc = 1, lock_fd = -1;

@@ -120,15 +120,8 @@ int ql_cmd_up(int argc, char **argv)
         default: fprintf(stderr, "%s", usage); return 2;
         }
     }
-    if (co.help) {
-        printf("%s\n%s", usage, ql_cli_common_help);
-        return 0;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "questlog up: unexpected argument '%s'\n", argv[optind]);
-        return 2;
-    }
-    ql_cli_finish(&co);
+    int end = ql_cli_end_no_operands(&co, "up", usage, argc, argv);
+    if (end >= 0) return end;
 
     /* Signals go to the thread that sigwaits; every thread created below
      * inherits the blocked mask. */
