@@ -61,18 +61,25 @@ static const char usage[] =
 
 enum { CHUNK = 256 << 10 };
 
+/* A piece of the input, cut after a line end; the chunks of an input, in
+ * order, are all its bytes. Shared by a worker and the hasher (refs). */
 typedef struct chunk {
     char          *data;
     size_t         len;
     int64_t        first_line;   /* line number of the first line */
-    struct chunk  *next;
+    int            refs;         /* atomic: the last holder frees it */
+    struct chunk  *next;         /* in a worker queue */
+    struct chunk  *hnext;        /* in the hasher's queue */
 } chunk_t;
 
+/* A bounded queue of chunks with an error flag (workers: `next` links;
+ * the hasher: `hnext`). */
 typedef struct shared {
     pthread_mutex_t mu;
     pthread_cond_t  cv_nonempty, cv_nonfull;
     chunk_t        *head, *tail;
     int             queued, max_queued, closed, failed;
+    int             hasher;      /* links by hnext */
     char            err[512];
 } shared_t;
 
@@ -94,13 +101,23 @@ typedef struct run {
     unsigned              skipped;     /* inputs imported before */
 } run_t;
 
+static chunk_t **link_of(shared_t *sh, chunk_t *c) { return sh->hasher ? &c->hnext : &c->next; }
+
+static void release(chunk_t *c)
+{
+    if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        free(c->data);
+        free(c);
+    }
+}
+
 static chunk_t *pop(shared_t *sh)
 {
     pthread_mutex_lock(&sh->mu);
     while (!sh->head && !sh->closed && !sh->failed) pthread_cond_wait(&sh->cv_nonempty, &sh->mu);
     chunk_t *c = sh->failed ? NULL : sh->head;
     if (c) {
-        sh->head = c->next;
+        sh->head = *link_of(sh, c);
         if (!sh->head) sh->tail = NULL;
         sh->queued--;
         pthread_cond_signal(&sh->cv_nonfull);
@@ -115,8 +132,8 @@ static int push(shared_t *sh, chunk_t *c)
     while (sh->queued >= sh->max_queued && !sh->failed) pthread_cond_wait(&sh->cv_nonfull, &sh->mu);
     int failed = sh->failed;
     if (!failed) {
-        c->next = NULL;
-        if (sh->tail) sh->tail->next = c;
+        *link_of(sh, c) = NULL;
+        if (sh->tail) *link_of(sh, sh->tail) = c;
         else sh->head = c;
         sh->tail = c;
         sh->queued++;
@@ -171,14 +188,42 @@ static void *work(void *arg)
             line++;
             p = e + 1;
         }
-        free(c->data);
-        free(c);
+        release(c);
         if (rc) {
             fail(w->sh, err);
             return NULL;
         }
     }
     if (!has_failed(w->sh) && ql_loader_seal(w->ld, err, sizeof err)) fail(w->sh, err);
+    return NULL;
+}
+
+/* Drops what is left in a queue (after a failure). */
+static void drain(shared_t *sh)
+{
+    while (sh->head) {
+        chunk_t *n = *link_of(sh, sh->head);
+        release(sh->head);
+        sh->head = n;
+    }
+}
+
+typedef struct hasher {
+    pthread_t   th;
+    shared_t    q;
+    EVP_MD_CTX *md;
+} hasher_t;
+
+/* The hasher thread: SHA-256 of the chunks in input order, off the reading
+ * thread's path. */
+static void *hash_work(void *arg)
+{
+    hasher_t *h = arg;
+    chunk_t *c;
+    while ((c = pop(&h->q))) {
+        EVP_DigestUpdate(h->md, c->data, c->len);
+        release(c);
+    }
     return NULL;
 }
 
@@ -211,10 +256,10 @@ static void progress(int64_t t0, uint64_t lines, uint64_t bytes, uint64_t total,
     if (final) fputc('\n', stderr);
 }
 
-/* Reads fd to its end into the workers' queue in chunks cut after a line
- * end, hashing every byte into md. 0 ok (or the workers failed: see sh),
+/* Reads fd to its end in chunks cut after a line end, each for the workers'
+ * queue and the hasher's. 0 ok (or the workers failed: see sh),
  * -1 on a read error (message in err). */
-static int read_input(run_t *r, shared_t *sh, int fd, const char *name, EVP_MD_CTX *md, char *err, size_t errlen)
+static int read_input(run_t *r, shared_t *sh, shared_t *hq, int fd, const char *name, char *err, size_t errlen)
 {
     char *carry = NULL;
     size_t carry_len = 0;
@@ -237,7 +282,6 @@ static int read_input(run_t *r, shared_t *sh, int fd, const char *name, EVP_MD_C
                 break;
             }
             if (n == 0) { eof = 1; break; }
-            EVP_DigestUpdate(md, buf + len, (size_t)n);
             len += (size_t)n;
             r->bytes += (uint64_t)n;
         }
@@ -267,6 +311,7 @@ static int read_input(run_t *r, shared_t *sh, int fd, const char *name, EVP_MD_C
             ch->data = buf;
             ch->len = cut;
             ch->first_line = line_no;
+            ch->refs = 2;
             line_no += nlines;
             r->lines += (uint64_t)nlines;
             if (push(sh, ch)) {   /* a worker failed */
@@ -274,6 +319,7 @@ static int read_input(run_t *r, shared_t *sh, int fd, const char *name, EVP_MD_C
                 free(ch);
                 break;
             }
+            push(hq, ch);   /* the hasher never fails */
         }
         if (r->tty && ql_monotonic_us() - r->last_prog > 200000) {
             progress(r->t0, r->lines, r->bytes, r->total, 0);
@@ -340,6 +386,24 @@ out:
     return rc;
 }
 
+static void queue_init(shared_t *q, int max_queued, int hasher)
+{
+    memset(q, 0, sizeof *q);
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv_nonempty, NULL);
+    pthread_cond_init(&q->cv_nonfull, NULL);
+    q->max_queued = max_queued;
+    q->hasher = hasher;
+}
+
+static void queue_destroy(shared_t *q)
+{
+    drain(q);
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->cv_nonempty);
+    pthread_cond_destroy(&q->cv_nonfull);
+}
+
 /* Imports one input (a path, or "-" for stdin), all or nothing. */
 static int import_one(run_t *r, const char *arg, char *err, size_t errlen)
 {
@@ -348,13 +412,11 @@ static int import_one(run_t *r, const char *arg, char *err, size_t errlen)
     uint64_t bytes0 = r->bytes;
     worker_t *ws = ql_calloc((size_t)r->nworkers, sizeof *ws);
     shared_t sh;
-    memset(&sh, 0, sizeof sh);
-    pthread_mutex_init(&sh.mu, NULL);
-    pthread_cond_init(&sh.cv_nonempty, NULL);
-    pthread_cond_init(&sh.cv_nonfull, NULL);
-    sh.max_queued = 2 * (int)r->nworkers;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+    hasher_t h;
+    queue_init(&sh, 2 * (int)r->nworkers, 0);
+    queue_init(&h.q, 2 * (int)r->nworkers + 2, 1);
+    h.md = EVP_MD_CTX_new();
+    if (!h.md || !EVP_DigestInit_ex(h.md, EVP_sha256(), NULL)) {
         ql_err(err, errlen, "cannot set up SHA-256 (OpenSSL)");
         goto out;
     }
@@ -378,6 +440,10 @@ static int import_one(run_t *r, const char *arg, char *err, size_t errlen)
         if (ql_loader_new(&ws[i].ld, &lo, err, errlen)) goto out;
         ws[i].sh = &sh;
     }
+    if (pthread_create(&h.th, NULL, hash_work, &h) != 0) {
+        ql_err(err, errlen, "cannot start a thread");
+        goto out;
+    }
     for (long i = 0; i < r->nworkers; i++) {
         if (pthread_create(&ws[i].th, NULL, work, &ws[i]) != 0) {
             fail(&sh, "cannot start a worker thread");
@@ -385,33 +451,28 @@ static int import_one(run_t *r, const char *arg, char *err, size_t errlen)
         }
         started++;
     }
-    if (read_input(r, &sh, fd, name, md, err, errlen)) fail(&sh, err);
+    if (read_input(r, &sh, &h.q, fd, name, err, errlen)) fail(&sh, err);
     close_queue(&sh);
+    close_queue(&h.q);
     for (int i = 0; i < started; i++) pthread_join(ws[i].th, NULL);
+    pthread_join(h.th, NULL);
     if (sh.failed) {
         ql_err(err, errlen, "%s (nothing of '%s' imported)", sh.err, name);
         goto out;
     }
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
-    EVP_DigestFinal_ex(md, digest, &dlen);
+    EVP_DigestFinal_ex(h.md, digest, &dlen);
     char id[QL_LAKE_IMPORT_ID_LEN + 1];
     for (int i = 0; i < QL_LAKE_IMPORT_ID_LEN / 2; i++) snprintf(id + 2 * i, 3, "%02x", digest[i]);
     rc = commit_input(r, ws, name, id, r->bytes - bytes0, err, errlen);
 out:
-    while (sh.head) {
-        chunk_t *n = sh.head->next;
-        free(sh.head->data);
-        free(sh.head);
-        sh.head = n;
-    }
+    queue_destroy(&sh);
+    queue_destroy(&h.q);
     if (fd > 0) close(fd);
     for (long i = 0; i < r->nworkers; i++) ql_loader_free(ws[i].ld);
     free(ws);
-    EVP_MD_CTX_free(md);
-    pthread_mutex_destroy(&sh.mu);
-    pthread_cond_destroy(&sh.cv_nonempty);
-    pthread_cond_destroy(&sh.cv_nonfull);
+    EVP_MD_CTX_free(h.md);
     return rc;
 }
 
