@@ -1381,6 +1381,16 @@ int ql_vtab_attach_lake(sqlite3 *db, const char *lake, char *err, size_t errlen)
 int ql_vtab_open_db(sqlite3 **db, const char *lake, ql_vtab_stats_t **stats, char *err, size_t errlen)
 {
     *db = NULL;
+#ifndef QL_SQLITE_EXTENSION
+    /* No memory statistics: they take a global mutex on every SQLite
+     * allocation (values copied per cell add up). Only possible before
+     * SQLite initialises; later calls fail harmlessly. */
+    static int configured;
+    if (!configured) {
+        configured = 1;
+        (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    }
+#endif
     /* NOMUTEX: the connection belongs to one thread, so SQLite need not lock
      * it on every call (sqlite3_column_* per cell add up). */
     if (sqlite3_open_v2(":memory:", db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
