@@ -201,10 +201,7 @@ int ql_cmd_import(int argc, char **argv)
     long nworkers = sysconf(_SC_NPROCESSORS_ONLN);
     ql_pq_codec_t codec = QL_PQ_ZSTD;
     optind = 1;
-    while ((c = getopt_long(argc, argv, QL_COMMON_SHORTOPTS "q", longopts, NULL)) != -1) {
-        int r = ql_cli_common(&co, c, optarg, "import");
-        if (r < 0) return 2;
-        if (r) continue;
+    while ((c = ql_cli_next(&co, "import", argc, argv, "q", longopts)) != -1) {
         switch (c) {
         case 'q': quiet = 1; break;
         case OPT_CODEC:
@@ -233,20 +230,13 @@ int ql_cmd_import(int argc, char **argv)
                 return 2;
             }
             break;
-        default: fprintf(stderr, "%s", usage); return 2;
+        default: return 2;   /* ql_cli_next said why */
         }
     }
-    if (co.help) {
-        printf("%s\n%s", usage, ql_cli_common_help);
-        return 0;
-    }
-    if (optind >= argc) {
-        fprintf(stderr, "questlog import: no input (give FILE… or - for stdin)\n%s", usage);
-        return 2;
-    }
+    int end = ql_cli_end_operands(&co, "import", usage, argc, 1, "no input (give FILE… or - for stdin)");
+    if (end >= 0) return end;
     if (nworkers < 1) nworkers = 1;
     if (nworkers > 8) nworkers = 8;
-    ql_cli_finish(&co);
 
     char err[600];
     int rc = 1;

@@ -61,10 +61,7 @@ int ql_cmd_load(int argc, char **argv)
     uint64_t batch_rows = 0;
     ql_pq_codec_t codec = QL_PQ_ZSTD;
     optind = 1;
-    while ((c = getopt_long(argc, argv, QL_COMMON_SHORTOPTS "q", longopts, NULL)) != -1) {
-        int r = ql_cli_common(&co, c, optarg, "load");
-        if (r < 0) return 2;
-        if (r) continue;
+    while ((c = ql_cli_next(&co, "load", argc, argv, "q", longopts)) != -1) {
         switch (c) {
         case OPT_ONCE: once = 1; break;
         case 'q': quiet = 1; break;
@@ -89,7 +86,7 @@ int ql_cmd_load(int argc, char **argv)
                 return 2;
             }
             break;
-        default: fprintf(stderr, "%s", usage); return 2;
+        default: return 2;   /* ql_cli_next said why */
         }
     }
     int end = ql_cli_end_no_operands(&co, "load", usage, argc, argv);

@@ -208,22 +208,14 @@ static int parse_page_header(const uint8_t *p, size_t n, page_hdr_t *h, size_t *
         case 1: rd_i32(&r, t, &h->type); break;
         case 2: rd_i32(&r, t, &h->usize); break;
         case 3: rd_i32(&r, t, &h->csize); break;
-        case 5: /* DataPageHeader */
+        case 5:   /* DataPageHeader */
+        case 7:   /* DictionaryPageHeader: the same first two fields, no levels */
             if (rd_struct(&r, t)) break;
-            h->has_v1 = 1;
+            if (id == 5) h->has_v1 = 1; else h->has_dict = 1;
             FOR_FIELDS(&r, id2, t) {
                 if (id2 == 1) rd_i32(&r, t, &h->num_values);
                 else if (id2 == 2) rd_i32(&r, t, &h->encoding);
-                else if (id2 == 3) rd_i32(&r, t, &h->def_enc);
-                else ql_thrift_skip(&r, t);
-            }
-            break;
-        case 7: /* DictionaryPageHeader */
-            if (rd_struct(&r, t)) break;
-            h->has_dict = 1;
-            FOR_FIELDS(&r, id2, t) {
-                if (id2 == 1) rd_i32(&r, t, &h->num_values);
-                else if (id2 == 2) rd_i32(&r, t, &h->encoding);
+                else if (id2 == 3 && id == 5) rd_i32(&r, t, &h->def_enc);
                 else ql_thrift_skip(&r, t);
             }
             break;

@@ -359,6 +359,7 @@ typedef struct pq_vtab {
     sqlite3_vtab     base;     /* must be first */
     ql_vtab_table_t *t;
     ql_vtab_stats_t *stats;
+    uint8_t         *uniform;  /* per column: 1 if every file that has it has the table's type */
 } pq_vtab_t;
 
 /* A pushed-down constraint with its right-hand value. */
@@ -371,6 +372,7 @@ typedef struct filt {
     int     slen;
     int     has_us;            /* text parsed as an RFC 3339 instant */
     int64_t us;
+    int     us_exact;          /* comparing instants gives QL_TIME's answer (see cmp_time) */
 } filt_t;
 
 typedef struct pq_cursor {
@@ -420,13 +422,25 @@ static int cmp_text(const char *s, size_t n, const filt_t *f)
     return c < 0 ? -1 : c > 0;
 }
 
+/* Instants whose canonical text has a 4-digit year (0000..9999): there the
+ * text round-trips and byte order is time order. */
+#define TIME_SAFE_LO (-62167219200000000LL)  /* 0000-01-01T00:00:00Z */
+#define TIME_SAFE_HI (253402300800000000LL)  /* 10000-01-01T00:00:00Z */
+
+/* Compares a stored timestamp (shown as its canonical text) with a text
+ * filter exactly as the QL_TIME collation would. Fast path (no formatting):
+ * the filter text parsed to an instant and us_exact holds — the collation
+ * then compares instants too, because a canonical filter text round-trips
+ * (so its byte order against canonical values is time order) and a
+ * non-canonical one is parsed — for stored values in the safe range. */
 static int cmp_time(int64_t us, const filt_t *f)
 {
     if (f->vtype != SQLITE_TEXT) return NOCMP;
-    if (f->has_us) return us < f->us ? -1 : us > f->us;
+    if (f->us_exact && us >= TIME_SAFE_LO && us < TIME_SAFE_HI) return us < f->us ? -1 : us > f->us;
     char buf[QL_RFC3339_LEN];
     ql_rfc3339_format(us, buf);
-    return cmp_text(buf, QL_RFC3339_LEN - 1, f);
+    int c = time_collate(NULL, QL_RFC3339_LEN - 1, buf, f->slen, f->s);
+    return c < 0 ? -1 : c > 0;
 }
 
 /* Whether the comparison result c (stored vs filter value) satisfies op. */
@@ -453,6 +467,8 @@ static int is_cmp_op(int op)
 static int cmp_stat(ql_pq_type_t type, const ql_pq_value_t *v, const filt_t *f)
 {
     if (!v->is_set) return NOCMP;
+    if (type == QL_PQ_TIMESTAMP && (v->i < TIME_SAFE_LO || v->i >= TIME_SAFE_HI))
+        return NOCMP;   /* text order there is not time order: min/max say nothing */
     switch (type) {
     case QL_PQ_INT64: case QL_PQ_INT32: case QL_PQ_BOOL: return cmp_num((long double)v->i, f);
     case QL_PQ_DOUBLE: case QL_PQ_FLOAT:
@@ -469,7 +485,9 @@ static int chunk_excludes(ql_pq_type_t type, const ql_pq_chunk_info_t *ci, const
 {
     if (!ci) return 0;
     int all_null = ci->null_count >= 0 && ci->null_count == ci->num_values && ci->num_values > 0;
-    if (f->op == SQLITE_INDEX_CONSTRAINT_ISNULL) return ci->null_count == 0;
+    /* NaN is NULL to SQLite but not a null to Parquet: no IS NULL skipping for floats. */
+    if (f->op == SQLITE_INDEX_CONSTRAINT_ISNULL)
+        return ci->null_count == 0 && type != QL_PQ_DOUBLE && type != QL_PQ_FLOAT;
     if (f->op == SQLITE_INDEX_CONSTRAINT_ISNOTNULL) return all_null;
     if (!is_cmp_op(f->op) || !f->vtype) return 0;
     if (all_null) return 1;
@@ -543,6 +561,14 @@ static int pq_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
     vt = sqlite3_malloc(sizeof *vt);
     if (!vt) { rc = SQLITE_NOMEM; goto out; }
     memset(vt, 0, sizeof *vt);
+    vt->uniform = ql_malloc((size_t)t->ncols + 1);
+    for (int c = 0; c < t->ncols; c++) {
+        vt->uniform[c] = 1;
+        for (int f = 0; f < t->nfiles && t->cols[c].part < 0; f++) {
+            int fc = t->files[f].colmap[c];
+            if (fc >= 0 && ql_pq_column(t->files[f].pq, fc)->type != t->cols[c].type) vt->uniform[c] = 0;
+        }
+    }
     vt->t = t;
     vt->stats = aux;
     t = NULL;
@@ -558,6 +584,7 @@ static int pq_disconnect(sqlite3_vtab *base)
 {
     pq_vtab_t *vt = (pq_vtab_t *)base;
     ql_vtab_table_free(vt->t);
+    free(vt->uniform);
     sqlite3_free(vt);
     return SQLITE_OK;
 }
@@ -565,6 +592,30 @@ static int pq_disconnect(sqlite3_vtab *base)
 /* ---- xBestIndex -------------------------------------------------------- */
 
 #define GROUPED_MAX_ROWS (32LL << 20)
+
+/* Whether constraint i, once pushed down, is decided by the module exactly
+ * as SQLite would decide it, so SQLite may skip it (omit): the column has
+ * one type in every file (or is a partition key), and the right-hand side
+ * is a constant whose type the scan compares itself — text against TEXT
+ * (BINARY) or TIMESTAMP (QL_TIME) columns, a number against numeric ones.
+ * Anything else (a bound parameter, '5' against an INTEGER column, IN,
+ * BLOB columns) stays SQLite's to check. Invariant this relies on: for an
+ * omitted constraint, file_excluded, rg_excluded and row_may_match drop
+ * exactly the rows for which it is not true. */
+static int exact_filter(const pq_vtab_t *vt, sqlite3_index_info *ix, int i)
+{
+    const struct sqlite3_index_constraint *c = &ix->aConstraint[i];
+    const ql_vtab_column_t *col = &vt->t->cols[c->iColumn];
+    ql_pq_type_t ty = col->type;
+    if (sqlite3_libversion_number() < 3038000 || ty == QL_PQ_BINARY) return 0;
+    if (col->part < 0 && !vt->uniform[c->iColumn]) return 0;
+    if (c->op == SQLITE_INDEX_CONSTRAINT_ISNULL || c->op == SQLITE_INDEX_CONSTRAINT_ISNOTNULL) return 1;
+    sqlite3_value *v = NULL;
+    if (sqlite3_vtab_rhs_value(ix, i, &v) != SQLITE_OK || !v) return 0;
+    int vt_ = sqlite3_value_type(v);
+    if (ty == QL_PQ_STRING || ty == QL_PQ_TIMESTAMP) return vt_ == SQLITE_TEXT;
+    return vt_ == SQLITE_INTEGER || (vt_ == SQLITE_FLOAT && sqlite3_value_double(v) == sqlite3_value_double(v));
+}
 
 static int pq_best_index(sqlite3_vtab *base, sqlite3_index_info *ix)
 {
@@ -590,7 +641,7 @@ static int pq_best_index(sqlite3_vtab *base, sqlite3_index_info *ix)
                 continue;
         }
         ix->aConstraintUsage[i].argvIndex = ++argv_i;
-        ix->aConstraintUsage[i].omit = 0;   /* SQLite re-checks: pushdown only prunes */
+        ix->aConstraintUsage[i].omit = (unsigned char)exact_filter(vt, ix, i);
         ql_buf_printf(&s, "%d:%d,", c->iColumn, op);
         rows /= op == SQLITE_INDEX_CONSTRAINT_EQ ? 10.0 : 3.0;
     }
@@ -797,6 +848,7 @@ static int row_may_match(pq_cursor_t *cur, const ql_vtab_table_t *t, const ql_vt
         const ql_pq_column_data_t *d = &cur->data[c];
         if (ql_pq_column(f->pq, f->colmap[c])->type != t->cols[c].type) continue;
         int valid = d->valid ? d->valid[r] : 1;
+        if (valid && d->f64 && d->f64[r] != d->f64[r]) valid = 0;   /* NaN: NULL to SQLite */
         if (x->op == SQLITE_INDEX_CONSTRAINT_ISNULL) { if (valid) return 0; continue; }
         if (x->op == SQLITE_INDEX_CONSTRAINT_ISNOTNULL) { if (!valid) return 0; continue; }
         if (!x->vtype) continue;
@@ -804,9 +856,7 @@ static int row_may_match(pq_cursor_t *cur, const ql_vtab_table_t *t, const ql_vt
         int k;
         switch (d->type) {
         case QL_PQ_INT64: case QL_PQ_INT32: case QL_PQ_BOOL: k = cmp_num((long double)d->i64[r], x); break;
-        case QL_PQ_DOUBLE: case QL_PQ_FLOAT:
-            k = d->f64[r] != d->f64[r] ? NOCMP : cmp_num((long double)d->f64[r], x);
-            break;
+        case QL_PQ_DOUBLE: case QL_PQ_FLOAT: k = cmp_num((long double)d->f64[r], x); break;
         case QL_PQ_STRING: k = cmp_text(d->str[r], d->str_len[r], x); break;
         case QL_PQ_TIMESTAMP: k = cmp_time(d->i64[r], x); break;
         default: k = NOCMP;
@@ -1223,6 +1273,11 @@ static int pq_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str
                 f->s = ql_strndup(s, (size_t)n);
                 f->slen = n;
                 f->has_us = parse_time(s, n, &f->us) == 0;
+                if (f->has_us && f->us >= TIME_SAFE_LO && f->us < TIME_SAFE_HI) {
+                    char canon[QL_RFC3339_LEN];
+                    ql_rfc3339_format(f->us, canon);
+                    f->us_exact = !is_canonical_time(s, n) || memcmp(canon, s, QL_RFC3339_LEN - 1) == 0;
+                }
                 break;
             }
             default: break;
@@ -1381,6 +1436,16 @@ int ql_vtab_attach_lake(sqlite3 *db, const char *lake, char *err, size_t errlen)
 int ql_vtab_open_db(sqlite3 **db, const char *lake, ql_vtab_stats_t **stats, char *err, size_t errlen)
 {
     *db = NULL;
+#ifndef QL_SQLITE_EXTENSION
+    /* No memory statistics: they take a global mutex on every SQLite
+     * allocation (values copied per cell add up). Only possible before
+     * SQLite initialises; later calls fail harmlessly. */
+    static int configured;
+    if (!configured) {
+        configured = 1;
+        (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    }
+#endif
     /* NOMUTEX: the connection belongs to one thread, so SQLite need not lock
      * it on every call (sqlite3_column_* per cell add up). */
     if (sqlite3_open_v2(":memory:", db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
