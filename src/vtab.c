@@ -359,7 +359,18 @@ typedef struct pq_vtab {
     sqlite3_vtab     base;     /* must be first */
     ql_vtab_table_t *t;
     ql_vtab_stats_t *stats;
+    uint8_t         *uniform;  /* per column: 1 if every file that has it has the table's type */
+    /* Dictionary strings handed to SQLite as SQLITE_STATIC point into these
+     * copies, which live until the table is disconnected: SQLite may keep
+     * such a pointer in a register (a GROUP BY key, a max()) past the row,
+     * the filter and even the cursor it came from. At most POOL_MAX bytes;
+     * beyond, values are handed over as SQLITE_TRANSIENT (copied). */
+    char           **pool;
+    int              npool, cappool;
+    size_t           pool_bytes;
 } pq_vtab_t;
+
+#define POOL_MAX ((size_t)64 << 20)
 
 /* A pushed-down constraint with its right-hand value. */
 typedef struct filt {
@@ -371,6 +382,7 @@ typedef struct filt {
     int     slen;
     int     has_us;            /* text parsed as an RFC 3339 instant */
     int64_t us;
+    int     us_exact;          /* comparing instants gives QL_TIME's answer (see cmp_time) */
 } filt_t;
 
 typedef struct pq_cursor {
@@ -381,8 +393,11 @@ typedef struct pq_cursor {
     int64_t  rg_rows, row;     /* rows in the current row group, current row in it */
     int64_t  rowid_base;
     int      eof;
+    uint8_t **fdict;           /* per filter: verdict per dictionary entry of its column's
+                                * current chunk (dictionary form), else NULL */
     ql_pq_column_data_t *data; /* per table column: decoded chunk of the current row group */
-    uint8_t *loaded;           /* per table column: data[c] holds the current row group */
+    uint8_t *loaded;           /* per table column: data[c] holds the current row group (2: its
+                                * dictionary strings are pinned, see pin_dict) */
     ql_pq_column_data_t *cdata;/* what xColumn reads: data, or a held row group's (grouped) */
     uint8_t *cloaded;
     /* Grouped scan (GROUP BY / DISTINCT consumed): every surviving row group's
@@ -400,6 +415,31 @@ typedef struct pq_cursor {
 /* idxStr: "<colUsed hex>;<col>:<op>,<col>:<op>,…|<gcol>a,<gcol>d,…" — the
  * constraints in argv order, then the GROUP BY/DISTINCT columns (a/d: the
  * order asked) when the grouping is consumed (empty otherwise). */
+
+/* ---- values ------------------------------------------------------------ */
+
+/* One value as SQLite will see it: kind 0 = NULL (NaN too: SQLite turns a
+ * NaN result into NULL), 1 = integer (i), 2 = double (d), 3 = bytes (s, n). */
+typedef struct gval { int kind; int64_t i; double d; const char *s; size_t n; } gval_t;
+
+/* Entry k of the value arrays (per-row arrays, or a dictionary's). */
+static inline void val_at(ql_pq_type_t type, const int64_t *i64, const double *f64, const char *const *str,
+                          const uint32_t *len, int64_t k, gval_t *v)
+{
+    switch (type) {
+    case QL_PQ_STRING: case QL_PQ_BINARY: v->kind = 3; v->s = str[k]; v->n = len[k]; break;
+    case QL_PQ_DOUBLE: case QL_PQ_FLOAT: v->d = f64[k]; v->kind = v->d == v->d ? 2 : 0; break;
+    default: v->kind = 1; v->i = i64[k];
+    }
+}
+
+/* Row r of a decoded chunk, in either form (ql_pq_read_column_dict). */
+static inline void cell_get(const ql_pq_column_data_t *d, int64_t r, gval_t *v)
+{
+    if (r >= d->n || (d->valid && !d->valid[r])) { v->kind = 0; return; }
+    if (d->idx) val_at(d->type, d->dict_i64, d->dict_f64, d->dict_str, d->dict_len, d->idx[r], v);
+    else val_at(d->type, d->i64, d->f64, d->str, d->str_len, r, v);
+}
 
 /* ---- comparisons ------------------------------------------------------- */
 
@@ -420,13 +460,25 @@ static int cmp_text(const char *s, size_t n, const filt_t *f)
     return c < 0 ? -1 : c > 0;
 }
 
+/* Instants whose canonical text has a 4-digit year (0000..9999): there the
+ * text round-trips and byte order is time order. */
+#define TIME_SAFE_LO (-62167219200000000LL)  /* 0000-01-01T00:00:00Z */
+#define TIME_SAFE_HI (253402300800000000LL)  /* 10000-01-01T00:00:00Z */
+
+/* Compares a stored timestamp (shown as its canonical text) with a text
+ * filter exactly as the QL_TIME collation would. Fast path (no formatting):
+ * the filter text parsed to an instant and us_exact holds — the collation
+ * then compares instants too, because a canonical filter text round-trips
+ * (so its byte order against canonical values is time order) and a
+ * non-canonical one is parsed — for stored values in the safe range. */
 static int cmp_time(int64_t us, const filt_t *f)
 {
     if (f->vtype != SQLITE_TEXT) return NOCMP;
-    if (f->has_us) return us < f->us ? -1 : us > f->us;
+    if (f->us_exact && us >= TIME_SAFE_LO && us < TIME_SAFE_HI) return us < f->us ? -1 : us > f->us;
     char buf[QL_RFC3339_LEN];
     ql_rfc3339_format(us, buf);
-    return cmp_text(buf, QL_RFC3339_LEN - 1, f);
+    int c = time_collate(NULL, QL_RFC3339_LEN - 1, buf, f->slen, f->s);
+    return c < 0 ? -1 : c > 0;
 }
 
 /* Whether the comparison result c (stored vs filter value) satisfies op. */
@@ -453,6 +505,8 @@ static int is_cmp_op(int op)
 static int cmp_stat(ql_pq_type_t type, const ql_pq_value_t *v, const filt_t *f)
 {
     if (!v->is_set) return NOCMP;
+    if (type == QL_PQ_TIMESTAMP && (v->i < TIME_SAFE_LO || v->i >= TIME_SAFE_HI))
+        return NOCMP;   /* text order there is not time order: min/max say nothing */
     switch (type) {
     case QL_PQ_INT64: case QL_PQ_INT32: case QL_PQ_BOOL: return cmp_num((long double)v->i, f);
     case QL_PQ_DOUBLE: case QL_PQ_FLOAT:
@@ -469,7 +523,9 @@ static int chunk_excludes(ql_pq_type_t type, const ql_pq_chunk_info_t *ci, const
 {
     if (!ci) return 0;
     int all_null = ci->null_count >= 0 && ci->null_count == ci->num_values && ci->num_values > 0;
-    if (f->op == SQLITE_INDEX_CONSTRAINT_ISNULL) return ci->null_count == 0;
+    /* NaN is NULL to SQLite but not a null to Parquet: no IS NULL skipping for floats. */
+    if (f->op == SQLITE_INDEX_CONSTRAINT_ISNULL)
+        return ci->null_count == 0 && type != QL_PQ_DOUBLE && type != QL_PQ_FLOAT;
     if (f->op == SQLITE_INDEX_CONSTRAINT_ISNOTNULL) return all_null;
     if (!is_cmp_op(f->op) || !f->vtype) return 0;
     if (all_null) return 1;
@@ -543,6 +599,14 @@ static int pq_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
     vt = sqlite3_malloc(sizeof *vt);
     if (!vt) { rc = SQLITE_NOMEM; goto out; }
     memset(vt, 0, sizeof *vt);
+    vt->uniform = ql_malloc((size_t)t->ncols + 1);
+    for (int c = 0; c < t->ncols; c++) {
+        vt->uniform[c] = 1;
+        for (int f = 0; f < t->nfiles && t->cols[c].part < 0; f++) {
+            int fc = t->files[f].colmap[c];
+            if (fc >= 0 && ql_pq_column(t->files[f].pq, fc)->type != t->cols[c].type) vt->uniform[c] = 0;
+        }
+    }
     vt->t = t;
     vt->stats = aux;
     t = NULL;
@@ -558,6 +622,9 @@ static int pq_disconnect(sqlite3_vtab *base)
 {
     pq_vtab_t *vt = (pq_vtab_t *)base;
     ql_vtab_table_free(vt->t);
+    free(vt->uniform);
+    for (int i = 0; i < vt->npool; i++) free(vt->pool[i]);
+    free(vt->pool);
     sqlite3_free(vt);
     return SQLITE_OK;
 }
@@ -565,6 +632,30 @@ static int pq_disconnect(sqlite3_vtab *base)
 /* ---- xBestIndex -------------------------------------------------------- */
 
 #define GROUPED_MAX_ROWS (32LL << 20)
+
+/* Whether constraint i, once pushed down, is decided by the module exactly
+ * as SQLite would decide it, so SQLite may skip it (omit): the column has
+ * one type in every file (or is a partition key), and the right-hand side
+ * is a constant whose type the scan compares itself — text against TEXT
+ * (BINARY) or TIMESTAMP (QL_TIME) columns, a number against numeric ones.
+ * Anything else (a bound parameter, '5' against an INTEGER column, IN,
+ * BLOB columns) stays SQLite's to check. Invariant this relies on: for an
+ * omitted constraint, file_excluded, rg_excluded and row_may_match drop
+ * exactly the rows for which it is not true. */
+static int exact_filter(const pq_vtab_t *vt, sqlite3_index_info *ix, int i)
+{
+    const struct sqlite3_index_constraint *c = &ix->aConstraint[i];
+    const ql_vtab_column_t *col = &vt->t->cols[c->iColumn];
+    ql_pq_type_t ty = col->type;
+    if (sqlite3_libversion_number() < 3038000 || ty == QL_PQ_BINARY) return 0;
+    if (col->part < 0 && !vt->uniform[c->iColumn]) return 0;
+    if (c->op == SQLITE_INDEX_CONSTRAINT_ISNULL || c->op == SQLITE_INDEX_CONSTRAINT_ISNOTNULL) return 1;
+    sqlite3_value *v = NULL;
+    if (sqlite3_vtab_rhs_value(ix, i, &v) != SQLITE_OK || !v) return 0;
+    int vt_ = sqlite3_value_type(v);
+    if (ty == QL_PQ_STRING || ty == QL_PQ_TIMESTAMP) return vt_ == SQLITE_TEXT;
+    return vt_ == SQLITE_INTEGER || (vt_ == SQLITE_FLOAT && sqlite3_value_double(v) == sqlite3_value_double(v));
+}
 
 static int pq_best_index(sqlite3_vtab *base, sqlite3_index_info *ix)
 {
@@ -590,7 +681,7 @@ static int pq_best_index(sqlite3_vtab *base, sqlite3_index_info *ix)
                 continue;
         }
         ix->aConstraintUsage[i].argvIndex = ++argv_i;
-        ix->aConstraintUsage[i].omit = 0;   /* SQLite re-checks: pushdown only prunes */
+        ix->aConstraintUsage[i].omit = (unsigned char)exact_filter(vt, ix, i);
         ql_buf_printf(&s, "%d:%d,", c->iColumn, op);
         rows /= op == SQLITE_INDEX_CONSTRAINT_EQ ? 10.0 : 3.0;
     }
@@ -660,7 +751,12 @@ static void unload(pq_cursor_t *cur, int ncols)
 
 static void free_filts(pq_cursor_t *cur)
 {
-    for (int i = 0; i < cur->nfilts; i++) free(cur->filts[i].s);
+    for (int i = 0; i < cur->nfilts; i++) {
+        free(cur->filts[i].s);
+        if (cur->fdict) free(cur->fdict[i]);
+    }
+    free(cur->fdict);
+    cur->fdict = NULL;
     free(cur->filts);
     cur->filts = NULL;
     cur->nfilts = 0;
@@ -700,7 +796,31 @@ static int pq_close(sqlite3_vtab_cursor *base)
     return SQLITE_OK;
 }
 
-/* Decodes column c of the current row group if not yet done. */
+/* Moves the strings of a dictionary-form chunk into the table's pool (see
+ * pq_vtab_t) when it has room: 1 if done, so they may go out as SQLITE_STATIC. */
+static int pin_dict(pq_vtab_t *vt, ql_pq_column_data_t *d)
+{
+    if (!d->idx || d->dict_n == 0 || (d->type != QL_PQ_STRING && d->type != QL_PQ_BINARY)) return 0;
+    size_t total = 0;
+    for (int64_t k = 0; k < d->dict_n; k++) total += d->dict_len[k];
+    if (vt->pool_bytes + total + (size_t)d->dict_n > POOL_MAX) return 0;
+    char *block = ql_malloc(total + 1), *o = block;
+    for (int64_t k = 0; k < d->dict_n; k++) {
+        memcpy(o, d->dict_str[k], d->dict_len[k]);
+        d->dict_str[k] = o;
+        o += d->dict_len[k];
+    }
+    if (vt->npool == vt->cappool) {
+        vt->cappool = vt->cappool ? vt->cappool * 2 : 64;
+        vt->pool = ql_realloc(vt->pool, (size_t)vt->cappool * sizeof *vt->pool);
+    }
+    vt->pool[vt->npool++] = block;
+    vt->pool_bytes += total + (size_t)d->dict_n;
+    return 1;
+}
+
+/* Decodes column c of the current row group if not yet done. loaded[c]
+ * becomes 2 when its strings are pinned (pin_dict), else 1. */
 static int load_col(pq_cursor_t *cur, int c)
 {
     pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
@@ -709,13 +829,13 @@ static int load_col(pq_cursor_t *cur, int c)
     int fc = f->colmap[c];
     if (fc < 0) return SQLITE_OK;   /* absent: NULL */
     char err[256];
-    if (ql_pq_read_column(f->pq, cur->rg, fc, &cur->data[c], err, sizeof err) < 0) {
+    if (ql_pq_read_column_dict(f->pq, cur->rg, fc, &cur->data[c], err, sizeof err) < 0) {
         sqlite3_free(vt->base.zErrMsg);
         vt->base.zErrMsg = sqlite3_mprintf("%s: row group %d column %s: %s", f->path, cur->rg,
                                            vt->t->cols[c].name, err);
         return SQLITE_ERROR;
     }
-    cur->loaded[c] = 1;
+    cur->loaded[c] = (uint8_t)(1 + pin_dict(vt, &cur->data[c]));
     return SQLITE_OK;
 }
 
@@ -786,32 +906,67 @@ static int rg_excluded(const ql_vtab_table_t *t, const ql_vtab_file_t *f, int rg
     return 0;
 }
 
+/* 1 unless filter x is certainly false for the value v of a column of type
+ * `type` (the comparison SQLite makes, see cmp_*). */
+static int val_may_match(ql_pq_type_t type, const gval_t *v, const filt_t *x)
+{
+    if (x->op == SQLITE_INDEX_CONSTRAINT_ISNULL) return v->kind == 0;
+    if (x->op == SQLITE_INDEX_CONSTRAINT_ISNOTNULL) return v->kind != 0;
+    if (!x->vtype) return 1;
+    if (v->kind == 0) return 0;   /* NULL op anything is not true */
+    int k;
+    switch (type) {
+    case QL_PQ_INT64: case QL_PQ_INT32: case QL_PQ_BOOL: k = cmp_num((long double)v->i, x); break;
+    case QL_PQ_DOUBLE: case QL_PQ_FLOAT: k = cmp_num((long double)v->d, x); break;
+    case QL_PQ_STRING: k = cmp_text(v->s, v->n, x); break;
+    case QL_PQ_TIMESTAMP: k = cmp_time(v->i, x); break;
+    default: k = NOCMP;
+    }
+    return k == NOCMP || op_holds(x->op, k);
+}
+
+/* Whether filter i is checked on the current row group's rows: its column is
+ * a Parquet column of this file, decoded, with the table's type. */
+static int filt_applies(const pq_cursor_t *cur, const ql_vtab_table_t *t, const ql_vtab_file_t *f, int i)
+{
+    int c = cur->filts[i].col;
+    return cur->loaded[c] && t->cols[c].part < 0 && ql_pq_column(f->pq, f->colmap[c])->type == t->cols[c].type;
+}
+
+/* For the filters whose column came in dictionary form: the verdict for
+ * each dictionary entry, once per row group instead of once per row. */
+static void dict_verdicts(pq_cursor_t *cur, const ql_vtab_table_t *t, const ql_vtab_file_t *f)
+{
+    for (int i = 0; i < cur->nfilts; i++) {
+        free(cur->fdict[i]);
+        cur->fdict[i] = NULL;
+        const ql_pq_column_data_t *d = &cur->data[cur->filts[i].col];
+        if (!filt_applies(cur, t, f, i) || !d->idx) continue;
+        cur->fdict[i] = ql_malloc((size_t)d->dict_n + 1);
+        for (int64_t k = 0; k < d->dict_n; k++) {
+            gval_t v;
+            val_at(d->type, d->dict_i64, d->dict_f64, d->dict_str, d->dict_len, k, &v);
+            cur->fdict[i][k] = (uint8_t)val_may_match(d->type, &v, &cur->filts[i]);
+        }
+    }
+}
+
 /* Whether row r of the current row group may satisfy every filter (0 only
  * when some filter is certainly false for it). */
 static int row_may_match(pq_cursor_t *cur, const ql_vtab_table_t *t, const ql_vtab_file_t *f, int64_t r)
 {
     for (int i = 0; i < cur->nfilts; i++) {
         const filt_t *x = &cur->filts[i];
-        int c = x->col;
-        if (!cur->loaded[c] || t->cols[c].part >= 0) continue;
-        const ql_pq_column_data_t *d = &cur->data[c];
-        if (ql_pq_column(f->pq, f->colmap[c])->type != t->cols[c].type) continue;
-        int valid = d->valid ? d->valid[r] : 1;
-        if (x->op == SQLITE_INDEX_CONSTRAINT_ISNULL) { if (valid) return 0; continue; }
-        if (x->op == SQLITE_INDEX_CONSTRAINT_ISNOTNULL) { if (!valid) return 0; continue; }
-        if (!x->vtype) continue;
-        if (!valid) return 0;   /* NULL op anything is not true */
-        int k;
-        switch (d->type) {
-        case QL_PQ_INT64: case QL_PQ_INT32: case QL_PQ_BOOL: k = cmp_num((long double)d->i64[r], x); break;
-        case QL_PQ_DOUBLE: case QL_PQ_FLOAT:
-            k = d->f64[r] != d->f64[r] ? NOCMP : cmp_num((long double)d->f64[r], x);
-            break;
-        case QL_PQ_STRING: k = cmp_text(d->str[r], d->str_len[r], x); break;
-        case QL_PQ_TIMESTAMP: k = cmp_time(d->i64[r], x); break;
-        default: k = NOCMP;
+        const ql_pq_column_data_t *d = &cur->data[x->col];
+        if (cur->fdict[i]) {
+            int m = d->valid[r] ? cur->fdict[i][d->idx[r]] : x->op == SQLITE_INDEX_CONSTRAINT_ISNULL;
+            if (!m) return 0;
+            continue;
         }
-        if (k != NOCMP && !op_holds(x->op, k)) return 0;
+        if (!filt_applies(cur, t, f, i)) continue;
+        gval_t v;
+        cell_get(d, r, &v);
+        if (!val_may_match(d->type, &v, x)) return 0;
     }
     return 1;
 }
@@ -843,6 +998,7 @@ static int next_row_group(pq_cursor_t *cur)
                         int rc = load_col(cur, cur->filts[i].col);
                         if (rc != SQLITE_OK) return rc;
                     }
+                    dict_verdicts(cur, t, f);
                     return SQLITE_OK;
                 }
                 if (st) st->rg_skipped++;
@@ -912,10 +1068,8 @@ static uint64_t hash_bytes(const char *p, size_t n)
     return h ^ (h >> 29);
 }
 
-/* One grouping value of held row group k, row r: kind 0 = NULL, 1 = integer
- * (i), 2 = double (d, -0 folded into 0; NaN is NULL as in SQLite), 3 = bytes. */
-typedef struct gval { int kind; int64_t i; double d; const char *s; size_t n; } gval_t;
-
+/* One grouping value of held row group k, row r (gval_t; -0 folded into 0,
+ * which SQLite groups together). */
 static void get_gval(const pq_cursor_t *cur, const ql_vtab_table_t *t, int k, int64_t r, int c, gval_t *v)
 {
     memset(v, 0, sizeof *v);
@@ -926,46 +1080,98 @@ static void get_gval(const pq_cursor_t *cur, const ql_vtab_table_t *t, int k, in
     }
     size_t at = (size_t)k * (size_t)t->ncols + (size_t)c;
     if (!cur->held_loaded[at]) return;
-    const ql_pq_column_data_t *d = &cur->held_data[at];
-    if (r >= d->n || (d->valid && !d->valid[r])) return;
-    switch (d->type) {
-    case QL_PQ_STRING: case QL_PQ_BINARY: v->kind = 3; v->s = d->str[r]; v->n = d->str_len[r]; break;
-    case QL_PQ_DOUBLE: case QL_PQ_FLOAT:
-        if (d->f64[r] != d->f64[r]) return;
-        v->kind = 2;
-        v->d = d->f64[r] == 0 ? 0.0 : d->f64[r];
-        break;
-    default: v->kind = 1; v->i = d->i64[r];
-    }
+    cell_get(&cur->held_data[at], r, v);
+    if (v->kind == 2 && v->d == 0) v->d = 0.0;
 }
 
-static uint64_t key_hash(const pq_cursor_t *cur, const ql_vtab_table_t *t, int k, int64_t r)
+/* The groups met so far: open addressing over their keys (ng values each;
+ * strings point into held data, which outlives the table). */
+typedef struct gtab {
+    int       ng;            /* values per key */
+    size_t    cap, n;        /* slots (a power of 2, at most half full), groups */
+    uint64_t *slot_h;
+    uint32_t *slot_g;        /* group id; UINT32_MAX = empty */
+    gval_t   *keys;          /* n * ng */
+    size_t    keys_cap;      /* groups keys has room for */
+} gtab_t;
+
+static uint64_t gkey_hash(const gval_t *v, int ng)
 {
     uint64_t h = 0x243f6a8885a308d3ull;
-    for (int g = 0; g < cur->ngcols; g++) {
-        gval_t v;
-        get_gval(cur, t, k, r, cur->gcols[g], &v);
+    for (int g = 0; g < ng; g++) {
         uint64_t x = 0;
-        if (v.kind == 1) x = (uint64_t)v.i;
-        else if (v.kind == 2) memcpy(&x, &v.d, 8);
-        else if (v.kind == 3) x = hash_bytes(v.s, v.n);
-        h = mix64(h, x ^ ((uint64_t)v.kind << 61));
+        if (v[g].kind == 1) x = (uint64_t)v[g].i;
+        else if (v[g].kind == 2) memcpy(&x, &v[g].d, 8);
+        else if (v[g].kind == 3) x = hash_bytes(v[g].s, v[g].n);
+        h = mix64(h, x ^ ((uint64_t)v[g].kind << 61));
     }
     return h;
 }
 
-static int key_eq(const pq_cursor_t *cur, const ql_vtab_table_t *t, int ka, int64_t ra, int kb, int64_t rb)
+static int gkey_eq(const gval_t *a, const gval_t *b, int ng)
 {
-    for (int g = 0; g < cur->ngcols; g++) {
-        gval_t a, b;
-        get_gval(cur, t, ka, ra, cur->gcols[g], &a);
-        get_gval(cur, t, kb, rb, cur->gcols[g], &b);
-        if (a.kind != b.kind) return 0;
-        if (a.kind == 1 && a.i != b.i) return 0;
-        if (a.kind == 2 && a.d != b.d) return 0;
-        if (a.kind == 3 && (a.n != b.n || memcmp(a.s, b.s, a.n) != 0)) return 0;
+    for (int g = 0; g < ng; g++) {
+        if (a[g].kind != b[g].kind) return 0;
+        if (a[g].kind == 1 && a[g].i != b[g].i) return 0;
+        if (a[g].kind == 2 && a[g].d != b[g].d) return 0;
+        if (a[g].kind == 3 && (a[g].n != b[g].n || memcmp(a[g].s, b[g].s, a[g].n) != 0)) return 0;
     }
     return 1;
+}
+
+static void gtab_init(gtab_t *gt, int ng)
+{
+    memset(gt, 0, sizeof *gt);
+    gt->ng = ng;
+    gt->cap = 1024;
+    gt->slot_h = ql_calloc(gt->cap, sizeof *gt->slot_h);
+    gt->slot_g = ql_malloc(gt->cap * sizeof *gt->slot_g);
+    memset(gt->slot_g, 0xff, gt->cap * sizeof *gt->slot_g);
+}
+
+static void gtab_free(gtab_t *gt)
+{
+    free(gt->slot_h);
+    free(gt->slot_g);
+    free(gt->keys);
+}
+
+/* The group of key (ng values), added if new. */
+static uint32_t gtab_group(gtab_t *gt, const gval_t *key)
+{
+    uint64_t h = gkey_hash(key, gt->ng);
+    size_t j = h & (gt->cap - 1);
+    while (gt->slot_g[j] != UINT32_MAX) {
+        if (gt->slot_h[j] == h && gkey_eq(&gt->keys[(size_t)gt->slot_g[j] * gt->ng], key, gt->ng)) return gt->slot_g[j];
+        j = (j + 1) & (gt->cap - 1);
+    }
+    if (gt->n == gt->keys_cap) {
+        gt->keys_cap = gt->keys_cap ? gt->keys_cap * 2 : 256;
+        gt->keys = ql_realloc(gt->keys, gt->keys_cap * (size_t)gt->ng * sizeof *gt->keys);
+    }
+    memcpy(&gt->keys[gt->n * gt->ng], key, (size_t)gt->ng * sizeof *key);
+    uint32_t g = (uint32_t)gt->n++;
+    gt->slot_g[j] = g;
+    gt->slot_h[j] = h;
+    if (gt->n * 2 > gt->cap) {   /* grow: rehash, keep the load at most 1/2 */
+        size_t ncap = gt->cap * 2;
+        uint64_t *nh = ql_calloc(ncap, sizeof *nh);
+        uint32_t *ng = ql_malloc(ncap * sizeof *ng);
+        memset(ng, 0xff, ncap * sizeof *ng);
+        for (size_t q = 0; q < gt->cap; q++) {
+            if (gt->slot_g[q] == UINT32_MAX) continue;
+            size_t z = gt->slot_h[q] & (ncap - 1);
+            while (ng[z] != UINT32_MAX) z = (z + 1) & (ncap - 1);
+            ng[z] = gt->slot_g[q];
+            nh[z] = gt->slot_h[q];
+        }
+        free(gt->slot_h);
+        free(gt->slot_g);
+        gt->slot_h = nh;
+        gt->slot_g = ng;
+        gt->cap = ncap;
+    }
+    return g;
 }
 
 /* SQLite's order for one column of uniform type: NULL first, then by value
@@ -981,18 +1187,16 @@ static int gval_cmp(const gval_t *a, const gval_t *b)
     }
 }
 
-typedef struct gsort_ctx { const pq_cursor_t *cur; const ql_vtab_table_t *t; const uint32_t *rep_k, *rep_r; } gsort_ctx_t;
+typedef struct gsort_ctx { const gtab_t *gt; const int *desc; } gsort_ctx_t;
 
 static int group_cmp(const void *pa, const void *pb, void *arg)
 {
     const gsort_ctx_t *x = arg;
-    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
-    for (int g = 0; g < x->cur->ngcols; g++) {
-        gval_t va, vb;
-        get_gval(x->cur, x->t, (int)x->rep_k[a], x->rep_r[a], x->cur->gcols[g], &va);
-        get_gval(x->cur, x->t, (int)x->rep_k[b], x->rep_r[b], x->cur->gcols[g], &vb);
-        int c = gval_cmp(&va, &vb);
-        if (c) return x->cur->gdesc[g] ? -c : c;
+    const gval_t *ka = &x->gt->keys[(size_t)*(const uint32_t *)pa * x->gt->ng];
+    const gval_t *kb = &x->gt->keys[(size_t)*(const uint32_t *)pb * x->gt->ng];
+    for (int g = 0; g < x->gt->ng; g++) {
+        int c = gval_cmp(&ka[g], &kb[g]);
+        if (c) return x->desc[g] ? -c : c;
     }
     return 0;
 }
@@ -1037,113 +1241,87 @@ static void set_grouped_row(pq_cursor_t *cur, const ql_vtab_table_t *t)
     cur->row = (int64_t)(o & 0xffffffffu);
 }
 
+/* Group ids for the rows refs[from..to) of held row group k. One grouping
+ * column in dictionary form: each dictionary entry is looked up once and
+ * rows map through their index; otherwise each row's key is hashed. */
+static void group_rows(pq_cursor_t *cur, const ql_vtab_table_t *t, gtab_t *gt, int k, const uint64_t *refs,
+                       uint32_t *rowg, size_t from, size_t to)
+{
+    int c0 = cur->gcols[0];
+    size_t at = (size_t)k * (size_t)t->ncols + (size_t)c0;
+    const ql_pq_column_data_t *d = &cur->held_data[at];
+    if (cur->ngcols == 1 && t->cols[c0].part < 0 && cur->held_loaded[at] && d->idx) {
+        uint32_t *map = ql_malloc(((size_t)d->dict_n + 1) * sizeof *map), nullg = UINT32_MAX;
+        for (int64_t e = 0; e < d->dict_n; e++) {
+            gval_t v;
+            val_at(d->type, d->dict_i64, d->dict_f64, d->dict_str, d->dict_len, e, &v);
+            if (v.kind == 2 && v.d == 0) v.d = 0.0;
+            map[e] = gtab_group(gt, &v);
+        }
+        for (size_t i = from; i < to; i++) {
+            int64_t r = (int64_t)(refs[i] & 0xffffffffu);
+            if (d->valid[r]) {
+                rowg[i] = map[d->idx[r]];
+            } else {
+                if (nullg == UINT32_MAX) {
+                    gval_t v = {0};
+                    nullg = gtab_group(gt, &v);
+                }
+                rowg[i] = nullg;
+            }
+        }
+        free(map);
+        return;
+    }
+    gval_t key[8];
+    for (size_t i = from; i < to; i++) {
+        int64_t r = (int64_t)(refs[i] & 0xffffffffu);
+        for (int g = 0; g < cur->ngcols; g++) get_gval(cur, t, k, r, cur->gcols[g], &key[g]);
+        rowg[i] = gtab_group(gt, key);
+    }
+}
+
 /* Scans everything that survives pruning and filters, then orders the rows
- * so that equal grouping keys are adjacent (hash partition + counting sort). */
+ * so that equal grouping keys are adjacent (hash grouping + counting sort by
+ * the groups' key order). */
 static int build_groups(pq_cursor_t *cur)
 {
     pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
     ql_vtab_table_t *t = vt->t;
     int rc = SQLITE_OK;
     uint64_t *refs = NULL;
-    uint32_t *rowg = NULL, *slot_g = NULL, *rep_k = NULL, *rep_r = NULL, *cnt = NULL;
-    uint64_t *slot_h = NULL;
-    size_t nrefs = 0, caprefs = 0, cap = 1024, ngroups = 0;
-    slot_h = ql_calloc(cap, sizeof *slot_h);
-    slot_g = ql_malloc(cap * sizeof *slot_g);
-    memset(slot_g, 0xff, cap * sizeof *slot_g);
-    rep_k = ql_malloc(cap * sizeof *rep_k);
-    rep_r = ql_malloc(cap * sizeof *rep_r);
+    uint32_t *rowg = NULL, *cnt = NULL;
+    size_t nrefs = 0, caprefs = 0;
+    gtab_t gt;
+    gtab_init(&gt, cur->ngcols);
     cur->row = -1;
     for (;;) {
         rc = next_row_group(cur);
         if (rc != SQLITE_OK) goto out;
         if (cur->eof) break;
         /* rows of this row group that may match, before its columns move */
-        int64_t first = (int64_t)nrefs;
+        size_t first = nrefs;
+        if (nrefs + (size_t)cur->rg_rows > caprefs) {
+            while (nrefs + (size_t)cur->rg_rows > caprefs) caprefs = caprefs ? caprefs * 2 : 65536;
+            refs = ql_realloc(refs, caprefs * sizeof *refs);
+            rowg = ql_realloc(rowg, caprefs * sizeof *rowg);
+        }
         for (int64_t r = 0; r < cur->rg_rows; r++) {
             if (cur->nfilts && !row_may_match(cur, t, &t->files[cur->file], r)) continue;
-            if (nrefs == caprefs) {
-                caprefs = caprefs ? caprefs * 2 : 65536;
-                refs = ql_realloc(refs, caprefs * sizeof *refs);
-            }
             refs[nrefs++] = ((uint64_t)cur->nheld << 32) | (uint64_t)r;
         }
-        if ((int64_t)nrefs == first) continue;   /* nothing to keep: next_row_group frees it */
+        if (nrefs == first) continue;   /* nothing to keep: next_row_group frees it */
         if ((rc = hold_row_group(cur, t)) != SQLITE_OK) goto out;
+        group_rows(cur, t, &gt, cur->nheld - 1, refs, rowg, first, nrefs);
         cur->row = cur->rg_rows;   /* consumed */
-    }
-    rowg = ql_malloc((nrefs ? nrefs : 1) * sizeof *rowg);
-    /* One text key: dictionary-encoded values share their pointer, so a small
-     * cache by pointer finds most rows' group without hashing the bytes. */
-    struct { const char *p; uint32_t len, g; } pcache[256];
-    memset(pcache, 0, sizeof pcache);
-    int one_text = cur->ngcols == 1 && t->cols[cur->gcols[0]].part < 0 &&
-                   (t->cols[cur->gcols[0]].type == QL_PQ_STRING || t->cols[cur->gcols[0]].type == QL_PQ_BINARY);
-    for (size_t i = 0; i < nrefs; i++) {
-        int k = (int)(refs[i] >> 32);
-        int64_t r = (int64_t)(refs[i] & 0xffffffffu);
-        const char *sp = NULL;
-        uint32_t sl = 0, pc = 0;
-        if (one_text) {
-            size_t at = (size_t)k * (size_t)t->ncols + (size_t)cur->gcols[0];
-            const ql_pq_column_data_t *d = &cur->held_data[at];
-            if (cur->held_loaded[at] && r < d->n && (!d->valid || d->valid[r]) && d->str) {
-                sp = d->str[r];
-                sl = d->str_len[r];
-                pc = (uint32_t)(((uintptr_t)sp >> 3) ^ ((uintptr_t)sp >> 11)) & 255;
-                if (sp && pcache[pc].p == sp && pcache[pc].len == sl) {
-                    rowg[i] = pcache[pc].g;
-                    continue;
-                }
-            }
-        }
-        uint64_t h = key_hash(cur, t, k, r);
-        size_t j = h & (cap - 1);
-        while (slot_g[j] != UINT32_MAX &&
-               !(slot_h[j] == h && key_eq(cur, t, (int)rep_k[slot_g[j]], rep_r[slot_g[j]], k, r)))
-            j = (j + 1) & (cap - 1);
-        if (slot_g[j] == UINT32_MAX) {
-            slot_g[j] = (uint32_t)ngroups;
-            slot_h[j] = h;
-            rep_k[ngroups] = (uint32_t)k;
-            rep_r[ngroups] = (uint32_t)r;
-            ngroups++;
-            if (ngroups * 2 > cap) {   /* grow: rehash slots, keep load <= 1/2 */
-                size_t ncap = cap * 2;
-                uint64_t *nh = ql_calloc(ncap, sizeof *nh);
-                uint32_t *ng = ql_malloc(ncap * sizeof *ng);
-                memset(ng, 0xff, ncap * sizeof *ng);
-                for (size_t q = 0; q < cap; q++) {
-                    if (slot_g[q] == UINT32_MAX) continue;
-                    size_t z = slot_h[q] & (ncap - 1);
-                    while (ng[z] != UINT32_MAX) z = (z + 1) & (ncap - 1);
-                    ng[z] = slot_g[q];
-                    nh[z] = slot_h[q];
-                }
-                free(slot_h);
-                free(slot_g);
-                slot_h = nh;
-                slot_g = ng;
-                cap = ncap;
-                rep_k = ql_realloc(rep_k, cap * sizeof *rep_k);
-                rep_r = ql_realloc(rep_r, cap * sizeof *rep_r);
-            }
-            rowg[i] = (uint32_t)(ngroups - 1);
-        } else {
-            rowg[i] = slot_g[j];
-        }
-        if (sp) {
-            pcache[pc].p = sp;
-            pcache[pc].len = sl;
-            pcache[pc].g = rowg[i];
-        }
     }
     /* Groups in key order (SQLite 3.40 may also rely on the grouping for a
      * matching ORDER BY), then a counting sort of the rows by group rank. */
+    size_t ngroups = gt.n;
     {
         uint32_t *perm = ql_malloc((ngroups + 1) * sizeof *perm), *rank = ql_malloc((ngroups + 1) * sizeof *rank);
         for (size_t g = 0; g < ngroups; g++) perm[g] = (uint32_t)g;
-        gsort_ctx_t ctx = {cur, t, rep_k, rep_r};
+        gsort_ctx_t ctx = {&gt, cur->gdesc};
         qsort_r(perm, ngroups, sizeof *perm, group_cmp, &ctx);
         for (size_t g = 0; g < ngroups; g++) rank[perm[g]] = (uint32_t)g;
         for (size_t i = 0; i < nrefs; i++) rowg[i] = rank[rowg[i]];
@@ -1162,11 +1340,8 @@ static int build_groups(pq_cursor_t *cur)
 out:
     free(refs);
     free(rowg);
-    free(slot_h);
-    free(slot_g);
-    free(rep_k);
-    free(rep_r);
     free(cnt);
+    gtab_free(&gt);
     return rc;
 }
 
@@ -1192,6 +1367,7 @@ static int pq_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str
     const char *p = idx_str ? strchr(idx_str, ';') : NULL;
     if (argc > 0 && p) {
         cur->filts = ql_calloc((size_t)argc, sizeof *cur->filts);
+        cur->fdict = ql_calloc((size_t)argc, sizeof *cur->fdict);
         p++;
         for (int i = 0; i < argc && *p; i++) {
             char *end;
@@ -1223,6 +1399,11 @@ static int pq_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str
                 f->s = ql_strndup(s, (size_t)n);
                 f->slen = n;
                 f->has_us = parse_time(s, n, &f->us) == 0;
+                if (f->has_us && f->us >= TIME_SAFE_LO && f->us < TIME_SAFE_HI) {
+                    char canon[QL_RFC3339_LEN];
+                    ql_rfc3339_format(f->us, canon);
+                    f->us_exact = !is_canonical_time(s, n) || memcmp(canon, s, QL_RFC3339_LEN - 1) == 0;
+                }
                 break;
             }
             default: break;
@@ -1287,17 +1468,23 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
     }
     if (!cur->cloaded[c]) return SQLITE_OK;   /* column absent from this file (or unused): NULL */
     const ql_pq_column_data_t *d = &cur->cdata[c];
-    int64_t r = cur->row;
-    if (r >= d->n || (d->valid && !d->valid[r])) return SQLITE_OK;
-    switch (d->type) {
-    case QL_PQ_INT64: case QL_PQ_INT32: case QL_PQ_BOOL: sqlite3_result_int64(ctx, d->i64[r]); break;
-    case QL_PQ_DOUBLE: case QL_PQ_FLOAT: sqlite3_result_double(ctx, d->f64[r]); break;
-    case QL_PQ_STRING: sqlite3_result_text(ctx, d->str[r], (int)d->str_len[r], SQLITE_TRANSIENT); break;
-    case QL_PQ_BINARY: sqlite3_result_blob(ctx, d->str[r], (int)d->str_len[r], SQLITE_TRANSIENT); break;
-    case QL_PQ_TIMESTAMP: {
-        char buf[QL_RFC3339_LEN];
-        ql_rfc3339_format(d->i64[r], buf);
-        sqlite3_result_text(ctx, buf, QL_RFC3339_LEN - 1, SQLITE_TRANSIENT);
+    gval_t v;
+    cell_get(d, cur->row, &v);
+    switch (v.kind) {
+    case 1:
+        if (d->type == QL_PQ_TIMESTAMP) {
+            char buf[QL_RFC3339_LEN];
+            ql_rfc3339_format(v.i, buf);
+            sqlite3_result_text(ctx, buf, QL_RFC3339_LEN - 1, SQLITE_TRANSIENT);
+        } else {
+            sqlite3_result_int64(ctx, v.i);
+        }
+        break;
+    case 2: sqlite3_result_double(ctx, v.d); break;
+    case 3: {
+        sqlite3_destructor_type how = cur->cloaded[c] == 2 ? SQLITE_STATIC : SQLITE_TRANSIENT;
+        if (d->type == QL_PQ_BINARY) sqlite3_result_blob(ctx, v.s, (int)v.n, how);
+        else sqlite3_result_text(ctx, v.s, (int)v.n, how);
         break;
     }
     }
@@ -1381,6 +1568,16 @@ int ql_vtab_attach_lake(sqlite3 *db, const char *lake, char *err, size_t errlen)
 int ql_vtab_open_db(sqlite3 **db, const char *lake, ql_vtab_stats_t **stats, char *err, size_t errlen)
 {
     *db = NULL;
+#ifndef QL_SQLITE_EXTENSION
+    /* No memory statistics: they take a global mutex on every SQLite
+     * allocation (values copied per cell add up). Only possible before
+     * SQLite initialises; later calls fail harmlessly. */
+    static int configured;
+    if (!configured) {
+        configured = 1;
+        (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    }
+#endif
     /* NOMUTEX: the connection belongs to one thread, so SQLite need not lock
      * it on every call (sqlite3_column_* per cell add up). */
     if (sqlite3_open_v2(":memory:", db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
