@@ -352,7 +352,7 @@ static int commit_input(run_t *r, worker_t *ws, const char *name, const char *id
     if (removed && !r->quiet)
         fprintf(stderr, "questlog import: %s: replacing an interrupted import of the same content (%d files)\n",
                 name, removed);
-    ql_loader_stats_t sum = {0};
+    ql_loader_stats_t before = r->sum, *sum = &r->sum;
     for (long i = 0; i < r->nworkers; i++) {
         char label[QL_LAKE_LABEL_MAX];
         ql_lake_import_label(id, (int)i, label);
@@ -360,26 +360,21 @@ static int commit_input(run_t *r, worker_t *ws, const char *name, const char *id
         if (ql_loader_flush(ws[i].ld, err, errlen)) goto out;
         ql_loader_stats_t st;
         ql_loader_stats(ws[i].ld, &st);
-        sum.records += st.records;
-        sum.rows += st.rows;
-        sum.rejected += st.rejected;
-        sum.files += st.files;
-        sum.bytes += st.bytes;
-        sum.type_mismatch += st.type_mismatch;
+        sum->records += st.records;
+        sum->rows += st.rows;
+        sum->rejected += st.rejected;
+        sum->files += st.files;
+        sum->bytes += st.bytes;
+        sum->type_mismatch += st.type_mismatch;
     }
     char now[QL_RFC3339_LEN], info[4096 + 512];
     ql_rfc3339_format(ql_now_us(), now);
     snprintf(info, sizeof info,
              "source %.4000s\nbytes %llu\nevents %llu\nrejected %llu\nrows %llu\nfiles %llu\nimported %s\n", name,
-             (unsigned long long)bytes, (unsigned long long)sum.records, (unsigned long long)sum.rejected,
-             (unsigned long long)sum.rows, (unsigned long long)sum.files, now);
+             (unsigned long long)bytes, (unsigned long long)(sum->records - before.records),
+             (unsigned long long)(sum->rejected - before.rejected), (unsigned long long)(sum->rows - before.rows),
+             (unsigned long long)(sum->files - before.files), now);
     if (ql_lake_import_record(r->lake_dir, id, info, err, errlen)) goto out;
-    r->sum.records += sum.records;
-    r->sum.rows += sum.rows;
-    r->sum.rejected += sum.rejected;
-    r->sum.files += sum.files;
-    r->sum.bytes += sum.bytes;
-    r->sum.type_mismatch += sum.type_mismatch;
     rc = 0;
 out:
     if (lock_fd >= 0) close(lock_fd);
