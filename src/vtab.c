@@ -27,10 +27,12 @@ SQLITE_EXTENSION_INIT1
 #include "vtab.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lake.h"
 #include "util.h"
@@ -925,23 +927,26 @@ static int val_may_match(ql_pq_type_t type, const gval_t *v, const filt_t *x)
     return k == NOCMP || op_holds(x->op, k);
 }
 
-/* Whether filter i is checked on the current row group's rows: its column is
- * a Parquet column of this file, decoded, with the table's type. */
-static int filt_applies(const pq_cursor_t *cur, const ql_vtab_table_t *t, const ql_vtab_file_t *f, int i)
+/* Whether filter i is checked on a row group's rows (decoded columns
+ * `data`, flags `loaded`, of file f): its column is a Parquet column of this
+ * file, decoded, with the table's type. */
+static int filt_applies(const pq_cursor_t *cur, const uint8_t *loaded, const ql_vtab_table_t *t,
+                        const ql_vtab_file_t *f, int i)
 {
     int c = cur->filts[i].col;
-    return cur->loaded[c] && t->cols[c].part < 0 && ql_pq_column(f->pq, f->colmap[c])->type == t->cols[c].type;
+    return loaded[c] && t->cols[c].part < 0 && ql_pq_column(f->pq, f->colmap[c])->type == t->cols[c].type;
 }
 
 /* For the filters whose column came in dictionary form: the verdict for
  * each dictionary entry, once per row group instead of once per row. */
-static void dict_verdicts(pq_cursor_t *cur, const ql_vtab_table_t *t, const ql_vtab_file_t *f)
+static void dict_verdicts(pq_cursor_t *cur, const ql_pq_column_data_t *data, const uint8_t *loaded,
+                          const ql_vtab_table_t *t, const ql_vtab_file_t *f)
 {
     for (int i = 0; i < cur->nfilts; i++) {
         free(cur->fdict[i]);
         cur->fdict[i] = NULL;
-        const ql_pq_column_data_t *d = &cur->data[cur->filts[i].col];
-        if (!filt_applies(cur, t, f, i) || !d->idx) continue;
+        const ql_pq_column_data_t *d = &data[cur->filts[i].col];
+        if (!filt_applies(cur, loaded, t, f, i) || !d->idx) continue;
         cur->fdict[i] = ql_malloc((size_t)d->dict_n + 1);
         for (int64_t k = 0; k < d->dict_n; k++) {
             gval_t v;
@@ -951,19 +956,21 @@ static void dict_verdicts(pq_cursor_t *cur, const ql_vtab_table_t *t, const ql_v
     }
 }
 
-/* Whether row r of the current row group may satisfy every filter (0 only
- * when some filter is certainly false for it). */
-static int row_may_match(pq_cursor_t *cur, const ql_vtab_table_t *t, const ql_vtab_file_t *f, int64_t r)
+/* Whether row r of a row group (as for filt_applies, verdicts from
+ * dict_verdicts) may satisfy every filter (0 only when some filter is
+ * certainly false for it). */
+static int row_may_match(const pq_cursor_t *cur, const ql_pq_column_data_t *data, const uint8_t *loaded,
+                         const ql_vtab_table_t *t, const ql_vtab_file_t *f, int64_t r)
 {
     for (int i = 0; i < cur->nfilts; i++) {
         const filt_t *x = &cur->filts[i];
-        const ql_pq_column_data_t *d = &cur->data[x->col];
+        const ql_pq_column_data_t *d = &data[x->col];
         if (cur->fdict[i]) {
             int m = d->valid[r] ? cur->fdict[i][d->idx[r]] : x->op == SQLITE_INDEX_CONSTRAINT_ISNULL;
             if (!m) return 0;
             continue;
         }
-        if (!filt_applies(cur, t, f, i)) continue;
+        if (!filt_applies(cur, loaded, t, f, i)) continue;
         gval_t v;
         cell_get(d, r, &v);
         if (!val_may_match(d->type, &v, x)) return 0;
@@ -971,8 +978,9 @@ static int row_may_match(pq_cursor_t *cur, const ql_vtab_table_t *t, const ql_vt
     return 1;
 }
 
-/* Moves to the next row group that survives pruning; eof when none. */
-static int next_row_group(pq_cursor_t *cur)
+/* Moves to the next row group that survives pruning; eof when none. With
+ * `load`, decodes its filter columns (they decide the rows). */
+static int next_row_group(pq_cursor_t *cur, int load)
 {
     pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
     ql_vtab_table_t *t = vt->t;
@@ -993,12 +1001,11 @@ static int next_row_group(pq_cursor_t *cur)
                     if (st) { st->rg_scanned++; st->rows_read += n; }
                     cur->rg_rows = n;
                     cur->row = 0;
-                    /* Decode the filter columns now: they decide the rows. */
-                    for (int i = 0; i < cur->nfilts; i++) {
+                    for (int i = 0; i < cur->nfilts && load; i++) {
                         int rc = load_col(cur, cur->filts[i].col);
                         if (rc != SQLITE_OK) return rc;
                     }
-                    dict_verdicts(cur, t, f);
+                    if (load) dict_verdicts(cur, cur->data, cur->loaded, t, f);
                     return SQLITE_OK;
                 }
                 if (st) st->rg_skipped++;
@@ -1029,11 +1036,12 @@ static int advance(pq_cursor_t *cur)
     for (;;) {
         cur->row++;
         if (cur->row >= cur->rg_rows) {
-            int rc = next_row_group(cur);
+            int rc = next_row_group(cur, 1);
             if (rc != SQLITE_OK) return rc;
             if (cur->eof) return SQLITE_OK;
         }
-        if (!cur->nfilts || row_may_match(cur, vt->t, &vt->t->files[cur->file], cur->row)) return SQLITE_OK;
+        if (!cur->nfilts || row_may_match(cur, cur->data, cur->loaded, vt->t, &vt->t->files[cur->file], cur->row))
+            return SQLITE_OK;
     }
 }
 
@@ -1201,18 +1209,75 @@ static int group_cmp(const void *pa, const void *pb, void *arg)
     return 0;
 }
 
-/* Moves the current row group's decoded columns (all used ones) into the held set. */
-static int hold_row_group(pq_cursor_t *cur, const ql_vtab_table_t *t)
+/* ---- decoding held row groups on two threads ---------------------------- */
+
+/* Column chunks to decode: (held row group k, table column c). Worker
+ * threads only read the Parquet files (a reader handle may be shared, see
+ * pq.h) and each writes its own held_data/held_loaded slots; nothing of
+ * SQLite is touched off the statement's thread. */
+typedef struct dtask { int k, c; } dtask_t;
+
+typedef struct dpool {
+    pq_cursor_t           *cur;
+    const ql_vtab_table_t *t;
+    const dtask_t         *tasks;
+    int                    ntasks;
+    int                    next;   /* next task to take (atomic) */
+    pthread_mutex_t        mu;     /* guards rc, err */
+    int                    rc;
+    char                   err[512];
+} dpool_t;
+
+static void *dpool_run(void *arg)
 {
-    int nc = t->ncols;
-    for (int c = 0; c < nc; c++) {
-        int need = col_is_used(cur, c);
-        for (int g = 0; g < cur->ngcols && !need; g++) need = cur->gcols[g] == c;
-        if (need && t->cols[c].part < 0) {
-            int rc = load_col(cur, c);
-            if (rc != SQLITE_OK) return rc;
+    dpool_t *p = arg;
+    pq_cursor_t *cur = p->cur;
+    for (;;) {
+        int i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+        if (i >= p->ntasks) return NULL;
+        int k = p->tasks[i].k, c = p->tasks[i].c;
+        size_t at = (size_t)k * (size_t)p->t->ncols + (size_t)c;
+        const ql_vtab_file_t *f = &p->t->files[cur->held_file[k]];
+        char err[256];
+        if (ql_pq_read_column_dict(f->pq, cur->held_rg[k], f->colmap[c], &cur->held_data[at], err, sizeof err) < 0) {
+            pthread_mutex_lock(&p->mu);
+            if (!p->rc) {
+                p->rc = -1;
+                snprintf(p->err, sizeof p->err, "%s: row group %d column %s: %s", f->path, cur->held_rg[k],
+                         p->t->cols[c].name, err);
+            }
+            pthread_mutex_unlock(&p->mu);
+        } else {
+            cur->held_loaded[at] = 1;
         }
     }
+}
+
+/* Decodes the tasks' chunks, on this thread and one more when there are two
+ * CPUs and enough work. SQLITE_ERROR (message in the vtab) on a decode error. */
+static int decode_held(pq_cursor_t *cur, const ql_vtab_table_t *t, const dtask_t *tasks, int n)
+{
+    dpool_t p = {.cur = cur, .t = t, .tasks = tasks, .ntasks = n};
+    pthread_t th;
+    int helper = 0;
+    pthread_mutex_init(&p.mu, NULL);
+    if (n > 1 && sysconf(_SC_NPROCESSORS_ONLN) > 1) helper = pthread_create(&th, NULL, dpool_run, &p) == 0;
+    dpool_run(&p);
+    if (helper) pthread_join(th, NULL);
+    pthread_mutex_destroy(&p.mu);
+    if (p.rc) {
+        pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
+        sqlite3_free(vt->base.zErrMsg);
+        vt->base.zErrMsg = sqlite3_mprintf("%s", p.err);
+        return SQLITE_ERROR;
+    }
+    return SQLITE_OK;
+}
+
+/* Adds the current row group to the held set, nothing decoded yet. */
+static void hold_row_group(pq_cursor_t *cur, const ql_vtab_table_t *t)
+{
+    int nc = t->ncols;
     if (cur->nheld == cur->capheld) {
         cur->capheld = cur->capheld ? cur->capheld * 2 : 16;
         cur->held_file = ql_realloc(cur->held_file, (size_t)cur->capheld * sizeof(int));
@@ -1223,11 +1288,25 @@ static int hold_row_group(pq_cursor_t *cur, const ql_vtab_table_t *t)
     int k = cur->nheld++;
     cur->held_file[k] = cur->file;
     cur->held_rg[k] = cur->rg;
-    memcpy(&cur->held_data[(size_t)k * nc], cur->data, (size_t)nc * sizeof *cur->data);
-    memcpy(&cur->held_loaded[(size_t)k * nc], cur->loaded, (size_t)nc);
-    memset(cur->data, 0, (size_t)nc * sizeof *cur->data);
-    memset(cur->loaded, 0, (size_t)nc);
-    return SQLITE_OK;
+    memset(&cur->held_data[(size_t)k * nc], 0, (size_t)nc * sizeof *cur->held_data);
+    memset(&cur->held_loaded[(size_t)k * nc], 0, (size_t)nc);
+}
+
+/* Tasks for the columns of held row groups [0, nheld) that `want` selects
+ * (a Parquet column of that file, not yet decoded); skip[k] excludes k. */
+static int held_tasks(const pq_cursor_t *cur, const ql_vtab_table_t *t, const uint8_t *want, const uint8_t *skip,
+                      dtask_t **tasks)
+{
+    int n = 0, nc = t->ncols;
+    *tasks = ql_malloc(((size_t)cur->nheld * (size_t)nc + 1) * sizeof **tasks);
+    for (int k = 0; k < cur->nheld; k++) {
+        if (skip && skip[k]) continue;
+        const ql_vtab_file_t *f = &t->files[cur->held_file[k]];
+        for (int c = 0; c < nc; c++)
+            if (want[c] && t->cols[c].part < 0 && f->colmap[c] >= 0 && !cur->held_loaded[(size_t)k * nc + c])
+                (*tasks)[n++] = (dtask_t){k, c};
+    }
+    return n;
 }
 
 static void set_grouped_row(pq_cursor_t *cur, const ql_vtab_table_t *t)
@@ -1283,37 +1362,74 @@ static void group_rows(pq_cursor_t *cur, const ql_vtab_table_t *t, gtab_t *gt, i
 
 /* Scans everything that survives pruning and filters, then orders the rows
  * so that equal grouping keys are adjacent (hash grouping + counting sort by
- * the groups' key order). */
+ * the groups' key order). Decoding — the filter columns of every surviving
+ * row group, then the other columns of those where some row may match —
+ * runs on two threads. */
 static int build_groups(pq_cursor_t *cur)
 {
     pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
     ql_vtab_table_t *t = vt->t;
-    int rc = SQLITE_OK;
+    int rc = SQLITE_OK, nc = t->ncols, ntasks;
     uint64_t *refs = NULL;
     uint32_t *rowg = NULL, *cnt = NULL;
-    size_t nrefs = 0, caprefs = 0;
+    size_t nrefs = 0, caprefs = 0, *kend = NULL;
+    uint8_t *want = ql_calloc((size_t)nc + 1, 1), *empty = NULL;
+    dtask_t *tasks = NULL;
     gtab_t gt;
     gtab_init(&gt, cur->ngcols);
+    /* 1. the row groups that survive pruning */
     cur->row = -1;
     for (;;) {
-        rc = next_row_group(cur);
-        if (rc != SQLITE_OK) goto out;
+        if ((rc = next_row_group(cur, 0)) != SQLITE_OK) goto out;
         if (cur->eof) break;
-        /* rows of this row group that may match, before its columns move */
-        size_t first = nrefs;
-        if (nrefs + (size_t)cur->rg_rows > caprefs) {
-            while (nrefs + (size_t)cur->rg_rows > caprefs) caprefs = caprefs ? caprefs * 2 : 65536;
-            refs = ql_realloc(refs, caprefs * sizeof *refs);
-            rowg = ql_realloc(rowg, caprefs * sizeof *rowg);
-        }
-        for (int64_t r = 0; r < cur->rg_rows; r++) {
-            if (cur->nfilts && !row_may_match(cur, t, &t->files[cur->file], r)) continue;
-            refs[nrefs++] = ((uint64_t)cur->nheld << 32) | (uint64_t)r;
-        }
-        if (nrefs == first) continue;   /* nothing to keep: next_row_group frees it */
-        if ((rc = hold_row_group(cur, t)) != SQLITE_OK) goto out;
-        group_rows(cur, t, &gt, cur->nheld - 1, refs, rowg, first, nrefs);
+        hold_row_group(cur, t);
         cur->row = cur->rg_rows;   /* consumed */
+    }
+    /* 2. their filter columns */
+    for (int i = 0; i < cur->nfilts; i++) want[cur->filts[i].col] = 1;
+    ntasks = held_tasks(cur, t, want, NULL, &tasks);
+    if ((rc = decode_held(cur, t, tasks, ntasks)) != SQLITE_OK) goto out;
+    /* 3. the rows that may match */
+    kend = ql_malloc(((size_t)cur->nheld + 1) * sizeof *kend);
+    empty = ql_calloc((size_t)cur->nheld + 1, 1);
+    for (int k = 0; k < cur->nheld; k++) {
+        const ql_vtab_file_t *f = &t->files[cur->held_file[k]];
+        const ql_pq_column_data_t *data = &cur->held_data[(size_t)k * nc];
+        const uint8_t *loaded = &cur->held_loaded[(size_t)k * nc];
+        size_t rows = (size_t)ql_pq_row_group_rows(f->pq, cur->held_rg[k]), first = nrefs;
+        if (nrefs + rows > caprefs) {
+            while (nrefs + rows > caprefs) caprefs = caprefs ? caprefs * 2 : 65536;
+            refs = ql_realloc(refs, caprefs * sizeof *refs);
+        }
+        if (cur->nfilts) dict_verdicts(cur, data, loaded, t, f);
+        for (size_t r = 0; r < rows; r++)
+            if (!cur->nfilts || row_may_match(cur, data, loaded, t, f, (int64_t)r))
+                refs[nrefs++] = ((uint64_t)k << 32) | (uint64_t)r;
+        kend[k] = nrefs;
+        if (nrefs == first) {   /* nothing to keep */
+            empty[k] = 1;
+            for (int c = 0; c < nc; c++)
+                if (cur->held_loaded[(size_t)k * nc + c]) {
+                    ql_pq_column_data_free(&cur->held_data[(size_t)k * nc + c]);
+                    cur->held_loaded[(size_t)k * nc + c] = 0;
+                }
+        }
+    }
+    /* 4. the other columns the statement uses, where some row may match */
+    for (int c = 0; c < nc; c++) want[c] = (uint8_t)col_is_used(cur, c);
+    for (int g = 0; g < cur->ngcols; g++) want[cur->gcols[g]] = 1;
+    free(tasks);
+    ntasks = held_tasks(cur, t, want, empty, &tasks);
+    if ((rc = decode_held(cur, t, tasks, ntasks)) != SQLITE_OK) goto out;
+    /* 5. strings pinned (see pin_dict), rows' groups */
+    rowg = ql_malloc((nrefs ? nrefs : 1) * sizeof *rowg);
+    for (int k = 0; k < cur->nheld; k++) {
+        if (empty[k]) continue;
+        for (int c = 0; c < nc; c++) {
+            size_t at = (size_t)k * nc + c;
+            if (cur->held_loaded[at] && pin_dict(vt, &cur->held_data[at])) cur->held_loaded[at] = 2;
+        }
+        group_rows(cur, t, &gt, k, refs, rowg, k ? kend[k - 1] : 0, kend[k]);
     }
     /* Groups in key order (SQLite 3.40 may also rely on the grouping for a
      * matching ORDER BY), then a counting sort of the rows by group rank. */
@@ -1341,6 +1457,10 @@ out:
     free(refs);
     free(rowg);
     free(cnt);
+    free(kend);
+    free(want);
+    free(empty);
+    free(tasks);
     gtab_free(&gt);
     return rc;
 }
