@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -128,4 +129,26 @@ int ql_cli_end_no_operands(ql_common_opts_t *o, const char *cmd, const char *usa
         return 2;
     }
     return ql_cli_end_operands(o, cmd, usage, argc, 0, NULL);
+}
+
+int ql_cli_need_log(const ql_common_opts_t *o, const char *cmd)
+{
+    struct stat st;
+    if (stat(o->log_dir, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+    fprintf(stderr,
+            "questlog %s: no log at '%s' (pass the --data DIR that `questlog up` or `questlog serve` use, "
+            "or start one of them first)\n",
+            cmd, o->log_dir);
+    return -1;
+}
+
+int ql_cli_need_lake(const ql_common_opts_t *o, const char *cmd)
+{
+    struct stat st;
+    if (stat(o->lake_dir, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+    fprintf(stderr,
+            "questlog %s: no lake at '%s' (pass --lake DIR, or the --data DIR of `questlog up`/`load`; "
+            "`questlog import` makes one)\n",
+            cmd, o->lake_dir);
+    return -1;
 }
