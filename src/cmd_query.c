@@ -4,6 +4,7 @@
  * table directory of the lake as a questlog_parquet virtual table under its
  * own name, runs the statements and prints each result (see docs/query.md).
  */
+#include <malloc.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,12 @@ int ql_cmd_query(int argc, char **argv)
     if (width < 0) width = ql_sqlout_terminal_width(stdout);
 
     ql_vtab_stats_t *st = NULL;
+    /* Decoded column chunks are big, short-lived allocations: keep them on
+     * the heap (no mmap/munmap and fresh zeroed pages per row group) and do
+     * not hand freed memory back to the kernel while the process runs. */
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+    mallopt(M_TOP_PAD, 16 << 20);
     t_start = ql_monotonic_us();
     if (ql_vtab_open_db(&db, o.lake_dir, &st, err, sizeof err) < 0) {
         fprintf(stderr, "questlog query: %s\n", err);

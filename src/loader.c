@@ -685,6 +685,17 @@ int ql_loader_seal(ql_loader_t *l, char *err, size_t errlen)
 
 void ql_loader_set_source(ql_loader_t *l, const char *source) { l->opt.source = source; }
 
+void ql_loader_relabel(ql_loader_t *l, const char *label)
+{
+    snprintf(l->label, sizeof l->label, "%s", label);
+    for (size_t i = 0; i < l->n_done; i++) {
+        const char *base = strrchr(l->done[i].final, '/');
+        int64_t first, last;
+        if (base && !ql_lake_parse_name(base + 1, NULL, NULL, &first, &last))
+            ql_lake_pending_name(&l->done[i], label, first, last);
+    }
+}
+
 int ql_loader_flush(ql_loader_t *l, char *err, size_t errlen)
 {
     if (l->fail[0]) return ql_err(err, errlen, "%s", l->fail);

@@ -14,7 +14,8 @@
  *               by the caller; no offset record; rows go to the dt of their
  *               timestamp; files are named part-LABEL-FIRSTLINE-LASTLINE and
  *               all of an import's files are renamed at the final flush (a
- *               crash before it leaves only temp files, deleted later).
+ *               crash before it leaves only temp files, deleted later; the
+ *               caller makes the import once per content, lake.h).
  *
  * Memory: each open writer holds at most one row group (opt.wopt's budget);
  * a batch is committed when it reaches batch_rows records or the writers
@@ -96,6 +97,12 @@ int  ql_loader_flush(ql_loader_t *l, char *err, size_t errlen);
  * renaming; the next ql_loader_flush renames them. Lets several import
  * workers finish in parallel and commit only when all succeeded. */
 int  ql_loader_seal(ql_loader_t *l, char *err, size_t errlen);
+
+/* Import mode: names every file finished so far, and every later one, with
+ * `label` (their line ranges kept). An import whose id (a content hash) is
+ * known only at its end sets it after ql_loader_seal, before the final
+ * ql_loader_flush. */
+void ql_loader_relabel(ql_loader_t *l, const char *label);
 
 /* Sets the `_rejected.source` value for the following records (the string
  * must stay valid while used). */
