@@ -397,22 +397,33 @@ typedef struct pq_cursor {
     int      eof;
     uint8_t **fdict;           /* per filter: verdict per dictionary entry of its column's
                                 * current chunk (dictionary form), else NULL */
+    uint8_t *mask;             /* per row of the current row group: may match (match_rows) */
+    size_t   mask_cap;
     ql_pq_column_data_t *data; /* per table column: decoded chunk of the current row group */
     uint8_t *loaded;           /* per table column: data[c] holds the current row group (2: its
                                 * dictionary strings are pinned, see pin_dict) */
-    ql_pq_column_data_t *cdata;/* what xColumn reads: data, or a held row group's (grouped) */
-    uint8_t *cloaded;
     /* Grouped scan (GROUP BY / DISTINCT consumed): every surviving row group's
-     * used columns are held; rows are emitted in `order`, equal keys adjacent. */
+     * used columns are held, and their values gathered into ecols in the
+     * order rows are emitted (equal keys adjacent), so that emitting reads
+     * memory in sequence. */
     int      grouped, ngcols, gcols[8], gdesc[8];
     uint64_t col_used;
     int      nheld, capheld;
     int     *held_file, *held_rg;
     ql_pq_column_data_t *held_data;   /* nheld * ncols */
     uint8_t *held_loaded;
-    uint64_t *order;                  /* (held index << 32) | row */
-    int64_t  norder, pos;
+    struct ecol *ecols;               /* per table column (kind NULL: not gathered) */
+    int64_t  norder, pos;             /* rows to emit, current one */
 } pq_cursor_t;
+
+/* A gathered column: kind per row (EK_*), value, byte length of strings. */
+enum { EK_NULL, EK_INT, EK_REAL, EK_TIME, EK_TEXT, EK_TEXT_COPY, EK_BLOB, EK_BLOB_COPY };
+typedef union evalue { int64_t i; double d; const char *s; } evalue_t;
+typedef struct ecol {
+    uint8_t   *kind;
+    evalue_t  *v;
+    uint32_t  *len;   /* strings only */
+} ecol_t;
 
 /* idxStr: "<colUsed hex>;<col>:<op>,<col>:<op>,…|<gcol>a,<gcol>d,…" — the
  * constraints in argv order, then the GROUP BY/DISTINCT columns (a/d: the
@@ -642,7 +653,7 @@ static int pq_disconnect(sqlite3_vtab *base)
  * (BINARY) or TIMESTAMP (QL_TIME) columns, a number against numeric ones.
  * Anything else (a bound parameter, '5' against an INTEGER column, IN,
  * BLOB columns) stays SQLite's to check. Invariant this relies on: for an
- * omitted constraint, file_excluded, rg_excluded and row_may_match drop
+ * omitted constraint, file_excluded, rg_excluded and match_rows drop
  * exactly the rows for which it is not true. */
 static int exact_filter(const pq_vtab_t *vt, sqlite3_index_info *ix, int i)
 {
@@ -734,8 +745,6 @@ static int pq_open(sqlite3_vtab *base, sqlite3_vtab_cursor **out)
     int n = vt->t->ncols + 1;
     cur->data = ql_calloc((size_t)n, sizeof *cur->data);
     cur->loaded = ql_calloc((size_t)n, 1);
-    cur->cdata = cur->data;
-    cur->cloaded = cur->loaded;
     cur->eof = 1;
     *out = &cur->base;
     return SQLITE_OK;
@@ -773,16 +782,19 @@ static void free_held(pq_cursor_t *cur, int ncols)
     free(cur->held_rg);
     free(cur->held_data);
     free(cur->held_loaded);
-    free(cur->order);
+    for (int c = 0; cur->ecols && c < ncols; c++) {
+        free(cur->ecols[c].kind);
+        free(cur->ecols[c].v);
+        free(cur->ecols[c].len);
+    }
+    free(cur->ecols);
+    cur->ecols = NULL;
     cur->held_file = cur->held_rg = NULL;
     cur->held_data = NULL;
     cur->held_loaded = NULL;
-    cur->order = NULL;
     cur->nheld = cur->capheld = 0;
     cur->norder = cur->pos = 0;
     cur->grouped = 0;
-    cur->cdata = cur->data;
-    cur->cloaded = cur->loaded;
 }
 
 static int pq_close(sqlite3_vtab_cursor *base)
@@ -794,6 +806,7 @@ static int pq_close(sqlite3_vtab_cursor *base)
     free_filts(cur);
     free(cur->data);
     free(cur->loaded);
+    free(cur->mask);
     sqlite3_free(cur);
     return SQLITE_OK;
 }
@@ -956,26 +969,29 @@ static void dict_verdicts(pq_cursor_t *cur, const ql_pq_column_data_t *data, con
     }
 }
 
-/* Whether row r of a row group (as for filt_applies, verdicts from
- * dict_verdicts) may satisfy every filter (0 only when some filter is
- * certainly false for it). */
-static int row_may_match(const pq_cursor_t *cur, const ql_pq_column_data_t *data, const uint8_t *loaded,
-                         const ql_vtab_table_t *t, const ql_vtab_file_t *f, int64_t r)
+/* mask[r] = 0 for the rows of a row group (as for filt_applies, `rows`
+ * rows, verdicts from dict_verdicts) for which some filter is certainly
+ * false; 1 for the others. Filter by filter, column-wise. */
+static void match_rows(const pq_cursor_t *cur, const ql_pq_column_data_t *data, const uint8_t *loaded,
+                       const ql_vtab_table_t *t, const ql_vtab_file_t *f, size_t rows, uint8_t *mask)
 {
+    memset(mask, 1, rows);
     for (int i = 0; i < cur->nfilts; i++) {
         const filt_t *x = &cur->filts[i];
         const ql_pq_column_data_t *d = &data[x->col];
         if (cur->fdict[i]) {
-            int m = d->valid[r] ? cur->fdict[i][d->idx[r]] : x->op == SQLITE_INDEX_CONSTRAINT_ISNULL;
-            if (!m) return 0;
+            const uint8_t *fd = cur->fdict[i], nullv = x->op == SQLITE_INDEX_CONSTRAINT_ISNULL;
+            for (size_t r = 0; r < rows; r++) mask[r] &= d->valid[r] ? fd[d->idx[r]] : nullv;
             continue;
         }
         if (!filt_applies(cur, loaded, t, f, i)) continue;
-        gval_t v;
-        cell_get(d, r, &v);
-        if (!val_may_match(d->type, &v, x)) return 0;
+        for (size_t r = 0; r < rows; r++) {
+            if (!mask[r]) continue;
+            gval_t v;
+            cell_get(d, (int64_t)r, &v);
+            mask[r] = (uint8_t)val_may_match(d->type, &v, x);
+        }
     }
-    return 1;
 }
 
 /* Moves to the next row group that survives pruning; eof when none. With
@@ -1005,7 +1021,15 @@ static int next_row_group(pq_cursor_t *cur, int load)
                         int rc = load_col(cur, cur->filts[i].col);
                         if (rc != SQLITE_OK) return rc;
                     }
-                    if (load) dict_verdicts(cur, cur->data, cur->loaded, t, f);
+                    if (load && cur->nfilts) {
+                        dict_verdicts(cur, cur->data, cur->loaded, t, f);
+                        if ((size_t)n > cur->mask_cap) {
+                            cur->mask_cap = (size_t)n;
+                            free(cur->mask);
+                            cur->mask = ql_malloc(cur->mask_cap);
+                        }
+                        match_rows(cur, cur->data, cur->loaded, t, f, (size_t)n, cur->mask);
+                    }
                     return SQLITE_OK;
                 }
                 if (st) st->rg_skipped++;
@@ -1032,7 +1056,6 @@ static int next_row_group(pq_cursor_t *cur, int load)
 /* Advances until a row that may match, or eof. */
 static int advance(pq_cursor_t *cur)
 {
-    pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
     for (;;) {
         cur->row++;
         if (cur->row >= cur->rg_rows) {
@@ -1040,8 +1063,7 @@ static int advance(pq_cursor_t *cur)
             if (rc != SQLITE_OK) return rc;
             if (cur->eof) return SQLITE_OK;
         }
-        if (!cur->nfilts || row_may_match(cur, cur->data, cur->loaded, vt->t, &vt->t->files[cur->file], cur->row))
-            return SQLITE_OK;
+        if (!cur->nfilts || cur->mask[cur->row]) return SQLITE_OK;
     }
 }
 
@@ -1309,15 +1331,59 @@ static int held_tasks(const pq_cursor_t *cur, const ql_vtab_table_t *t, const ui
     return n;
 }
 
-static void set_grouped_row(pq_cursor_t *cur, const ql_vtab_table_t *t)
+/* Gathers column c's values of the rows refs[0..n) (held row group in the
+ * high half, row in the low; in held order) into e, row i at position
+ * dest[i]: the source is read in sequence, the writes go to one stream per
+ * group. Pinned dictionary strings and partition values (which live as
+ * long as the table) may be handed to SQLite as SQLITE_STATIC. */
+static void gather(const pq_cursor_t *cur, const ql_vtab_table_t *t, int c, const uint64_t *refs,
+                   const uint32_t *dest, size_t n, ecol_t *e)
 {
-    uint64_t o = cur->order[cur->pos];
-    int k = (int)(o >> 32);
-    cur->cdata = &cur->held_data[(size_t)k * t->ncols];
-    cur->cloaded = &cur->held_loaded[(size_t)k * t->ncols];
-    cur->file = cur->held_file[k];
-    cur->rg = cur->held_rg[k];
-    cur->row = (int64_t)(o & 0xffffffffu);
+    int nc = t->ncols;
+    ql_pq_type_t ty = t->cols[c].type;
+    int strings = ty == QL_PQ_STRING || ty == QL_PQ_BINARY || t->cols[c].part >= 0;
+    e->kind = ql_malloc(n ? n : 1);
+    e->v = ql_malloc((n ? n : 1) * sizeof *e->v);
+    e->len = strings || !((pq_vtab_t *)cur->base.pVtab)->uniform[c] ? ql_malloc((n ? n : 1) * sizeof *e->len) : NULL;
+    for (size_t i = 0; i < n;) {
+        int k = (int)(refs[i] >> 32);
+        size_t end = i;
+        while (end < n && (int)(refs[end] >> 32) == k) end++;
+        if (t->cols[c].part >= 0) {
+            const char *pv = t->files[cur->held_file[k]].part_vals[t->cols[c].part];
+            uint32_t pl = pv ? (uint32_t)strlen(pv) : 0;
+            for (; i < end; i++) {
+                uint32_t o = dest[i];
+                e->kind[o] = pv ? EK_TEXT : EK_NULL;
+                e->v[o].s = pv;
+                e->len[o] = pl;
+            }
+            continue;
+        }
+        size_t at = (size_t)k * (size_t)nc + (size_t)c;
+        const ql_pq_column_data_t *d = &cur->held_data[at];
+        if (!cur->held_loaded[at]) {
+            for (; i < end; i++) e->kind[dest[i]] = EK_NULL;
+            continue;
+        }
+        int pinned = cur->held_loaded[at] == 2;
+        for (; i < end; i++) {
+            uint32_t o = dest[i];
+            gval_t g;
+            cell_get(d, (int64_t)(refs[i] & 0xffffffffu), &g);
+            switch (g.kind) {
+            case 1: e->kind[o] = d->type == QL_PQ_TIMESTAMP ? EK_TIME : EK_INT; e->v[o].i = g.i; break;
+            case 2: e->kind[o] = EK_REAL; e->v[o].d = g.d; break;
+            case 3:
+                e->kind[o] = d->type == QL_PQ_BINARY ? (pinned ? EK_BLOB : EK_BLOB_COPY)
+                                                     : (pinned ? EK_TEXT : EK_TEXT_COPY);
+                e->v[o].s = g.s;
+                e->len[o] = (uint32_t)g.n;
+                break;
+            default: e->kind[o] = EK_NULL;
+            }
+        }
+    }
 }
 
 /* Group ids for the rows refs[from..to) of held row group k. One grouping
@@ -1401,10 +1467,17 @@ static int build_groups(pq_cursor_t *cur)
             while (nrefs + rows > caprefs) caprefs = caprefs ? caprefs * 2 : 65536;
             refs = ql_realloc(refs, caprefs * sizeof *refs);
         }
-        if (cur->nfilts) dict_verdicts(cur, data, loaded, t, f);
+        if (cur->nfilts) {
+            if (rows > cur->mask_cap) {
+                cur->mask_cap = rows;
+                free(cur->mask);
+                cur->mask = ql_malloc(cur->mask_cap);
+            }
+            dict_verdicts(cur, data, loaded, t, f);
+            match_rows(cur, data, loaded, t, f, rows, cur->mask);
+        }
         for (size_t r = 0; r < rows; r++)
-            if (!cur->nfilts || row_may_match(cur, data, loaded, t, f, (int64_t)r))
-                refs[nrefs++] = ((uint64_t)k << 32) | (uint64_t)r;
+            if (!cur->nfilts || cur->mask[r]) refs[nrefs++] = ((uint64_t)k << 32) | (uint64_t)r;
         kend[k] = nrefs;
         if (nrefs == first) {   /* nothing to keep */
             empty[k] = 1;
@@ -1447,12 +1520,13 @@ static int build_groups(pq_cursor_t *cur)
     cnt = ql_calloc(ngroups + 1, sizeof *cnt);
     for (size_t i = 0; i < nrefs; i++) cnt[rowg[i] + 1]++;
     for (size_t g = 1; g <= ngroups; g++) cnt[g] += cnt[g - 1];
-    cur->order = ql_malloc((nrefs ? nrefs : 1) * sizeof *cur->order);
-    for (size_t i = 0; i < nrefs; i++) cur->order[cnt[rowg[i]]++] = refs[i];
+    for (size_t i = 0; i < nrefs; i++) rowg[i] = cnt[rowg[i]]++;   /* now: the row's place in the output */
+    cur->ecols = ql_calloc((size_t)nc + 1, sizeof *cur->ecols);
+    for (int c = 0; c < nc; c++)
+        if (want[c]) gather(cur, t, c, refs, rowg, nrefs, &cur->ecols[c]);
     cur->norder = (int64_t)nrefs;
     cur->pos = 0;
     cur->eof = nrefs == 0;
-    if (!cur->eof) set_grouped_row(cur, t);
 out:
     free(refs);
     free(rowg);
@@ -1556,7 +1630,6 @@ static int pq_next(sqlite3_vtab_cursor *base)
     pq_cursor_t *cur = (pq_cursor_t *)base;
     if (cur->grouped) {
         if (++cur->pos >= cur->norder) cur->eof = 1;
-        else set_grouped_row(cur, ((pq_vtab_t *)base->pVtab)->t);
         return SQLITE_OK;
     }
     return advance(cur);
@@ -1573,21 +1646,39 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
     pq_vtab_t *vt = (pq_vtab_t *)base->pVtab;
     ql_vtab_table_t *t = vt->t;
     if (c < 0 || c >= t->ncols || cur->eof) return SQLITE_OK;
-    ql_vtab_file_t *f = &t->files[cur->file];
-    if (t->cols[c].part >= 0) {
-        const char *v = f->part_vals[t->cols[c].part];
-        if (v) sqlite3_result_text(ctx, v, -1, SQLITE_TRANSIENT);
+    if (cur->grouped) {
+        const ecol_t *e = &cur->ecols[c];
+        if (!e->kind) return SQLITE_OK;
+        int64_t p = cur->pos;
+        switch (e->kind[p]) {
+        case EK_INT: sqlite3_result_int64(ctx, e->v[p].i); break;
+        case EK_REAL: sqlite3_result_double(ctx, e->v[p].d); break;
+        case EK_TIME: {
+            char buf[QL_RFC3339_LEN];
+            ql_rfc3339_format(e->v[p].i, buf);
+            sqlite3_result_text(ctx, buf, QL_RFC3339_LEN - 1, SQLITE_TRANSIENT);
+            break;
+        }
+        case EK_TEXT: sqlite3_result_text(ctx, e->v[p].s, (int)e->len[p], SQLITE_STATIC); break;
+        case EK_TEXT_COPY: sqlite3_result_text(ctx, e->v[p].s, (int)e->len[p], SQLITE_TRANSIENT); break;
+        case EK_BLOB: sqlite3_result_blob(ctx, e->v[p].s, (int)e->len[p], SQLITE_STATIC); break;
+        case EK_BLOB_COPY: sqlite3_result_blob(ctx, e->v[p].s, (int)e->len[p], SQLITE_TRANSIENT); break;
+        }
         return SQLITE_OK;
     }
-    if (!cur->grouped) {
-        int rc = load_col(cur, c);
-        if (rc != SQLITE_OK) {
-            sqlite3_result_error(ctx, vt->base.zErrMsg ? vt->base.zErrMsg : "decode error", -1);
-            return rc;
-        }
+    ql_vtab_file_t *f = &t->files[cur->file];
+    if (t->cols[c].part >= 0) {   /* the table owns it until it is disconnected */
+        const char *v = f->part_vals[t->cols[c].part];
+        if (v) sqlite3_result_text(ctx, v, -1, SQLITE_STATIC);
+        return SQLITE_OK;
     }
-    if (!cur->cloaded[c]) return SQLITE_OK;   /* column absent from this file (or unused): NULL */
-    const ql_pq_column_data_t *d = &cur->cdata[c];
+    int rc = load_col(cur, c);
+    if (rc != SQLITE_OK) {
+        sqlite3_result_error(ctx, vt->base.zErrMsg ? vt->base.zErrMsg : "decode error", -1);
+        return rc;
+    }
+    if (!cur->loaded[c]) return SQLITE_OK;   /* column absent from this file: NULL */
+    const ql_pq_column_data_t *d = &cur->data[c];
     gval_t v;
     cell_get(d, cur->row, &v);
     switch (v.kind) {
@@ -1602,7 +1693,7 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
         break;
     case 2: sqlite3_result_double(ctx, v.d); break;
     case 3: {
-        sqlite3_destructor_type how = cur->cloaded[c] == 2 ? SQLITE_STATIC : SQLITE_TRANSIENT;
+        sqlite3_destructor_type how = cur->loaded[c] == 2 ? SQLITE_STATIC : SQLITE_TRANSIENT;
         if (d->type == QL_PQ_BINARY) sqlite3_result_blob(ctx, v.s, (int)v.n, how);
         else sqlite3_result_text(ctx, v.s, (int)v.n, how);
         break;
@@ -1614,7 +1705,8 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
 static int pq_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid)
 {
     pq_cursor_t *cur = (pq_cursor_t *)base;
-    *rowid = cur->grouped ? (sqlite3_int64)cur->order[cur->pos] : cur->rowid_base + cur->row;
+    /* grouped: the place in the output, unique within the scan */
+    *rowid = cur->grouped ? (sqlite3_int64)cur->pos : cur->rowid_base + cur->row;
     return SQLITE_OK;
 }
 
