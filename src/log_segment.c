@@ -363,6 +363,9 @@ typedef struct seglog {
     batch_t          b[2];
     batch_t         *pending;     /* appends go here; the writer owns the other */
     int              writer_idle, closing;
+    int              committing;  /* a thread (the writer, or a caller of
+                                     ql_log_append_commit) owns the committer
+                                     state below and the non-pending batch */
     size_t           linger_target; /* wake the lingering writer at this many pending records */
     uint64_t         pending_bytes; /* pending + in flight, for EFULL */
     ql_log_stats_t   st;
@@ -378,7 +381,7 @@ typedef struct seglog {
     pthread_t        prep_thr;
     int              prep_started;
 
-    /* writer thread only (and open/close) */
+    /* the committer only (the thread that set `committing`; open/close) */
     int              fd;          /* active segment */
     int64_t          seg_base;
     uint64_t         seg_size;    /* durable data size of the active segment (I2) */
@@ -778,54 +781,62 @@ static void linger(seglog_t *l)
     l->linger_target = 0;
 }
 
+static const ql_log_ops_t seg_ops;
+
 static void *writer_main(void *arg)
 {
     seglog_t *l = arg;
     pthread_mutex_lock(&l->mu);
     for (;;) {
-        while (l->pending->nw == 0 && !l->closing) {
+        while ((l->pending->nw == 0 || l->committing) && !(l->closing && !l->committing)) {
             l->writer_idle = 1;
             struct timespec ts = abs_deadline(10 * 1000000ll);
             pthread_cond_timedwait(&l->cv, &l->mu, &ts);
             l->writer_idle = 0;
-            if (l->pending->nw == 0 && ql_monotonic_us() - l->last_retention_us > RETENTION_EVERY_US) {
+            if (l->pending->nw == 0 && !l->committing &&
+                ql_monotonic_us() - l->last_retention_us > RETENTION_EVERY_US) {
+                l->committing = 1; /* retention reads the committer's state */
                 pthread_mutex_unlock(&l->mu);
                 retention(l);
                 pthread_mutex_lock(&l->mu);
+                l->committing = 0;
             }
         }
         if (l->pending->nw == 0) break; /* closing and drained */
+        l->committing = 1;
         linger(l);
         batch_t *b = l->pending;
         l->pending = b == &l->b[0] ? &l->b[1] : &l->b[0];
         pthread_mutex_unlock(&l->mu);
         commit_batch(l, b);
         pthread_mutex_lock(&l->mu);
+        l->committing = 0;
     }
     pthread_mutex_unlock(&l->mu);
     return NULL;
 }
 
-static int seg_append(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_done_fn done, void *arg)
+/* Checks an append; its bytes on disk into *total. */
+static int check_append(seglog_t *l, const ql_log_msg_t *msgs, size_t n, ql_log_done_fn done, size_t *total)
 {
-    seglog_t *l = (seglog_t *)log;
     if (n == 0 || !done || n > UINT32_MAX) return QL_LOG_EINVAL;
-    size_t total = 0;
+    *total = 0;
     for (size_t i = 0; i < n; i++) {
         if (msgs[i].key_len + msgs[i].value_len > QL_LOG_MAX_PAYLOAD) return QL_LOG_EINVAL;
         if ((msgs[i].key_len && !msgs[i].key) || (msgs[i].value_len && !msgs[i].value)) return QL_LOG_EINVAL;
-        total += ql_log_frame_size(msgs[i].key_len, msgs[i].value_len);
+        *total += ql_log_frame_size(msgs[i].key_len, msgs[i].value_len);
     }
-    if (total > l->max_pending) return QL_LOG_EINVAL;
-    pthread_mutex_lock(&l->mu);
-    if (l->closing) {
-        pthread_mutex_unlock(&l->mu);
-        return QL_LOG_ECLOSED;
-    }
-    if (l->pending_bytes + total > l->max_pending) {
-        pthread_mutex_unlock(&l->mu);
-        return QL_LOG_EFULL;
-    }
+    return *total > l->max_pending ? QL_LOG_EINVAL : 0;
+}
+
+/* With mu held: copies the append into the pending batch. 0, or
+ * ECLOSED/EFULL (nothing queued). *wake: the writer should be signalled. */
+static int enqueue_locked(seglog_t *l, const ql_log_msg_t *msgs, size_t n, size_t total, ql_log_done_fn done,
+                          void *arg, int *wake)
+{
+    *wake = 0;
+    if (l->closing) return QL_LOG_ECLOSED;
+    if (l->pending_bytes + total > l->max_pending) return QL_LOG_EFULL;
     batch_t *b = l->pending;
     int64_t now = ql_now_us();
     ql_buf_reserve(&b->buf, total);
@@ -843,15 +854,52 @@ static int seg_append(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_
     b->nrec += n;
     l->pending_bytes += total;
     l->st.queued += n;
-    int wake = l->writer_idle;
+    *wake = l->writer_idle;
     l->writer_idle = 0; /* one signal per batch */
     if (l->linger_target && b->nrec >= l->linger_target) {
         l->linger_target = 0;
-        wake = 1;
+        *wake = 1;
+    }
+    return 0;
+}
+
+static int seg_append(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_done_fn done, void *arg)
+{
+    seglog_t *l = (seglog_t *)log;
+    size_t total;
+    int rc = check_append(l, msgs, n, done, &total), wake;
+    if (rc) return rc;
+    pthread_mutex_lock(&l->mu);
+    rc = enqueue_locked(l, msgs, n, total, done, arg, &wake);
+    pthread_mutex_unlock(&l->mu);
+    if (wake) pthread_cond_signal(&l->cv);
+    return rc;
+}
+
+int ql_log_append_commit(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_done_fn done, void *arg)
+{
+    if (log->ops != &seg_ops) return ql_log_append(log, msgs, n, done, arg);
+    seglog_t *l = (seglog_t *)log;
+    size_t total;
+    int rc = check_append(l, msgs, n, done, &total), wake;
+    if (rc) return rc;
+    pthread_mutex_lock(&l->mu);
+    rc = enqueue_locked(l, msgs, n, total, done, arg, &wake);
+    if (rc == 0 && !l->committing) {
+        /* nobody is committing: this thread does it, for everything pending
+         * (the writer thread waits while `committing` is set) */
+        l->committing = 1;
+        batch_t *b = l->pending;
+        l->pending = b == &l->b[0] ? &l->b[1] : &l->b[0];
+        pthread_mutex_unlock(&l->mu);
+        commit_batch(l, b);
+        pthread_mutex_lock(&l->mu);
+        l->committing = 0;
+        wake = l->pending->nw > 0 || l->closing; /* what arrived meanwhile: the writer's */
     }
     pthread_mutex_unlock(&l->mu);
     if (wake) pthread_cond_signal(&l->cv);
-    return 0;
+    return rc;
 }
 
 static void seg_stats(ql_log_t *log, ql_log_stats_t *out)

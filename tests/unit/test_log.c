@@ -724,6 +724,76 @@ static void test_concurrent(void)
     ql_log_close(log);
 }
 
+/* ---- committing on the caller's thread ------------------------------------ */
+
+typedef struct inline_ctx {
+    pthread_t owner;
+    int       on_owner, elsewhere, calls;
+    int64_t   first;
+} inline_ctx_t;
+
+static void inline_done(void *arg, int status, int64_t first, const char *errmsg)
+{
+    (void)errmsg;
+    inline_ctx_t *c = arg;
+    if (pthread_equal(pthread_self(), c->owner)) c->on_owner++;
+    else c->elsewhere++;
+    c->calls++;
+    c->first = status == 0 ? first : -1;
+}
+
+static void test_append_commit(void)
+{
+    char dir[512], seg[600], err[512];
+    waitctx_t w;
+    ql_log_t *log = fresh_log("inline", dir, seg, &w, 3);
+    inline_ctx_t c = {.owner = pthread_self()};
+    ql_log_msg_t m = {NULL, 0, "v3", 2};
+    is_int(ql_log_append_commit(log, &m, 1, inline_done, &c), 0, "append_commit on an idle log");
+    ok(c.calls == 1 && c.on_owner == 1, "its done came on the calling thread, before it returned");
+    is_int(c.first, 3, "with the record's offset");
+    ql_consumer_t *cons;
+    ql_log_record_t recs[8];
+    ql_consumer_open_embedded(&cons, dir, NULL, NULL, err, sizeof err);
+    is_int(ql_consumer_poll(cons, recs, 8, 0, err, sizeof err), 4, "and the record is durable: a reader sees it at once");
+    ql_consumer_close(cons);
+
+    /* mixed with queued appends from other threads: every done once, offsets dense */
+    enum { T = 3, N = 2000 };
+    appender_t a[T];
+    pthread_t th[T];
+    for (int i = 0; i < T; i++) {
+        a[i] = (appender_t){.log = log, .id = i, .n = N, .inflight_max = 8};
+        wc_init(&a[i].w);
+        pthread_create(&th[i], NULL, appender_main, &a[i]);
+    }
+    inline_ctx_t c2 = {.owner = pthread_self()};
+    int refused = 0;
+    for (int i = 0; i < 500; i++) {
+        ql_log_msg_t mm = {NULL, 0, "{\"t\":7}", 7};
+        if (ql_log_append_commit(log, &mm, 1, inline_done, &c2) != 0) refused++;
+    }
+    int all = 1;
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        if (a[i].w.ok != N || !a[i].w.in_order) all = 0;
+    }
+    ql_log_close(log); /* drains: every queued done has come */
+    is_int(refused, 0, "500 append_commits beside 3 appending threads accepted");
+    is_int(c2.calls, 500, "each got exactly one done (%d on the calling thread, %d from the writer)", c2.on_owner,
+           c2.elsewhere);
+    ok(all, "the other threads' appends all acknowledged, in order");
+    ql_consumer_open_embedded(&cons, dir, NULL, NULL, err, sizeof err);
+    int64_t total = 0, expect = 0;
+    int n, dense = 1;
+    while ((n = ql_consumer_poll(cons, recs, 8, 0, err, sizeof err)) > 0)
+        for (int i = 0; i < n; i++, total++)
+            if (recs[i].offset != expect++) dense = 0;
+    ql_consumer_close(cons);
+    is_int(total, 4 + T * N + 500, "every record in the log once");
+    ok(dense, "offsets dense");
+}
+
 /* ---- checkpoints and retention -------------------------------------------- */
 
 /* Polls until nothing more comes; records' values copied into vals. */
@@ -1085,6 +1155,7 @@ int main(void)
     test_crash_during_prealloc();
     test_reader_sees_only_durable();
     test_concurrent();
+    test_append_commit();
     test_checkpoints_retention();
     test_efull();
     test_disk_full_rlimit();
