@@ -13,9 +13,16 @@
  * partition keys (or missing columns) exclude every row and a row group whose
  * statistics do. Columns are decoded one row group at a time, each on first
  * use (so a filter column that rejects a whole row group spares decoding the
- * rest). Invariant: a row is dropped by the cursor only when a filter is
- * certainly false for it under SQLite's own comparison rules; everything else
- * is left to SQLite, which evaluates every constraint again (omit = 0).
+ * rest), in dictionary form where the chunk allows (ql_pq_read_column_dict).
+ * Invariant: a row is dropped by the cursor only when a filter is certainly
+ * false for it under SQLite's own comparison rules; everything else is left
+ * to SQLite, which evaluates the constraint again — except where the module
+ * decides it exactly (exact_filter: then SQLite is told to omit it).
+ * GROUP BY / DISTINCT: when SQLite only needs rows grouped, the whole
+ * surviving scan is decoded (on two threads), grouped by hashing and handed
+ * over group by group (build_groups). Strings go to SQLite without a copy
+ * (SQLITE_STATIC) only when they live until the table is disconnected
+ * (pin_dict, partition values).
  */
 #ifdef QL_SQLITE_EXTENSION
 #include <sqlite3ext.h>
@@ -985,6 +992,26 @@ static void match_rows(const pq_cursor_t *cur, const ql_pq_column_data_t *data, 
             continue;
         }
         if (!filt_applies(cur, loaded, t, f, i)) continue;
+        /* Integers and timestamps against a value compared as an integer:
+         * a plain loop (outside the safe range, timestamps take the general path). */
+        int ts = d->type == QL_PQ_TIMESTAMP && x->vtype == SQLITE_TEXT && x->us_exact;
+        int in = (d->type == QL_PQ_INT64 || d->type == QL_PQ_INT32 || d->type == QL_PQ_BOOL) && x->vtype == SQLITE_INTEGER;
+        if (!d->idx && d->i64 && is_cmp_op(x->op) && (ts || in)) {
+            int64_t u = ts ? x->us : x->i;
+            int64_t lo = ts ? TIME_SAFE_LO : INT64_MIN, hi = ts ? TIME_SAFE_HI : INT64_MAX;
+            uint8_t lt = (uint8_t)op_holds(x->op, -1), eq = (uint8_t)op_holds(x->op, 0), gt = (uint8_t)op_holds(x->op, 1);
+            for (size_t r = 0; r < rows; r++) {
+                if (!mask[r]) continue;
+                int64_t v = d->i64[r];
+                if (!d->valid[r]) mask[r] = 0;
+                else if (v >= lo && v < hi) mask[r] = v < u ? lt : v > u ? gt : eq;
+                else {
+                    gval_t g = {.kind = 1, .i = v};
+                    mask[r] = (uint8_t)val_may_match(d->type, &g, x);
+                }
+            }
+            continue;
+        }
         for (size_t r = 0; r < rows; r++) {
             if (!mask[r]) continue;
             gval_t v;
