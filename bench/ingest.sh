@@ -4,7 +4,15 @@
 # against the ceiling of this machine: nginx answering a fixed 200 from
 # memory. Same run, same client: `wrk -t1 -c64 -d10s --latency`.
 #
-#   bash bench/ingest.sh            (after `make`; DURATION=10 CONNS=64 ROUNDS=1 PATHQ=... to vary)
+#   bash bench/ingest.sh            (after `make`; DURATION=10 CONNS=64 ROUNDS=1 WARMUP=2
+#                                     THREADS=2 WORKERS=2 PATHQ=... to vary)
+#
+# Cores: both peers get the whole 2-core machine (wrk runs on it too):
+# nginx with WORKERS worker processes, questlog with THREADS event loops
+# (default 2 each: one per core). Before the measured rounds each peer gets
+# WARMUP seconds of the same load (questlog's first segment is a plain file
+# until a preallocated one is ready, ~1 MiB in; connections, caches and the
+# CPU frequency settle).
 #
 # Prints req/s and p99 for both, questlog's peak RSS, and the ratio. The data
 # directory is on the work disk (bench/out/, removed afterwards). On a shared
@@ -15,6 +23,9 @@ QL="${QL_BIN:-$ROOT/questlog}"
 DURATION="${DURATION:-10}"
 CONNS="${CONNS:-64}"
 ROUNDS="${ROUNDS:-1}"
+WARMUP="${WARMUP:-2}"
+THREADS="${THREADS:-2}"
+WORKERS="${WORKERS:-2}"
 PATHQ="${PATHQ:-/purchase_a_sword?sword_type=katana}"
 
 need() { command -v "$1" >/dev/null 2>&1; }
@@ -64,7 +75,7 @@ run_wrk() {
 np="$(port)"
 mkdir -p "$out/nginx"
 cat > "$out/nginx/nginx.conf" <<EOF
-worker_processes 2;
+worker_processes $WORKERS;
 pid $out/nginx/nginx.pid;
 error_log $out/nginx/error.log;
 events { worker_connections 1024; }
@@ -84,13 +95,17 @@ wait_port "$np"
 
 # --- questlog serve: durable acks, data on the work disk ---------------------
 qp="$(port)"
-"$QL" serve --data "$out/data" --listen "127.0.0.1:$qp" > "$out/serve.out" 2> "$out/serve.err" &
+"$QL" serve --threads "$THREADS" --data "$out/data" --listen "127.0.0.1:$qp" > "$out/serve.out" 2> "$out/serve.err" &
 qpid=$!
 pids+=($qpid)
 wait_port "$qp"
 curl -sf "http://127.0.0.1:$qp$PATHQ" > /dev/null   # warm up, and check it answers 200
 
 nginx_pids=($(pgrep -P "${pids[0]}") "${pids[0]}")
+if [ "$WARMUP" -gt 0 ]; then
+    wrk -t1 -c"$CONNS" -d"${WARMUP}s" "http://127.0.0.1:$np$PATHQ" > /dev/null
+    wrk -t1 -c"$CONNS" -d"${WARMUP}s" "http://127.0.0.1:$qp$PATHQ" > /dev/null
+fi
 # ROUNDS > 1 alternates the two peers and reports the median of each figure,
 # which tames a busy machine a little.
 n_runs=(); q_runs=()
@@ -111,8 +126,8 @@ commits="$(curl -s "http://127.0.0.1:$qp/metrics" | awk '
     END {if (c && n) printf "%.1f records per fsync, %.2f ms append-to-durable on average", r / c, s * 1000 / n}')"
 
 echo "wrk -t1 -c$CONNS -d${DURATION}s GET $PATHQ x $ROUNDS  ($(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); shared machine: noisy)"
-printf '  %-32s %9.0f req/s   p99 %7.2f ms   CPU %5.1f us/req\n' "nginx (fixed 200, 2 workers)" "$n_rps" "$n_p99" "$n_cpu"
+printf '  %-32s %9.0f req/s   p99 %7.2f ms   CPU %5.1f us/req\n' "nginx (fixed 200, $WORKERS workers)" "$n_rps" "$n_p99" "$n_cpu"
 printf '  %-32s %9.0f req/s   p99 %7.2f ms   CPU %5.1f us/req   RSS %d MB   (%s durable events)\n' \
-    "questlog serve (durable acks)" "$q_rps" "$q_p99" "$q_cpu" "$((q_rss_kb / 1024))" "$events"
+    "questlog serve ($THREADS loops, durable)" "$q_rps" "$q_p99" "$q_cpu" "$((q_rss_kb / 1024))" "$events"
 echo "  log: $commits"
 python3 -c "import sys; print('  ratio questlog/nginx: %.2f   (target >= 0.80, p99 <= 5 ms, RSS <= 64 MB)' % (float(sys.argv[1]) / float(sys.argv[2])))" "$q_rps" "$n_rps"

@@ -1,10 +1,12 @@
 /*
- * cli.c — parsing of the flags every command shares (see cli.h).
+ * cli.c — parsing of the flags every command shares, and the start and end
+ * of every command's option parsing (see cli.h).
  */
 #include "cli.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -76,16 +78,76 @@ int ql_cli_duration(const char *cmd, const char *flag, const char *arg, int64_t 
     return 0;
 }
 
-int ql_cli_end_no_operands(ql_common_opts_t *o, const char *cmd, const char *usage, int argc, char **argv)
+int ql_cli_next(ql_common_opts_t *o, const char *cmd, int argc, char **argv, const char *shortopts,
+                const struct option *longopts)
+{
+    char opts[128];
+    /* leading ':' — a missing value is told apart from an unknown option */
+    snprintf(opts, sizeof opts, ":%s%s", QL_COMMON_SHORTOPTS, shortopts);
+    for (;;) {
+        int saved = opterr;
+        opterr = 0;   /* our own messages, "questlog CMD: …" */
+        int c = getopt_long(argc, argv, opts, longopts, NULL);
+        opterr = saved;
+        if (c == '?' || c == ':') {
+            /* optopt: the short option, 0 for an unknown long one, the
+             * long one's code when its value is missing */
+            char shortname[3] = {'-', (char)optopt, 0};
+            const char *last = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+            int is_long = optopt <= 0 || optopt > 255 || (c == ':' && !strncmp(last, "--", 2));
+            const char *name = is_long ? last : shortname;
+            fprintf(stderr, "questlog %s: %s '%s' (see questlog %s --help)\n", cmd,
+                    c == '?' ? "unknown option" : "missing value for", name, cmd);
+            return '?';
+        }
+        if (c == -1) return -1;
+        int r = ql_cli_common(o, c, optarg, cmd);
+        if (r < 0) return '?';
+        if (r == 0) return c;
+    }
+}
+
+int ql_cli_end_operands(ql_common_opts_t *o, const char *cmd, const char *usage, int argc, int min_operands,
+                        const char *missing)
 {
     if (o->help) {
         printf("%s\n%s", usage, ql_cli_common_help);
         return 0;
     }
-    if (optind < argc) {
-        fprintf(stderr, "questlog %s: unexpected argument '%s'\n", cmd, argv[optind]);
+    if (argc - optind < min_operands) {
+        fprintf(stderr, "questlog %s: %s (see questlog %s --help)\n", cmd, missing, cmd);
         return 2;
     }
     ql_cli_finish(o);
     return -1;
+}
+
+int ql_cli_end_no_operands(ql_common_opts_t *o, const char *cmd, const char *usage, int argc, char **argv)
+{
+    if (!o->help && optind < argc) {
+        fprintf(stderr, "questlog %s: unexpected argument '%s'\n", cmd, argv[optind]);
+        return 2;
+    }
+    return ql_cli_end_operands(o, cmd, usage, argc, 0, NULL);
+}
+
+/* 0 when dir is a directory, else "questlog CMD: no WHAT at 'DIR' (HINT)" and -1. */
+static int need_dir(const char *cmd, const char *what, const char *dir, const char *hint)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+    fprintf(stderr, "questlog %s: no %s at '%s' (%s)\n", cmd, what, dir, hint);
+    return -1;
+}
+
+int ql_cli_need_log(const ql_common_opts_t *o, const char *cmd)
+{
+    return need_dir(cmd, "log", o->log_dir,
+                    "pass the --data DIR that `questlog up` or `questlog serve` use, or start one of them first");
+}
+
+int ql_cli_need_lake(const ql_common_opts_t *o, const char *cmd)
+{
+    return need_dir(cmd, "lake", o->lake_dir,
+                    "pass --lake DIR, or the --data DIR of `questlog up`/`load`; `questlog import` makes one");
 }

@@ -3,11 +3,12 @@
  * the command entry points (one per cmd_*.c file) and the common flags
  * (--data, --lake, --config, --listen, --kafka, --topic, -X, --help).
  *
- * Each command parses its own argv with getopt_long, putting
- * QL_COMMON_LONGOPTS in its option table and passing every option it does
- * not know to ql_cli_common(). Commands return the process exit status
- * (0 ok, 1 runtime error, 2 usage error) and print errors to stderr as
- * "questlog CMD: message".
+ * Each command puts QL_COMMON_LONGOPTS in its option table and parses its
+ * argv with ql_cli_next() (getopt_long that handles the common flags and
+ * reports unknown options), then ends with ql_cli_end_no_operands() or
+ * ql_cli_end_operands() (--help, operand count, ql_cli_finish). Commands
+ * return the process exit status (0 ok, 1 runtime error, 2 usage error) and
+ * print errors to stderr as "questlog CMD: message".
  */
 #ifndef QL_CLI_H
 #define QL_CLI_H
@@ -53,22 +54,49 @@ typedef struct ql_common_opts {
     char        lake_buf[4096], log_buf[4096];
 } ql_common_opts_t;
 
+/* Fills in the defaults (the struct is the caller's; nothing to free). */
 void ql_cli_defaults(ql_common_opts_t *o);
 /* Handles a common option; returns 1 if it was one, 0 if not, -1 on a bad
- * value (message printed). */
+ * value (message printed). ql_cli_next calls it; a command with its own
+ * getopt loop may too. */
 int  ql_cli_common(ql_common_opts_t *o, int opt, const char *arg, const char *cmd);
-/* Derives lake_dir/log_dir from data_dir where not given. */
+/* Derives lake_dir/log_dir from data_dir where not given (into o's buffers). */
 void ql_cli_finish(ql_common_opts_t *o);
 /* Parses the value of a duration flag ("500ms", "1s", "10m", …) into *ms,
  * which must be >= min_ms; otherwise prints "questlog CMD: bad --FLAG 'ARG'"
  * and returns -1 (a usage error). */
 int  ql_cli_duration(const char *cmd, const char *flag, const char *arg, int64_t min_ms, int64_t *ms);
 
-/* The end of option parsing for a command that takes no operands: after
- * --help prints `usage` and the common flags and returns 0; with a stray
- * operand prints "questlog CMD: unexpected argument 'X'" and returns 2;
- * otherwise runs ql_cli_finish and returns -1 (go on). */
+/* getopt_long for a command, with the common flags handled here: returns
+ * the command's next own option (a char of `shortopts` or a code of
+ * `longopts`), -1 after the last option (argv[optind] is then the first
+ * operand), or '?' after printing "questlog CMD: unknown option '--x'",
+ * "... missing value for '--x'" or a common flag's bad value — the command
+ * then returns 2. `shortopts` lists only the command's own short options
+ * (QL_COMMON_SHORTOPTS is added); `longopts` must include
+ * QL_COMMON_LONGOPTS. Start a parse with optind = 1. Not thread-safe
+ * (getopt's globals). */
+int  ql_cli_next(ql_common_opts_t *o, const char *cmd, int argc, char **argv, const char *shortopts,
+                 const struct option *longopts);
+
+/* The end of option parsing (after ql_cli_next returned -1): after --help
+ * prints `usage` and the common flags' help to stdout and returns 0; with
+ * fewer than min_operands operands prints "questlog CMD: MISSING" (then a
+ * pointer to --help) and returns 2; otherwise runs ql_cli_finish and returns
+ * -1 (go on; the operands are argv[optind..argc-1]). */
+int  ql_cli_end_operands(ql_common_opts_t *o, const char *cmd, const char *usage, int argc, int min_operands,
+                         const char *missing);
+
+/* The same for a command that takes no operands: a stray operand prints
+ * "questlog CMD: unexpected argument 'X'" and returns 2. */
 int  ql_cli_end_no_operands(ql_common_opts_t *o, const char *cmd, const char *usage, int argc, char **argv);
+
+/* For a command that reads the embedded log: 0 when DATA/log exists, else
+ * prints "questlog CMD: no log at 'DIR' (…what to do…)" and returns -1. */
+int  ql_cli_need_log(const ql_common_opts_t *o, const char *cmd);
+/* For a command that reads the lake: 0 when LAKE is a directory, else
+ * prints "questlog CMD: no lake at 'DIR' (…what to do…)" and returns -1. */
+int  ql_cli_need_lake(const ql_common_opts_t *o, const char *cmd);
 
 /* The help text for the common flags, to append to a command's --help. */
 extern const char ql_cli_common_help[];

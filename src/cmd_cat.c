@@ -32,17 +32,14 @@ static int64_t assigned(void *arg, int32_t partition)
     return ((cat_start_t *)arg)->from;
 }
 
-static void help(void)
-{
-    printf("usage: questlog cat [--data DIR] [--from beginning|end|OFFSET] [-e]\n"
-           "       questlog cat --kafka BROKERS [--topic T] [-X k=v]… [--from …] [-e]\n\n"
-           "Prints each log record's value (the event, one JSON object) as a line, like\n"
-           "`kcat -C -o beginning -e`. Follows the log until interrupted unless -e is given.\n\n"
-           "Options:\n"
-           "  --from WHERE      beginning (default), end, or an offset (per partition with Kafka)\n"
-           "  -e, --exit        exit when the end of the log is reached (kcat -e)\n\n%s",
-           ql_cli_common_help);
-}
+static const char usage[] =
+    "usage: questlog cat [--data DIR] [--from beginning|end|OFFSET] [-e]\n"
+    "       questlog cat --kafka BROKERS [--topic T] [-X k=v]… [--from …] [-e]\n\n"
+    "Prints each log record's value (the event, one JSON object) as a line, like\n"
+    "`kcat -C -o beginning -e`. Follows the log until interrupted unless -e is given.\n\n"
+    "Options:\n"
+    "  --from WHERE      beginning (default), end, or an offset (per partition with Kafka)\n"
+    "  -e, --exit        exit when the end of the log is reached (kcat -e)\n";
 
 /* 1 when stdout is a pipe whose reader went away (cat | head, while idle). */
 static int stdout_gone(void)
@@ -72,25 +69,16 @@ int ql_cmd_cat(int argc, char **argv)
     const char *from = "beginning";
     int exit_at_end = 0, opt;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, QL_COMMON_SHORTOPTS "e", longopts, NULL)) != -1) {
-        int r = ql_cli_common(&o, opt, optarg, "cat");
-        if (r < 0) return 2;
-        if (r > 0) continue;
+    while ((opt = ql_cli_next(&o, "cat", argc, argv, "e", longopts)) != -1) {
         switch (opt) {
         case OPT_FROM: from = optarg; break;
         case 'e': exit_at_end = 1; break;
-        default: fprintf(stderr, "questlog cat: try 'questlog cat --help'\n"); return 2;
+        default: return 2;   /* ql_cli_next said why */
         }
     }
-    if (o.help) {
-        help();
-        return 0;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "questlog cat: unexpected argument '%s'\n", argv[optind]);
-        return 2;
-    }
-    ql_cli_finish(&o);
+    int end = ql_cli_end_no_operands(&o, "cat", usage, argc, argv);
+    if (end >= 0) return end;
+    if (!o.kafka && ql_cli_need_log(&o, "cat")) return 1;
 
     cat_start_t start;
     if (!strcmp(from, "beginning")) start.from = QL_OFFSET_BEGINNING;

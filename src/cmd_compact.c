@@ -51,10 +51,7 @@ int ql_cmd_compact(int argc, char **argv)
     int quiet = 0, c;
     uint64_t v;
     optind = 1;
-    while ((c = getopt_long(argc, argv, QL_COMMON_SHORTOPTS "nq", longopts, NULL)) != -1) {
-        int r = ql_cli_common(&co, c, optarg, "compact");
-        if (r < 0) return 2;
-        if (r) continue;
+    while ((c = ql_cli_next(&co, "compact", argc, argv, "nq", longopts)) != -1) {
         switch (c) {
         case OPT_MIN:
             o.min_files = atoi(optarg);
@@ -79,14 +76,11 @@ int ql_cmd_compact(int argc, char **argv)
             break;
         case 'n': o.dry_run = 1; break;
         case 'q': quiet = 1; break;
-        default: fprintf(stderr, "%s", usage); return 2;
+        default: return 2;   /* ql_cli_next said why */
         }
     }
-    if (co.help) {
-        printf("%s\n%s", usage, ql_cli_common_help);
-        return 0;
-    }
-    ql_cli_finish(&co);
+    int end = ql_cli_end_operands(&co, "compact", usage, argc, 0, NULL);
+    if (end >= 0) return end;
     o.wopt = &wo;
     o.verbose = !quiet;
 
@@ -95,10 +89,7 @@ int ql_cmd_compact(int argc, char **argv)
     char **tables = NULL;
     size_t nt = 0;
     ql_lake_compact_stats_t sum = {0};
-    if (access(co.lake_dir, F_OK) != 0) {
-        snprintf(err, sizeof err, "no lake at '%s'", co.lake_dir);
-        goto fail;
-    }
+    if (ql_cli_need_lake(&co, "compact")) return 1;
     if (ql_lake_lock(co.lake_dir, "compact", &lock_fd, err, sizeof err)) goto fail;
     if (optind < argc) {
         nt = (size_t)(argc - optind);

@@ -61,10 +61,7 @@ int ql_cmd_load(int argc, char **argv)
     uint64_t batch_rows = 0;
     ql_pq_codec_t codec = QL_PQ_ZSTD;
     optind = 1;
-    while ((c = getopt_long(argc, argv, QL_COMMON_SHORTOPTS "q", longopts, NULL)) != -1) {
-        int r = ql_cli_common(&co, c, optarg, "load");
-        if (r < 0) return 2;
-        if (r) continue;
+    while ((c = ql_cli_next(&co, "load", argc, argv, "q", longopts)) != -1) {
         switch (c) {
         case OPT_ONCE: once = 1; break;
         case 'q': quiet = 1; break;
@@ -89,11 +86,13 @@ int ql_cmd_load(int argc, char **argv)
                 return 2;
             }
             break;
-        default: fprintf(stderr, "%s", usage); return 2;
+        default: return 2;   /* ql_cli_next said why */
         }
     }
     int end = ql_cli_end_no_operands(&co, "load", usage, argc, argv);
     if (end >= 0) return end;
+
+    if (!co.kafka && ql_cli_need_log(&co, "load")) return 1;
 
     char err[512];
     int rc = 1, lock_fd = -1;
@@ -111,13 +110,8 @@ int ql_cmd_load(int argc, char **argv)
     ql_consumer_callbacks_t cb = ql_loader_callbacks(ld);
     if (co.kafka) {
         if (ql_consumer_open_kafka(&cons, co.kafka, co.topic, co.group, co.kafka_conf, &cb, err, sizeof err)) goto fail;
-    } else {
-        if (access(co.log_dir, F_OK) != 0) {
-            snprintf(err, sizeof err, "no log at '%s' (start `questlog serve --data %s` first, or pass --data)",
-                     co.log_dir, co.data_dir);
-            goto fail;
-        }
-        if (ql_consumer_open_embedded(&cons, co.log_dir, "loader", &cb, err, sizeof err)) goto fail;
+    } else if (ql_consumer_open_embedded(&cons, co.log_dir, "loader", &cb, err, sizeof err)) {
+        goto fail;
     }
 
     struct sigaction sa;

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "report.h"
@@ -36,7 +35,7 @@ int ql_cmd_report(int argc, char **argv)
     int opt;
     char err[1024];
     optind = 1;
-    while ((opt = getopt_long(argc, argv, QL_COMMON_SHORTOPTS "o:f:", longopts, NULL)) != -1) {
+    while ((opt = ql_cli_next(&o, "report", argc, argv, "o:f:", longopts)) != -1) {
         switch (opt) {
         case 'o': outpath = optarg; break;
         case 'f':
@@ -47,19 +46,12 @@ int ql_cmd_report(int argc, char **argv)
                 return 2;
             }
             break;
-        default: {
-            int r = ql_cli_common(&o, opt, optarg, "report");
-            if (r < 0) return 2;
-            if (r == 0) { fputs(usage, stderr); return 2; }
-        }
+        default: return 2;   /* ql_cli_next said why */
         }
     }
-    if (o.help) {
-        printf("%s\n%s", usage, ql_cli_common_help);
-        return 0;
-    }
-    if (optind != argc) { fputs(usage, stderr); return 2; }
-    ql_cli_finish(&o);
+    int end = ql_cli_end_no_operands(&o, "report", usage, argc, argv);
+    if (end >= 0) return end;
+    if (ql_cli_need_lake(&o, "report")) return 1;
     if (!outpath || strcmp(outpath, "-") == 0) {
         if (ql_report_write(stdout, o.lake_dir, fmt, err, sizeof err) < 0) {
             fprintf(stderr, "questlog report: %s\n", err);

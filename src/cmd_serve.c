@@ -20,20 +20,16 @@
 
 enum { OPT_THREADS = QL_OPT_FIRST_LOCAL };
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: questlog serve [--data DIR] [--listen HOST:PORT] [--config FILE] [--threads N]\n"
-            "                      [--kafka BROKERS --topic T -X key=value ...]\n\n"
-            "The HTTP collector: the catalog's routes (GET /purchase_a_sword?sword_type=katana ...),\n"
-            "POST /events (one JSON object or NDJSON), GET /healthz, /metrics, /stats.\n"
-            "Every 200 is sent only once the event is durable in the log (DATA/log, or the Kafka\n"
-            "topic with --kafka). Ctrl-C (SIGINT) or SIGTERM: stop accepting, finish in-flight\n"
-            "requests, close the log, exit 0.\n\n"
-            "Options:\n"
-            "  --threads N       event loops (default: [server] threads, 0 = one per core)\n\n%s",
-            ql_cli_common_help);
-}
+static const char usage[] =
+    "usage: questlog serve [--data DIR] [--listen HOST:PORT] [--config FILE] [--threads N]\n"
+    "                      [--kafka BROKERS --topic T -X key=value ...]\n\n"
+    "The HTTP collector: the catalog's routes (GET /purchase_a_sword?sword_type=katana ...),\n"
+    "POST /events (one JSON object or NDJSON), GET /healthz, /metrics, /stats.\n"
+    "Every 200 is sent only once the event is durable in the log (DATA/log, or the Kafka\n"
+    "topic with --kafka). Ctrl-C (SIGINT) or SIGTERM: stop accepting, finish in-flight\n"
+    "requests, close the log, exit 0.\n\n"
+    "Options:\n"
+    "  --threads N       event loops (default: [server] threads, 0 = one per core)\n";
 
 int ql_cmd_serve(int argc, char **argv)
 {
@@ -48,38 +44,17 @@ int ql_cmd_serve(int argc, char **argv)
     int threads = 0, rc = 1, c;
     ql_cli_defaults(&co);
     optind = 1;
-    opterr = 0;  /* our own message, "questlog serve: …" */
-    while ((c = getopt_long(argc, argv, ":" QL_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-        if (c == '?' || c == ':') {
-            fprintf(stderr, "questlog serve: %s '%s' (see questlog serve --help)\n",
-                    c == '?' ? "unknown option" : "missing value for", argv[optind - 1]);
-            return 2;
-        }
-        if (c == OPT_THREADS) {
-            char *end;
-            threads = (int)strtol(optarg, &end, 10);
-            if (*end || threads < 0 || threads > 256) {
-                fprintf(stderr, "questlog serve: --threads wants 0..256\n");
-                return 2;
-            }
-            continue;
-        }
-        int r = ql_cli_common(&co, c, optarg, "serve");
-        if (r < 0) return 2;
-        if (r == 0) {
-            usage(stderr);
+    while ((c = ql_cli_next(&co, "serve", argc, argv, "", longopts)) != -1) {
+        if (c != OPT_THREADS) return 2;   /* '?': ql_cli_next said why */
+        char *end;
+        threads = (int)strtol(optarg, &end, 10);
+        if (*end || threads < 0 || threads > 256) {
+            fprintf(stderr, "questlog serve: --threads wants 0..256\n");
             return 2;
         }
     }
-    if (co.help) {
-        usage(stdout);
-        return 0;
-    }
-    if (optind < argc) {
-        fprintf(stderr, "questlog serve: unexpected argument '%s'\n", argv[optind]);
-        return 2;
-    }
-    ql_cli_finish(&co);
+    int end = ql_cli_end_no_operands(&co, "serve", usage, argc, argv);
+    if (end >= 0) return end;
 
     if (ql_config_load(&cfg, co.config_path, err, sizeof err) || ql_catalog_load(&cat, cfg, err, sizeof err))
         goto fail;

@@ -45,15 +45,13 @@ static const char usage[] =
     "  --threads N           collector event loops (default: one per core)\n"
     "  -q, --quiet           no status lines\n";
 
+/* The loader thread: returns NULL, or its error message (static) for the
+ * main thread to report. */
 static void *loader_main(void *arg)
 {
     ql_loader_follow_t *f = arg;
     static char err[512];
-    if (ql_loader_follow(f, err, sizeof err) != 0) {
-        fprintf(stderr, "questlog up: loader: %s\n", err);
-        return err;
-    }
-    return NULL;
+    return ql_loader_follow(f, err, sizeof err) != 0 ? err : NULL;
 }
 
 static void metrics(void *arg, ql_buf_t *out)
@@ -98,10 +96,7 @@ int ql_cmd_up(int argc, char **argv)
     int quiet = 0, threads = 0, c;
     int64_t flush_ms = 1000, compact_ms = 600000;
     optind = 1;
-    while ((c = getopt_long(argc, argv, QL_COMMON_SHORTOPTS "q", longopts, NULL)) != -1) {
-        int r = ql_cli_common(&co, c, optarg, "up");
-        if (r < 0) return 2;
-        if (r) continue;
+    while ((c = ql_cli_next(&co, "up", argc, argv, "q", longopts)) != -1) {
         switch (c) {
         case 'q': quiet = 1; break;
         case OPT_FLUSH:
@@ -117,7 +112,7 @@ int ql_cmd_up(int argc, char **argv)
                 return 2;
             }
             break;
-        default: fprintf(stderr, "%s", usage); return 2;
+        default: return 2;   /* ql_cli_next said why */
         }
     }
     int end = ql_cli_end_no_operands(&co, "up", usage, argc, argv);

@@ -99,6 +99,8 @@ struct loop {
     h2o_timeout_t              zero;
     h2o_timeout_entry_t        flush_entry;
     batch_t                   *cur, *free_batches;
+    batch_t                   *committed;  /* ours, committed by this thread inside flush */
+    int                        committing; /* inside ql_log_append_commit */
     size_t                     inflight;   /* parked requests in batches handed to the log */
     ql_event_builder_t        *eb;
     ql_buf_t                   scratch;
@@ -401,17 +403,29 @@ static void batch_answer(loop_t *L, batch_t *B)
     }
 }
 
-/* Log thread: the append holding B is durable (status 0) or failed. */
+/* The append holding B is durable (status 0) or failed. On the log's
+ * thread, or on another loop's thread that committed it: B goes home as a
+ * message. On B's own loop thread (inside its ql_log_append_commit): B is
+ * noted, and flush answers it when the append returns. */
 static void log_done(void *arg, int status, int64_t first_offset, const char *errmsg)
 {
     (void)first_offset;
     batch_t *B = arg;
+    loop_t *L = B->loop;
     B->status = status;
     if (status < 0) snprintf(B->errmsg, sizeof B->errmsg, "%s", errmsg ? errmsg : "append failed");
-    h2o_multithread_send_message(&B->loop->acks, &B->msg);
+    if (pthread_equal(pthread_self(), L->thread) && L->committing) { /* only L's thread reads `committing` */
+        B->next_free = L->committed;
+        L->committed = B;
+        return;
+    }
+    h2o_multithread_send_message(&L->acks, &B->msg);
 }
 
-static void flush(loop_t *L)
+/* Hands the current batch to the log. `commit_here`: at the end of a loop
+ * iteration, where this thread may do the commit itself and answer at once
+ * (ql_log_append_commit); inside a request handler the append only queues. */
+static void flush(loop_t *L, int commit_here)
 {
     batch_t *B = L->cur;
     if (h2o_timeout_is_linked(&L->flush_entry)) h2o_timeout_unlink(&L->flush_entry);
@@ -425,9 +439,23 @@ static void flush(loop_t *L)
     }
     L->inflight += B->n_pend;
     char err[200];
-    int rc = ql_log_append(L->srv->log, B->msgs, B->n_msgs, log_done, B);
-    /* From here on B belongs to the log until its message comes back
-     * (on_acks runs on this thread, so not before we return). */
+    int rc;
+    if (commit_here) {
+        L->committing = 1;
+        rc = ql_log_append_commit(L->srv->log, B->msgs, B->n_msgs, log_done, B);
+        L->committing = 0;
+        while (L->committed) { /* batches of ours that this thread committed (log_done) */
+            batch_t *C = L->committed;
+            L->committed = C->next_free;
+            L->inflight -= C->n_pend;
+            batch_answer(L, C);
+            batch_recycle(L, C);
+        }
+    } else {
+        rc = ql_log_append(L->srv->log, B->msgs, B->n_msgs, log_done, B);
+    }
+    /* From here on B belongs to the log until it comes back (as a message:
+     * on_acks runs on this thread, so not before we return; or above). */
     if (rc < 0) {
         L->inflight -= B->n_pend;
         B->status = rc;
@@ -442,7 +470,7 @@ static void flush(loop_t *L)
 static void on_flush_timer(h2o_timeout_entry_t *entry)
 {
     loop_t *L = H2O_STRUCT_FROM_MEMBER(loop_t, flush_entry, entry);
-    flush(L);
+    flush(L, 1);
 }
 
 static void on_acks(h2o_multithread_receiver_t *r, h2o_linklist_t *messages)
@@ -533,7 +561,7 @@ static int ingest_prepare(loop_t *L, h2o_req_t *req, int rid, ql_event_input_t *
 
 static void park_and_schedule(loop_t *L, batch_t *B)
 {
-    if (B->data.len >= FLUSH_BYTES) flush(L);
+    if (B->data.len >= FLUSH_BYTES) flush(L, 0);
     else if (!h2o_timeout_is_linked(&L->flush_entry)) h2o_timeout_link(L->evloop, &L->zero, &L->flush_entry);
 }
 
@@ -585,7 +613,7 @@ static void ingest_body(loop_t *L, h2o_req_t *req, int rid)
         ql_buf_t mine = QL_BUF_INIT;
         ql_buf_append(&mine, B->data.data + before, B->data.len - before);
         B->data.len = before;
-        flush(L);
+        flush(L, 0);
         B = batch_get(L);
         ql_buf_append(&B->data, mine.data, mine.len);
         ql_buf_free(&mine);
@@ -718,7 +746,7 @@ static void on_control(h2o_multithread_receiver_t *r, h2o_linklist_t *messages)
         L->listen_fd = -1;
     }
     h2o_context_request_shutdown(&L->ctx);
-    flush(L);
+    flush(L, 0);
 }
 
 /* Creates the loop's h2o objects. Runs on the loop's own thread: h2o binds

@@ -10,6 +10,7 @@
  *   LAKE/<table>/dt=…/.part-<pid>.<n>.parquet.tmp   a file being written
  *   LAKE/<table>/.marker-<pid>.<n>.tmp     a marker being replaced
  *   LAKE/.partition-<label>.lock           the partition's claim (see I7)
+ *   LAKE/.imports/<id>                     record of a committed import (see I8)
  *
  * A loader file holds, for log partition <label> (decimal), the table's rows
  * of the log records with offsets first..last — the range of LOG offsets the
@@ -91,6 +92,17 @@
  *       deleted; only P's own files are renamed by P's commit. The token
  *       needs no fsync: it only has to outlive its process (flock is
  *       released by the kernel when a holder dies, kill -9 included).
+ *   I8  (import, once per input content) An import of content id ID labels
+ *       its files "imp<ID>w<k>" and commits, under the flock of
+ *       LAKE/.imports: if the record .imports/ID exists, nothing (its temp
+ *       files are deleted); else delete every file labelled imp<ID>w… (a
+ *       crashed earlier run's), rename its own, fsync their directories,
+ *       then write the record durably — the commit point. Readers
+ *       (ql_lake_list_files, hence compaction) skip files of an id without a
+ *       record, so for questlog an import appears whole or not at all, and
+ *       a crashed import's files are never merged into other files before
+ *       the next run of that content deletes them. Engines listing files
+ *       themselves see such files until then (docs/lake.md).
  *
  * Import files carry a non-numeric label ("imp" + id) and input line numbers:
  * they are not part of any offset record and cannot collide with log files.
@@ -327,19 +339,26 @@ static int exists_in(const char *dir, const char *name)
     return access(p, F_OK) == 0;
 }
 
-/* Hides (cov[i] = 1) the inputs of every complete intent whose merged file
- * exists: the merge is committed, the inputs are on their way out. */
+/* Reads the intent at `path` into *it and its directory into dir: 1 when
+ * it is complete and its merged file exists (the merge is committed, the
+ * inputs are on their way out), else 0. Free it->in either way. */
+static int intent_committed(const char *path, char dir[4096], intent_t *it)
+{
+    memset(it, 0, sizeof *it);
+    snprintf(dir, 4096, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) return 0;
+    *slash = '\0';
+    return intent_read(path, it) > 0 && exists_in(dir, it->out);
+}
+
+/* Hides (cov[i] = 1) the inputs of every committed intent. */
 static void intents_hide(const flist_t *l, const ql_buf_t *intents, char *cov)
 {
     for (size_t off = 0; off < intents->len; off += strlen(intents->data + off) + 1) {
-        const char *path = intents->data + off;
         char dir[4096];
-        snprintf(dir, sizeof dir, "%s", path);
-        char *slash = strrchr(dir, '/');
-        if (!slash) continue;
-        *slash = '\0';
         intent_t it;
-        if (intent_read(path, &it) > 0 && exists_in(dir, it.out)) {
+        if (intent_committed(intents->data + off, dir, &it)) {
             size_t dl = strlen(dir);
             for (size_t i = 0; i < l->n; i++) {
                 if (dir_len(&l->v[i]) != dl + 1 || strncmp(l->v[i].path, dir, dl)) continue;
@@ -360,12 +379,8 @@ static int intents_recover(const ql_buf_t *intents, int *removed, char *err, siz
         const char *base = strrchr(path, '/');
         if (pid_alive(intent_pid(base ? base + 1 : path))) continue;
         char dir[4096];
-        snprintf(dir, sizeof dir, "%s", path);
-        char *slash = strrchr(dir, '/');
-        if (!slash) continue;
-        *slash = '\0';
         intent_t it;
-        if (intent_read(path, &it) > 0 && exists_in(dir, it.out)) {
+        if (intent_committed(path, dir, &it)) {
             for (size_t j = 0; j < it.n_in; j++) {
                 char p[4096];
                 if (snprintf(p, sizeof p, "%s/%s", dir, it.in[j]) >= (int)sizeof p) continue;
@@ -383,6 +398,37 @@ static int intents_recover(const ql_buf_t *intents, int *removed, char *err, siz
         if (ql_fsync_dir(dir, err, errlen)) return -1;
     }
     return 0;
+}
+
+/* "imp<ID>w<digits>" → ID (I8) into id and 1; any other label → 0. */
+static int import_id_of(const char *label, char id[QL_LAKE_IMPORT_ID_LEN + 1])
+{
+    if (strncmp(label, "imp", 3)) return 0;
+    const char *h = label + 3, *w = h + QL_LAKE_IMPORT_ID_LEN;
+    for (const char *c = h; c < w; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f'))) return 0;
+    if (*w != 'w' || !w[1]) return 0;
+    for (const char *c = w + 1; *c; c++)
+        if (*c < '0' || *c > '9') return 0;
+    memcpy(id, h, QL_LAKE_IMPORT_ID_LEN);
+    id[QL_LAKE_IMPORT_ID_LEN] = '\0';
+    return 1;
+}
+
+/* Hides (cov[i] = 1) the files of imports without a record (I8). Files are
+ * sorted by directory and label, so one lookup serves a run of them. */
+static void imports_hide(const char *lake_dir, const flist_t *l, char *cov)
+{
+    char id[QL_LAKE_IMPORT_ID_LEN + 1], prev[QL_LAKE_IMPORT_ID_LEN + 1] = "";
+    int done = 1;
+    for (size_t i = 0; i < l->n; i++) {
+        if (cov[i] || !import_id_of(l->v[i].label, id)) continue;
+        if (strcmp(id, prev)) {
+            memcpy(prev, id, sizeof id);
+            done = ql_lake_import_done(lake_dir, id);
+        }
+        if (!done) cov[i] = 1;
+    }
 }
 
 /* Every questlog-visible *.parquet of a table, unfiltered; plus, with
@@ -461,6 +507,7 @@ int ql_lake_list_files(const char *lake_dir, const char *table, ql_lake_file_t *
         char *cov = ql_calloc(l.n, 1);
         find_covered(&l, cov);
         intents_hide(&l, &intents, cov);
+        imports_hide(lake_dir, &l, cov);
         size_t k = 0;
         for (size_t i = 0; i < l.n; i++) {
             if (cov[i]) { free(l.v[i].path); continue; }
@@ -942,6 +989,74 @@ int ql_lake_lock(const char *lake_dir, const char *name, int *fd, char *err, siz
     if (ftruncate(f, 0) == 0 && pwrite(f, pid, (size_t)n, 0) < 0) { /* the pid is only informative */ }
     *fd = f;
     return 0;
+}
+
+/* ---- imports (I8) ---------------------------------------------------------------- */
+
+void ql_lake_import_label(const char *id, int worker, char out[QL_LAKE_LABEL_MAX])
+{
+    snprintf(out, QL_LAKE_LABEL_MAX, "imp%.32sw%d", id, worker);
+}
+
+int ql_lake_import_lock(const char *lake_dir, int *fd, char *err, size_t errlen)
+{
+    char dir[4096];
+    *fd = -1;
+    if (snprintf(dir, sizeof dir, "%s/.imports", lake_dir) >= (int)sizeof dir)
+        return ql_err(err, errlen, "path too long: %s", lake_dir);
+    if (mkdir_durable(dir, err, errlen)) return -1;
+    int f = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (f < 0) return ql_err(err, errlen, "cannot open '%s': %s", dir, strerror(errno));
+    while (flock(f, LOCK_EX) != 0) {
+        if (errno == EINTR) continue;
+        int e = errno;
+        close(f);
+        return ql_err(err, errlen, "cannot lock '%s': %s", dir, strerror(e));
+    }
+    *fd = f;
+    return 0;
+}
+
+int ql_lake_import_done(const char *lake_dir, const char *id)
+{
+    char p[4096];
+    if (snprintf(p, sizeof p, "%s/.imports/%s", lake_dir, id) >= (int)sizeof p) return 0;
+    return access(p, F_OK) == 0;
+}
+
+int ql_lake_import_rollback(const char *lake_dir, const char *id, int *removed, char *err, size_t errlen)
+{
+    char **tables = NULL, dir[4096], fid[QL_LAKE_IMPORT_ID_LEN + 1];
+    size_t nt = 0;
+    int rc = 0, nrm = 0;
+    if ((rc = ql_lake_list_tables(lake_dir, &tables, &nt, err, errlen))) goto out;
+    for (size_t t = 0; t < nt && !rc; t++) {
+        flist_t l = {0};
+        rc = scan_table(lake_dir, tables[t], &l, NULL, NULL, err, errlen);
+        for (size_t i = 0; i < l.n && !rc; i++) {
+            if (!import_id_of(l.v[i].label, fid) || strcmp(fid, id)) continue;
+            if (unlink(l.v[i].path) != 0 && errno != ENOENT) {
+                rc = ql_err(err, errlen, "cannot delete '%s': %s", l.v[i].path, strerror(errno));
+                break;
+            }
+            nrm++;
+            parent_dir(l.v[i].path, dir, sizeof dir);
+            rc = ql_fsync_dir(dir, err, errlen);
+        }
+        ql_lake_files_free(l.v, l.n);
+    }
+out:
+    if (removed) *removed = nrm;
+    ql_lake_tables_free(tables, nt);
+    return rc;
+}
+
+int ql_lake_import_record(const char *lake_dir, const char *id, const char *info, char *err, size_t errlen)
+{
+    char p[4096];
+    if (snprintf(p, sizeof p, "%s/.imports/%s", lake_dir, id) >= (int)sizeof p)
+        return ql_err(err, errlen, "path too long: %s", lake_dir);
+    return ql_write_file_atomic(p, info, strlen(info), err, errlen);
 }
 
 /* ---- compaction ----------------------------------------------------------------- */

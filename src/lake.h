@@ -176,10 +176,44 @@ typedef struct ql_lake_compact_stats {
 int ql_lake_compact(const char *lake_dir, const char *table, const ql_lake_compact_options_t *opt,
                     ql_lake_compact_stats_t *stats, char *err, size_t errlen);
 
-#endif
-
 /* Takes an exclusive advisory lock LAKE/.NAME.lock (flock, non-blocking),
  * creating the lake directory if needed: one loader per lake ("loader"), one
  * compaction at a time ("compact"). *fd holds it until closed (or exit).
  * Returns -1 with "… is running (pid N)" when another process holds it. */
 int ql_lake_lock(const char *lake_dir, const char *name, int *fd, char *err, size_t errlen);
+
+/* ---- imports: once per input content ------------------------------------- */
+
+/* An import is named by a content hash of its input: the id, 32 lowercase
+ * hex digits; its files carry the labels "imp<ID>w<worker>". Its commit
+ * point is its record LAKE/.imports/<ID>: files of an id without a record
+ * (an import running, or one that crashed during its renames) are hidden by
+ * ql_lake_list_files and deleted by the next import of the same content
+ * (ql_lake_import_rollback). The protocol is in lake.c (I8) and
+ * docs/lake.md. */
+#define QL_LAKE_IMPORT_ID_LEN 32
+
+/* The label of worker `worker` of import `id`: "imp<ID>w<worker>". */
+void ql_lake_import_label(const char *id, int worker, char out[QL_LAKE_LABEL_MAX]);
+
+/* Takes the lake's import lock (flock of LAKE/.imports, created durably),
+ * waiting for another import's commit to end: imports commit one at a time.
+ * *fd holds it until closed (or exit). */
+int ql_lake_import_lock(const char *lake_dir, int *fd, char *err, size_t errlen);
+
+/* 1 when LAKE/.imports/ID exists (an import of that content committed),
+ * else 0. */
+int ql_lake_import_done(const char *lake_dir, const char *id);
+
+/* Deletes every data file labelled imp<ID>w… in every table (what an import
+ * of that content renamed before it crashed), fsyncing each directory.
+ * *removed (may be NULL) gets the count. Only with the import lock held and
+ * no record for ID. */
+int ql_lake_import_rollback(const char *lake_dir, const char *id, int *removed, char *err, size_t errlen);
+
+/* Durably writes the record LAKE/.imports/ID (text `info`, for people): the
+ * import's commit point. Only with the import lock held, after every file
+ * of the import is committed (ql_lake_commit). */
+int ql_lake_import_record(const char *lake_dir, const char *id, const char *info, char *err, size_t errlen);
+
+#endif

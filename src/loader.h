@@ -14,7 +14,8 @@
  *               by the caller; no offset record; rows go to the dt of their
  *               timestamp; files are named part-LABEL-FIRSTLINE-LASTLINE and
  *               all of an import's files are renamed at the final flush (a
- *               crash before it leaves only temp files, deleted later).
+ *               crash before it leaves only temp files, deleted later; the
+ *               caller makes the import once per content, lake.h).
  *
  * Memory: each open writer holds at most one row group (opt.wopt's budget);
  * a batch is committed when it reaches batch_rows records or the writers
@@ -49,7 +50,7 @@ typedef struct ql_loader_options {
     size_t                batch_bytes;   /* commit when writers buffer this much (default 64 MiB) */
     int64_t               file_rows;     /* import mode: rotate a file at this many rows (default 4M) */
     const char           *import_label;  /* NULL = log mode */
-    const char           *source;        /* `_rejected.source` value ("log", a file name) */
+    const char           *source;        /* `_rejected.source` value ("log", a file name); borrowed */
 } ql_loader_options_t;
 
 typedef struct ql_loader_stats {
@@ -97,9 +98,11 @@ int  ql_loader_flush(ql_loader_t *l, char *err, size_t errlen);
  * workers finish in parallel and commit only when all succeeded. */
 int  ql_loader_seal(ql_loader_t *l, char *err, size_t errlen);
 
-/* Sets the `_rejected.source` value for the following records (the string
- * must stay valid while used). */
-void ql_loader_set_source(ql_loader_t *l, const char *source);
+/* Import mode: names every file finished so far, and every later one, with
+ * `label` (their line ranges kept). An import whose id (a content hash) is
+ * known only at its end sets it after ql_loader_seal, before the final
+ * ql_loader_flush. */
+void ql_loader_relabel(ql_loader_t *l, const char *label);
 
 /* Kafka rebalance: drops partition p's uncommitted rows (temp files
  * deleted, nothing renamed) and forgets it; its records are skipped until
@@ -111,9 +114,6 @@ void ql_loader_revoke(ql_loader_t *l, int32_t partition);
 /* Log mode: next offset every table of the lake has loaded for p (what to
  * commit to the consumer for retention), or -1 if unknown. */
 int64_t ql_loader_committed(ql_loader_t *l, int32_t partition);
-
-/* Rows buffered and not yet committed. */
-int64_t ql_loader_pending_rows(const ql_loader_t *l);
 
 void ql_loader_stats(const ql_loader_t *l, ql_loader_stats_t *out);
 

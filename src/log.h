@@ -6,8 +6,9 @@
  *
  * Producing side (collector): ql_log_append() queues messages and returns at
  * once; the log calls `done` exactly once per append, on a thread the log
- * owns, after EVERY message of that append is durable (status 0) or after the
- * append failed (status < 0). A caller must not answer an HTTP request with
+ * owns (or, with ql_log_append_commit, possibly on the caller's thread inside
+ * that call), after EVERY message of that append is durable (status 0) or
+ * after the append failed (status < 0). A caller must not answer an HTTP request with
  * 200 before its `done` says 0: that is what "a 200 means durable" rests on.
  *
  * Consuming side (loader, `cat`): a consumer reads records in offset order
@@ -134,6 +135,16 @@ static inline int ql_log_append(ql_log_t *log, const ql_log_msg_t *msgs, size_t 
 {
     return log->ops->append(log, msgs, n, done, arg);
 }
+
+/* Like ql_log_append, but the caller lends its thread for the commit. The
+ * embedded log, when no commit is running, writes and fdatasyncs everything
+ * pending (this append included) on the calling thread before returning, and
+ * calls those appends' `done` on it, inside this call — no hand-over to the
+ * writer thread and back. When a commit is running, or for Kafka, it is
+ * exactly ql_log_append. Returns as ql_log_append does. Thread: any that may
+ * block for one write + fdatasync; its `done` must cope with being called on
+ * this thread from inside this call. Implemented in log_segment.c. */
+int ql_log_append_commit(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_done_fn done, void *arg);
 
 /* Snapshot of counters. Thread: any. */
 static inline void ql_log_stats(ql_log_t *log, ql_log_stats_t *out) { log->ops->stats(log, out); }

@@ -7,6 +7,8 @@
  * Files under DIR:
  *   NNNNNNNNNNNNNNNNNNNN.log  segments, named by the offset of their first
  *                             record (20 digits); records are dense offsets
+ *   prealloc.tmp              the next segment being prepared: zeros, not yet
+ *                             a segment (no reader looks at it)
  *   head                      4 KiB, mmap'ed shared: magic + `durable_end`,
  *                             the offset up to which records are durable.
  *                             The writer holds flock(LOCK_EX) on it: one
@@ -14,22 +16,38 @@
  *   checkpoints/NAME          a named consumer's next offset, decimal text,
  *                             replaced by rename (ql_write_file_atomic)
  *
+ * A segment is PREALLOCATED or PLAIN. A preallocated one was written full of
+ * zeros (segment_bytes of them) and fsync'ed as prealloc.tmp by the prep
+ * thread, and only then renamed to its segment name (like PostgreSQL's
+ * wal_init_zero): records overwrite blocks that are already allocated and
+ * durable, so the file size never changes and fdatasync is a pure data flush
+ * (no ext4 journal commit, which is what made appends' fsyncs slow and
+ * spiky). A plain segment is created empty and grows with each write: the
+ * fallback when no prepared file is ready or the disk has too little room.
+ * Either way the data of a segment ends at its end of file or at the first
+ * END MARKER: a frame position whose `len` field is 0, followed by nothing
+ * but zeros (ql_log_frame_is_end).
+ *
  * INVARIANTS (data safety rests on these):
  *
  * I1 Durable before acknowledged. An append's `done(0)` is called only after
  *    the write and the fdatasync that cover all of its records returned
  *    success, and after a new segment's directory entry was fsync'ed (and,
- *    at open, DIR's own entry in its parent).
+ *    at open, DIR's own entry in its parent). A preallocated segment's zeros
+ *    and size were fsync'ed before its rename, and the rename before its first
+ *    record was written.
  *    Appends are all-or-nothing: an append's records are written in one
  *    write together with whole other appends, never split across segments.
  *
- * I2 The file never holds garbage below its durable size. The writer keeps
- *    `seg_size`, the durable size of the active segment, and writes each
- *    batch at exactly that position. If the write or fdatasync fails, the file
- *    is truncated back to seg_size before anything else is written and
- *    before the segment is sealed by a roll, every append of the batch gets
- *    done(QL_LOG_EIO), and its offsets are reused by later appends. While
- *    the truncate itself fails, every batch fails: a record of a failed
+ * I2 Nothing but zeros (or EOF) follows the durable data of the active
+ *    segment, except the bytes of the batch being written. The writer keeps
+ *    `seg_size`, the durable data size of the active segment, and writes each
+ *    batch at exactly that position. If the write or fdatasync fails, the
+ *    batch's bytes are removed (overwritten with zeros inside the
+ *    preallocated part, truncated beyond it) before anything else is written
+ *    and before the segment is sealed by a roll; every append of the batch
+ *    gets done(QL_LOG_EIO), and its offsets are reused by later appends.
+ *    While that removal itself fails, every batch fails: a record of a failed
  *    batch must never survive next to later records.
  *
  * I3 Readers see only durable records. After each successful fdatasync the
@@ -37,24 +55,35 @@
  *    reader loads durable_end (acquire) at the start of each poll and parses
  *    only records with offset < durable_end; it re-reads file bytes on every
  *    poll, so it never holds bytes of a batch the writer could still
- *    truncate. Hence a record a reader returned is never taken back.
+ *    remove. Hence a record a reader returned is never taken back.
  *    Because nothing below durable_end can be a torn write, a record below it
  *    that fails its length/CRC/offset check is corruption: the reader
- *    returns an error naming the segment and byte position; it never skips it.
+ *    returns an error naming the segment and byte position; it never skips
+ *    it. At the end of a segment's data (EOF or an end marker) with its next
+ *    offset below durable_end, the reader moves on to the segment named by
+ *    that offset (I5 says it exists).
  *
- * I4 Recovery order at open: lock head → list segments → delete an empty
- *    last segment (a roll, then a crash) → scan the LAST segment from its start, checking length, CRC and consecutive offsets →
- *    truncate a torn/corrupt tail (and say so on stderr) and fdatasync → set
- *    durable_end to the recovered end → retention → start the writer. Only
- *    the last segment can have a torn tail: a segment is sealed (a new one is
- *    created) only after the fsync of all its records, so sealed segments are
- *    never truncated — corruption there is reported by readers (I3).
+ * I4 Recovery order at open: lock head → delete prealloc.tmp (a crash while
+ *    preparing leaves a partial one; it never was a segment) → list
+ *    segments → delete a last segment that holds no valid record (a roll,
+ *    then a crash before its first commit: nothing in it was acknowledged),
+ *    repeatedly → scan the LAST segment from its start, checking length,
+ *    CRC and consecutive offsets → any non-zero byte after the valid prefix
+ *    is a torn write: cut it (truncate when it reaches EOF, else overwrite
+ *    with zeros, so no stale frame can ever line up behind later records),
+ *    say so on stderr, fsync → set durable_end to the recovered end →
+ *    retention → start the writer. Only the last segment can have a torn
+ *    tail: a segment is sealed (a new one is started) only after the fsync of
+ *    all its records, so sealed segments are never cut — corruption there is
+ *    reported by readers (I3).
  *
  * I5 Rolling: before a batch that would grow a non-empty active segment past
- *    segment_bytes, the writer creates the next segment (named by the next
- *    offset, O_TRUNC: no durable record can be in it), fsyncs DIR, and only
- *    then writes to it. A reader at the clean end of a segment whose next
- *    offset is below durable_end therefore always finds the next file.
+ *    segment_bytes — or, from a plain segment, past its end of file while a
+ *    prepared segment is ready (an early roll) — the writer makes the next
+ *    segment, named by the next offset: prealloc.tmp renamed, or else a new
+ *    empty file (O_TRUNC: no durable record can be in it); it fsyncs DIR, and
+ *    only then writes to it. A reader at the end of a segment's data whose
+ *    next offset is below durable_end therefore always finds the next file.
  *
  * I6 Retention (writer thread only: at open, at each roll, and when idle
  *    once a minute) deletes a prefix of sealed segments, each only if every
@@ -64,11 +93,15 @@
  *
  * Threads: ql_log_append is called from any thread and only copies the
  * messages into the pending batch under `mu` (no I/O, no per-message malloc;
- * a condition signal only to wake an idle or lingering writer). The writer thread swaps the
- * pending batch with its own (double buffering), assigns offsets and CRCs,
- * writes, fsyncs, and calls each append's `done` in append order without
- * holding `mu`. Before taking a batch it may linger briefly (linger()) so
- * that clients just acknowledged can join it.
+ * a condition signal only to wake an idle writer). The writer thread swaps
+ * the pending batch with its own (double buffering), assigns offsets and
+ * CRCs, writes, fsyncs, and calls each append's `done` in append order
+ * without holding `mu`. The prep thread only ever writes prealloc.tmp; it
+ * hands it over (state PREP_READY under prep_mu) after closing it, and only
+ * the writer renames it. Preparing starts once the active segment holds
+ * PREP_AFTER bytes (a log that takes a few events never writes 64 MiB of
+ * zeros), and the zeros are written in paced 1 MiB steps, each written back
+ * before the next, so they never queue up in front of a commit's fdatasync.
  */
 #include "log_segment.h"
 
@@ -84,6 +117,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,6 +133,12 @@
 #define RETENTION_EVERY_US    (60ll * 1000 * 1000)
  #define DEFAULT_LINGER_US     500
 #define READ_CHUNK            (1u << 20)
+#define READ_STEP             (16u << 10) /* a poll's first pread; doubles up to READ_CHUNK */
+#define PREALLOC_NAME         "prealloc.tmp"
+#define PREP_CHUNK            (1u << 20)  /* zeros written (and written back) per step */
+#define PREP_PAUSE_US         500         /* pause between steps: commits' fsyncs go first */
+#define PREP_AFTER            (1ull << 20) /* start preparing once the active segment holds this */
+#define PREP_ROOM             4           /* prepare only with >= this many segments of free space */
 
 /* ---- frame ------------------------------------------------------------- */
 
@@ -197,7 +237,33 @@ int ql_log_segment_scan(const unsigned char *p, size_t len, int64_t base, size_t
     }
     *valid_len = pos;
     *next_offset = off;
-    return pos == len ? 1 : r;
+    return pos == len || ql_log_all_zero(p + pos, len - pos) ? 1 : r;
+}
+
+int ql_log_all_zero(const unsigned char *p, size_t avail)
+{
+    size_t i = 0;
+    for (; i + 8 <= avail; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if (w) return 0;
+    }
+    for (; i < avail; i++)
+        if (p[i]) return 0;
+    return 1;
+}
+
+/* Index one past the last non-zero byte of p[0..len) (0 if all zero). */
+static size_t end_of_nonzero(const unsigned char *p, size_t len)
+{
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, p + len - 8, 8);
+        if (w) break;
+        len -= 8;
+    }
+    while (len > 0 && !p[len - 1]) len--;
+    return len;
 }
 
 /* ---- files shared by writer and readers -------------------------------- */
@@ -283,6 +349,8 @@ typedef struct batch {
     size_t    nrec;
 } batch_t;
 
+enum { PREP_IDLE, PREP_WANT, PREP_READY, PREP_FAILED };
+
 typedef struct seglog {
     ql_log_t         base;
     char            *dir;
@@ -295,6 +363,9 @@ typedef struct seglog {
     batch_t          b[2];
     batch_t         *pending;     /* appends go here; the writer owns the other */
     int              writer_idle, closing;
+    int              committing;  /* a thread (the writer, or a caller of
+                                     ql_log_append_commit) owns the committer
+                                     state below and the non-pending batch */
     size_t           linger_target; /* wake the lingering writer at this many pending records */
     uint64_t         pending_bytes; /* pending + in flight, for EFULL */
     ql_log_stats_t   st;
@@ -302,11 +373,22 @@ typedef struct seglog {
     pthread_t        thr;
     int              thr_started;
 
-    /* writer thread only (and open/close) */
+    /* the prep thread (see "Threads" above) */
+    pthread_mutex_t  prep_mu;     /* guards prep_state */
+    pthread_cond_t   prep_cv;     /* wakes the prep thread */
+    int              prep_state;  /* PREP_* */
+    int              prep_stop;   /* set (atomically) by close: give up at once */
+    pthread_t        prep_thr;
+    int              prep_started;
+
+    /* the committer only (the thread that set `committing`; open/close) */
     int              fd;          /* active segment */
     int64_t          seg_base;
-    uint64_t         seg_size;    /* durable size of the active segment (I2) */
-    int              dirty;       /* bytes past seg_size may exist: truncate first */
+    uint64_t         seg_size;    /* durable data size of the active segment (I2) */
+    uint64_t         seg_alloc;   /* the file's durable size: writes below it do not
+                                     change it (zeros past seg_size: preallocated) */
+    uint64_t         dirty_end;   /* a failed batch may have left bytes in [seg_size, dirty_end) */
+    int64_t          prep_asked;  /* seg_base of the segment that last asked for a prepared one */
     int64_t          end_offset;  /* next offset to assign */
     int64_t          last_retention_us;
     size_t           last_nrec;   /* records in the last commit */
@@ -378,20 +460,169 @@ static void fail_msg(seglog_t *l, int e, const char *what, char *err, size_t err
              strerror(e));
 }
 
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t at)
+{
+    const unsigned char *p = buf;
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, (off_t)at);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (n == 0) {
+            errno = ENOSPC;
+            return -1;
+        }
+        p += n;
+        at += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static const unsigned char zeros64k[64 << 10];
+
+/* Overwrites [at, at+len) of fd with zeros. 0 or -1 (errno). */
+static int zero_range(int fd, uint64_t at, uint64_t len)
+{
+    while (len > 0) {
+        size_t n = len > sizeof zeros64k ? sizeof zeros64k : (size_t)len;
+        if (pwrite_all(fd, zeros64k, n, at) != 0) return -1;
+        at += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* I2: removes what a failed batch may have left in [seg_size, dirty_end):
+ * zeros inside the preallocated part, truncation beyond it. */
+static int clean_tail(seglog_t *l, char *err, size_t errlen)
+{
+    if (l->dirty_end <= l->seg_size) return 0;
+    uint64_t keep = l->seg_alloc > l->seg_size ? l->seg_alloc : l->seg_size;
+    if (l->dirty_end > keep && ftruncate(l->fd, (off_t)keep) != 0) {
+        fail_msg(l, errno, "truncating", err, errlen);
+        return -1;
+    }
+    uint64_t zend = l->dirty_end < l->seg_alloc ? l->dirty_end : l->seg_alloc;
+    if (zend > l->seg_size && zero_range(l->fd, l->seg_size, zend - l->seg_size) != 0) {
+        fail_msg(l, errno, "zeroing the failed batch in", err, errlen);
+        return -1;
+    }
+    l->dirty_end = l->seg_size;
+    return 0;
+}
+
+/* ---- preparing segments (P: see the top) ------------------------------- */
+
+static void prep_path(char *out, size_t n, const char *dir)
+{
+    snprintf(out, n, "%s/" PREALLOC_NAME, dir);
+}
+
+/* Prep thread: writes DIR/prealloc.tmp full of zeros and fsyncs it.
+ * 0 ok; -1 (file removed) on an error, too little room, or close. */
+static int prealloc_file(seglog_t *l)
+{
+    char path[4096];
+    prep_path(path, sizeof path, l->dir);
+    struct statvfs vfs;
+    if (statvfs(l->dir, &vfs) != 0 || (uint64_t)vfs.f_bavail * vfs.f_frsize / PREP_ROOM < l->segment_bytes)
+        return -1; /* a nearly full disk: plain segments, so the space goes to records */
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    unsigned char *z = ql_calloc(1, PREP_CHUNK);
+    int rc = 0;
+    for (uint64_t at = 0; at < l->segment_bytes && rc == 0;) {
+        if (__atomic_load_n(&l->prep_stop, __ATOMIC_RELAXED)) {
+            rc = -1;
+            break;
+        }
+        size_t n = l->segment_bytes - at < PREP_CHUNK ? (size_t)(l->segment_bytes - at) : PREP_CHUNK;
+        rc = pwrite_all(fd, z, n, at);
+        if (rc == 0 && n == PREP_CHUNK) {
+            /* write this step back now (not in one burst at the fsync), then
+             * give the disk to the commits for a moment */
+            sync_file_range(fd, (off_t)at, (off_t)n,
+                            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+            struct timespec ts = {0, PREP_PAUSE_US * 1000};
+            nanosleep(&ts, NULL);
+        }
+        at += n;
+    }
+    free(z);
+    if (rc == 0) rc = fsync(fd); /* the zeros and the size: durable before the rename (I1) */
+    close(fd);
+    if (rc != 0) unlink(path);
+    return rc;
+}
+
+static void *prep_main(void *arg)
+{
+    seglog_t *l = arg;
+    pthread_mutex_lock(&l->prep_mu);
+    for (;;) {
+        while (l->prep_state != PREP_WANT && !l->prep_stop) pthread_cond_wait(&l->prep_cv, &l->prep_mu);
+        if (l->prep_stop) break;
+        pthread_mutex_unlock(&l->prep_mu);
+        int rc = prealloc_file(l);
+        pthread_mutex_lock(&l->prep_mu);
+        l->prep_state = rc == 0 ? PREP_READY : PREP_FAILED;
+    }
+    pthread_mutex_unlock(&l->prep_mu);
+    return NULL;
+}
+
+/* Writer: asks for a prepared segment, once per active segment, when it has
+ * PREP_AFTER bytes (or half its limit). */
+static void prep_request(seglog_t *l)
+{
+    uint64_t after = l->segment_bytes / 2 < PREP_AFTER ? l->segment_bytes / 2 : PREP_AFTER;
+    if (!l->prep_started || l->prep_asked == l->seg_base || l->seg_size < after) return;
+    l->prep_asked = l->seg_base;
+    pthread_mutex_lock(&l->prep_mu);
+    if (l->prep_state == PREP_IDLE || l->prep_state == PREP_FAILED) {
+        l->prep_state = PREP_WANT;
+        pthread_cond_signal(&l->prep_cv);
+    }
+    pthread_mutex_unlock(&l->prep_mu);
+}
+
+/* Writer: 1 if a prepared segment is ready; with `take`, it is the
+ * writer's from now on (the prep thread may start the next one). */
+static int prep_ready(seglog_t *l, int take)
+{
+    if (!l->prep_started) return 0;
+    pthread_mutex_lock(&l->prep_mu);
+    int r = l->prep_state == PREP_READY;
+    if (r && take) l->prep_state = PREP_IDLE;
+    pthread_mutex_unlock(&l->prep_mu);
+    return r;
+}
+
+/* Makes `base` the active segment: an existing file (create = 0, at open),
+ * or a new one (I5): the prepared file renamed when one is ready, else an
+ * empty plain file. Seals the current one first (I2). */
 static int open_segment(seglog_t *l, int64_t base, int create, char *err, size_t errlen)
 {
     char path[4096];
-    if (l->fd >= 0 && l->dirty) { /* never seal a segment with a failed batch's bytes in it (I2) */
-        if (ftruncate(l->fd, (off_t)l->seg_size) != 0) {
-            fail_msg(l, errno, "truncating", err, errlen);
-            return -1;
-        }
-        l->dirty = 0;
-    }
+    if (l->fd >= 0 && clean_tail(l, err, errlen) != 0) return -1; /* never seal a failed batch's bytes (I2) */
     seg_path(path, sizeof path, l->dir, base);
-    int fd = open(path, O_RDWR | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0), 0644);
-    if (fd < 0) return ql_err(err, errlen, "cannot open segment '%s': %s", path, strerror(errno));
-    if (create && ql_fsync_dir(l->dir, err, errlen) != 0) {
+    int prepared = 0;
+    if (create && prep_ready(l, 1)) {
+        char tmp[4096];
+        prep_path(tmp, sizeof tmp, l->dir);
+        prepared = rename(tmp, path) == 0;
+        if (!prepared) unlink(tmp);
+    }
+    int fd = open(path, O_RDWR | O_CLOEXEC | (create && !prepared ? O_CREAT | O_TRUNC : 0), 0644);
+    if (fd < 0) {
+        ql_err(err, errlen, "cannot open segment '%s': %s", path, strerror(errno));
+        if (prepared) unlink(path);
+        return -1;
+    }
+    struct stat st;
+    if (create && (ql_fsync_dir(l->dir, err, errlen) != 0 || fstat(fd, &st) != 0)) {
         close(fd);
         unlink(path); /* an empty next segment must not outlive a failed roll */
         return -1;
@@ -400,22 +631,18 @@ static int open_segment(seglog_t *l, int64_t base, int create, char *err, size_t
     l->fd = fd;
     l->seg_base = base;
     l->seg_size = 0;
-    l->dirty = 0;
+    l->seg_alloc = prepared ? (uint64_t)st.st_size : 0;
+    l->dirty_end = 0;
     return 0;
 }
 
 /* Writes and fsyncs one chunk of whole appends at seg_size (I1, I2).
- * Returns 0 or -1 with err set; the file is back at seg_size on failure. */
+ * Returns 0 or -1 with err set; the failed bytes are removed again (or
+ * dirty_end says they still have to be). */
 static int write_chunk(seglog_t *l, unsigned char *p, size_t len, size_t nrec, int64_t *lat_us, char *err,
                        size_t errlen)
 {
-    if (l->dirty) {
-        if (ftruncate(l->fd, (off_t)l->seg_size) != 0) {
-            fail_msg(l, errno, "truncating", err, errlen);
-            return -1;
-        }
-        l->dirty = 0;
-    }
+    if (clean_tail(l, err, errlen) != 0) return -1;
     unsigned char *q = p;
     for (size_t i = 0; i < nrec; i++) {
         ql_log_frame_seal(q, l->end_offset + (int64_t)i);
@@ -423,23 +650,25 @@ static int write_chunk(seglog_t *l, unsigned char *p, size_t len, size_t nrec, i
     }
     int64_t t0 = ql_monotonic_us();
     const char *what = "writing";
-    int rc = -1;
-    if (lseek(l->fd, (off_t)l->seg_size, SEEK_SET) >= 0) rc = ql_write_all(l->fd, p, len);
+    int rc = pwrite_all(l->fd, p, len, l->seg_size);
     if (rc == 0) {
         what = "fdatasync of";
         rc = fdatasync(l->fd);
     }
     if (rc != 0) {
         int e = errno;
-        l->dirty = 1;
-        if (ftruncate(l->fd, (off_t)l->seg_size) == 0) l->dirty = 0;
+        char ignored[8];
+        l->dirty_end = l->seg_size + len;
+        clean_tail(l, ignored, sizeof ignored);
         fail_msg(l, e, what, err, errlen);
         return -1;
     }
     *lat_us = ql_monotonic_us() - t0;
     l->seg_size += len;
+    if (l->seg_size > l->seg_alloc) l->seg_alloc = l->seg_size; /* the file grew (plain, or past the zeros) */
     l->end_offset += (int64_t)nrec;
     __atomic_store_n(&l->head->durable_end, l->end_offset, __ATOMIC_RELEASE);
+    prep_request(l);
     return 0;
 }
 
@@ -489,7 +718,8 @@ static void commit_batch(seglog_t *l, batch_t *b)
     while (i < b->nw) {
         int rc = 0;
         char err[512] = "";
-        if (l->seg_size > 0 && l->seg_size + b->w[i].bytes > l->segment_bytes) {
+        uint64_t grow = l->seg_size + b->w[i].bytes;
+        if (l->seg_size > 0 && (grow > l->segment_bytes || (grow > l->seg_alloc && prep_ready(l, 0)))) {
             if (open_segment(l, l->end_offset, 1, err, sizeof err) != 0) {
                 rc = -1;
             } else {
@@ -551,54 +781,62 @@ static void linger(seglog_t *l)
     l->linger_target = 0;
 }
 
+static const ql_log_ops_t seg_ops;
+
 static void *writer_main(void *arg)
 {
     seglog_t *l = arg;
     pthread_mutex_lock(&l->mu);
     for (;;) {
-        while (l->pending->nw == 0 && !l->closing) {
+        while ((l->pending->nw == 0 || l->committing) && !(l->closing && !l->committing)) {
             l->writer_idle = 1;
             struct timespec ts = abs_deadline(10 * 1000000ll);
             pthread_cond_timedwait(&l->cv, &l->mu, &ts);
             l->writer_idle = 0;
-            if (l->pending->nw == 0 && ql_monotonic_us() - l->last_retention_us > RETENTION_EVERY_US) {
+            if (l->pending->nw == 0 && !l->committing &&
+                ql_monotonic_us() - l->last_retention_us > RETENTION_EVERY_US) {
+                l->committing = 1; /* retention reads the committer's state */
                 pthread_mutex_unlock(&l->mu);
                 retention(l);
                 pthread_mutex_lock(&l->mu);
+                l->committing = 0;
             }
         }
         if (l->pending->nw == 0) break; /* closing and drained */
+        l->committing = 1;
         linger(l);
         batch_t *b = l->pending;
         l->pending = b == &l->b[0] ? &l->b[1] : &l->b[0];
         pthread_mutex_unlock(&l->mu);
         commit_batch(l, b);
         pthread_mutex_lock(&l->mu);
+        l->committing = 0;
     }
     pthread_mutex_unlock(&l->mu);
     return NULL;
 }
 
-static int seg_append(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_done_fn done, void *arg)
+/* Checks an append; its bytes on disk into *total. */
+static int check_append(seglog_t *l, const ql_log_msg_t *msgs, size_t n, ql_log_done_fn done, size_t *total)
 {
-    seglog_t *l = (seglog_t *)log;
     if (n == 0 || !done || n > UINT32_MAX) return QL_LOG_EINVAL;
-    size_t total = 0;
+    *total = 0;
     for (size_t i = 0; i < n; i++) {
         if (msgs[i].key_len + msgs[i].value_len > QL_LOG_MAX_PAYLOAD) return QL_LOG_EINVAL;
         if ((msgs[i].key_len && !msgs[i].key) || (msgs[i].value_len && !msgs[i].value)) return QL_LOG_EINVAL;
-        total += ql_log_frame_size(msgs[i].key_len, msgs[i].value_len);
+        *total += ql_log_frame_size(msgs[i].key_len, msgs[i].value_len);
     }
-    if (total > l->max_pending) return QL_LOG_EINVAL;
-    pthread_mutex_lock(&l->mu);
-    if (l->closing) {
-        pthread_mutex_unlock(&l->mu);
-        return QL_LOG_ECLOSED;
-    }
-    if (l->pending_bytes + total > l->max_pending) {
-        pthread_mutex_unlock(&l->mu);
-        return QL_LOG_EFULL;
-    }
+    return *total > l->max_pending ? QL_LOG_EINVAL : 0;
+}
+
+/* With mu held: copies the append into the pending batch. 0, or
+ * ECLOSED/EFULL (nothing queued). *wake: the writer should be signalled. */
+static int enqueue_locked(seglog_t *l, const ql_log_msg_t *msgs, size_t n, size_t total, ql_log_done_fn done,
+                          void *arg, int *wake)
+{
+    *wake = 0;
+    if (l->closing) return QL_LOG_ECLOSED;
+    if (l->pending_bytes + total > l->max_pending) return QL_LOG_EFULL;
     batch_t *b = l->pending;
     int64_t now = ql_now_us();
     ql_buf_reserve(&b->buf, total);
@@ -616,15 +854,52 @@ static int seg_append(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_
     b->nrec += n;
     l->pending_bytes += total;
     l->st.queued += n;
-    int wake = l->writer_idle;
+    *wake = l->writer_idle;
     l->writer_idle = 0; /* one signal per batch */
     if (l->linger_target && b->nrec >= l->linger_target) {
         l->linger_target = 0;
-        wake = 1;
+        *wake = 1;
+    }
+    return 0;
+}
+
+static int seg_append(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_done_fn done, void *arg)
+{
+    seglog_t *l = (seglog_t *)log;
+    size_t total;
+    int rc = check_append(l, msgs, n, done, &total), wake;
+    if (rc) return rc;
+    pthread_mutex_lock(&l->mu);
+    rc = enqueue_locked(l, msgs, n, total, done, arg, &wake);
+    pthread_mutex_unlock(&l->mu);
+    if (wake) pthread_cond_signal(&l->cv);
+    return rc;
+}
+
+int ql_log_append_commit(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_done_fn done, void *arg)
+{
+    if (log->ops != &seg_ops) return ql_log_append(log, msgs, n, done, arg);
+    seglog_t *l = (seglog_t *)log;
+    size_t total;
+    int rc = check_append(l, msgs, n, done, &total), wake;
+    if (rc) return rc;
+    pthread_mutex_lock(&l->mu);
+    rc = enqueue_locked(l, msgs, n, total, done, arg, &wake);
+    if (rc == 0 && !l->committing) {
+        /* nobody is committing: this thread does it, for everything pending
+         * (the writer thread waits while `committing` is set) */
+        l->committing = 1;
+        batch_t *b = l->pending;
+        l->pending = b == &l->b[0] ? &l->b[1] : &l->b[0];
+        pthread_mutex_unlock(&l->mu);
+        commit_batch(l, b);
+        pthread_mutex_lock(&l->mu);
+        l->committing = 0;
+        wake = l->pending->nw > 0 || l->closing; /* what arrived meanwhile: the writer's */
     }
     pthread_mutex_unlock(&l->mu);
     if (wake) pthread_cond_signal(&l->cv);
-    return 0;
+    return rc;
 }
 
 static void seg_stats(ql_log_t *log, ql_log_stats_t *out)
@@ -637,6 +912,18 @@ static void seg_stats(ql_log_t *log, ql_log_stats_t *out)
 
 static void seg_free(seglog_t *l)
 {
+    if (l->prep_started) { /* only a log that holds the writer lock starts it */
+        pthread_mutex_lock(&l->prep_mu);
+        __atomic_store_n(&l->prep_stop, 1, __ATOMIC_RELAXED);
+        pthread_cond_signal(&l->prep_cv);
+        pthread_mutex_unlock(&l->prep_mu);
+        pthread_join(l->prep_thr, NULL);
+        char path[4096];
+        prep_path(path, sizeof path, l->dir);
+        unlink(path); /* unused zeros: recovery would delete them anyway (I4) */
+    }
+    pthread_mutex_destroy(&l->prep_mu);
+    pthread_cond_destroy(&l->prep_cv);
     if (l->fd >= 0) close(l->fd);
     head_unmap(l->head, l->head_fd);
     for (int i = 0; i < 2; i++) {
@@ -704,62 +991,91 @@ fail:
     return -1;
 }
 
-/* I4: scan the last segment, cut a torn tail. */
+/* I4: drop a leftover prealloc.tmp and trailing segments without a valid
+ * record, scan the last segment, cut a torn tail. */
 static int recover(seglog_t *l, char *err, size_t errlen)
 {
     int64_t *bases = NULL;
-    size_t n = 0;
-    int rc = -1;
+    size_t n = 0, size = 0, maplen = 0, valid = 0;
+    int rc = -1, r = 1;
     unsigned char *map = NULL;
-    struct stat st = {0};
-    if (list_segments(l->dir, &bases, &n, err, errlen) != 0) goto out;
-    /* An empty last segment (a roll, then a crash) holds nothing: drop it and
-     * recover the one before, so the offsets in the names stay truthful. */
-    while (n >= 2) {
-        char path[4096];
-        seg_path(path, sizeof path, l->dir, bases[n - 1]);
-        if (stat(path, &st) != 0 || st.st_size != 0 || unlink(path) != 0) break;
-        n--;
-    }
-    if (n == 0) {
-        if (open_segment(l, 0, 1, err, errlen) != 0) goto out;
-        l->end_offset = 0;
-        rc = 0;
-        goto out;
-    }
-    if (open_segment(l, bases[n - 1], 0, err, errlen) != 0) goto out;
-    if (fstat(l->fd, &st) != 0) {
-        ql_err(err, errlen, "cannot stat segment: %s", strerror(errno));
-        goto out;
-    }
-    size_t size = (size_t)st.st_size, valid = 0;
-    int64_t next = l->seg_base;
+    int64_t next = 0;
     const char *why = "partial record";
-    if (size > 0) {
-        map = mmap(NULL, size, PROT_READ, MAP_SHARED, l->fd, 0);
-        if (map == MAP_FAILED) {
-            map = NULL;
-            ql_err(err, errlen, "cannot map segment: %s", strerror(errno));
+    char path[4096];
+    prep_path(path, sizeof path, l->dir);
+    if (unlink(path) != 0 && errno != ENOENT) {
+        ql_err(err, errlen, "cannot remove '%s': %s", path, strerror(errno));
+        goto out;
+    }
+    if (list_segments(l->dir, &bases, &n, err, errlen) != 0) goto out;
+    for (;;) {
+        if (n == 0) {
+            if (open_segment(l, 0, 1, err, errlen) != 0) goto out;
+            l->end_offset = 0;
+            rc = 0;
             goto out;
         }
-        ql_log_segment_scan(map, size, l->seg_base, &valid, &next, &why);
+        if (open_segment(l, bases[n - 1], 0, err, errlen) != 0) goto out;
+        struct stat st;
+        if (fstat(l->fd, &st) != 0) {
+            ql_err(err, errlen, "cannot stat segment: %s", strerror(errno));
+            goto out;
+        }
+        size = maplen = (size_t)st.st_size;
+        valid = 0;
+        next = l->seg_base;
+        r = 1;
+        if (size > 0) {
+            map = mmap(NULL, maplen, PROT_READ, MAP_SHARED, l->fd, 0);
+            if (map == MAP_FAILED) {
+                map = NULL;
+                ql_err(err, errlen, "cannot map segment: %s", strerror(errno));
+                goto out;
+            }
+            r = ql_log_segment_scan(map, size, l->seg_base, &valid, &next, &why);
+        }
+        if (valid > 0 || n == 1) break;
+        /* No valid record: a roll, then a crash before the first commit in it
+         * (nothing there was acknowledged). Drop it and recover the one
+         * before, so the offsets in the names stay truthful. */
+        if (map) munmap(map, maplen);
+        map = NULL;
+        close(l->fd);
+        l->fd = -1;
+        seg_path(path, sizeof path, l->dir, bases[n - 1]);
+        if (unlink(path) != 0) {
+            ql_err(err, errlen, "cannot remove empty segment '%s': %s", path, strerror(errno));
+            goto out;
+        }
+        n--;
     }
-    if (valid < size) {
-        char path[4096];
-        seg_path(path, sizeof path, l->dir, l->seg_base);
-        if (ftruncate(l->fd, (off_t)valid) != 0 || fdatasync(l->fd) != 0) {
-            ql_err(err, errlen, "cannot truncate torn tail of '%s': %s", path, strerror(errno));
+    seg_path(path, sizeof path, l->dir, l->seg_base);
+    if (r != 1) { /* non-zero bytes after the valid prefix: a torn write */
+        size_t end = valid + end_of_nonzero(map + valid, size - valid);
+        const char *how = end == size ? "truncated" : "zeroed";
+        int bad = end == size ? ftruncate(l->fd, (off_t)valid) : zero_range(l->fd, valid, end - valid);
+        if (bad) {
+            ql_err(err, errlen, "cannot cut torn tail of '%s': %s", path, strerror(errno));
             goto out;
         }
         if (!l->quiet)
-            fprintf(stderr, "questlog: log: truncated %zu bytes of torn tail in %s at offset %" PRId64
-                            " (byte %zu: %s)\n", size - valid, path, next, valid, why);
+            fprintf(stderr, "questlog: log: %s %zu bytes of torn tail in %s at offset %" PRId64 " (byte %zu: %s)\n",
+                    how, end - valid, path, next, valid, why);
+        if (end == size) size = valid;
+    }
+    /* the cut, and whatever size and zeros a dead writer left: durable
+     * before the first commit, whose fdatasync then only flushes data */
+    if (fsync(l->fd) != 0) {
+        ql_err(err, errlen, "cannot fsync '%s': %s", path, strerror(errno));
+        goto out;
     }
     l->seg_size = valid;
+    l->seg_alloc = size;
+    l->dirty_end = 0;
     l->end_offset = next;
     rc = 0;
 out:
-    if (map) munmap(map, (size_t)st.st_size);
+    if (map) munmap(map, maplen);
     free(bases);
     return rc;
 }
@@ -785,6 +1101,8 @@ int ql_log_open_embedded(ql_log_t **out, const char *dir, const ql_log_options_t
     l->max_pending = opt && opt->max_pending_bytes ? opt->max_pending_bytes : DEFAULT_MAX_PENDING;
     l->quiet = opt ? opt->quiet : 0;
     pthread_mutex_init(&l->mu, NULL);
+    pthread_mutex_init(&l->prep_mu, NULL);
+    pthread_cond_init(&l->prep_cv, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -816,6 +1134,8 @@ int ql_log_open_embedded(ql_log_t **out, const char *dir, const ql_log_options_t
     }
     l->st.end_offset = l->end_offset;
     retention(l);
+    l->prep_asked = -1;
+    if (pthread_create(&l->prep_thr, NULL, prep_main, l) == 0) l->prep_started = 1; /* else: plain segments */
     if (pthread_create(&l->thr, NULL, writer_main, l) != 0) {
         ql_err(err, errlen, "cannot start the log writer thread");
         goto fail;
@@ -946,7 +1266,7 @@ static int cons_read(segcons_t *c, ql_log_record_t *recs, size_t max, char *err,
     /* I3: keep no bytes read at an earlier poll beyond `pos`. */
     c->len = 0;
     c->buf_pos = c->pos;
-    size_t count = 0;
+    size_t count = 0, step = READ_STEP; /* a preallocated segment's zeros are not worth reading */
     while (count < max && c->next < durable) {
         ql_log_record_t rec;
         size_t rl;
@@ -974,34 +1294,39 @@ static int cons_read(segcons_t *c, ql_log_record_t *recs, size_t max, char *err,
                 }
             }
             ssize_t got;
+            size_t room = c->cap - c->len < step ? c->cap - c->len : step;
+            if (step < READ_CHUNK) step *= 2;
             do {
-                got = pread(c->fd, c->buf + c->len, c->cap - c->len, (off_t)(c->buf_pos + c->len));
+                got = pread(c->fd, c->buf + c->len, room, (off_t)(c->buf_pos + c->len));
             } while (got < 0 && errno == EINTR);
             if (got < 0) return ql_err(err, errlen, "cannot read log segment: %s", strerror(errno)), QL_LOG_EINVAL;
             if (got > 0) {
                 c->len += (size_t)got;
                 continue;
             }
-            if (at == c->len) { /* clean end of this segment */
-                if (c->next > c->seg_base && seg_exists(c->dir, c->next)) {
-                    if (count > 0) break;
-                    if (cons_open_seg(c, c->next) != 0) {
-                        char path[4096];
-                        seg_path(path, sizeof path, c->dir, c->next);
-                        return ql_err(err, errlen, "cannot open segment %s: %s", path, strerror(errno)),
-                               QL_LOG_EINVAL;
-                    }
-                    continue;
-                }
-                if (c->head) {
-                    if (count > 0) break; /* hand out what we have; the error comes next poll */
+            r = ql_log_frame_is_end(c->buf + at, c->len - at, 1) ? 2 : 0;
+        } else if (r < 0 && ql_log_frame_is_end(c->buf + at, c->len - at, 0)) {
+            r = 2;
+        }
+        if (r == 2) { /* the end of this segment's data: EOF, or the zeros of a preallocated one */
+            if (c->next > c->seg_base && seg_exists(c->dir, c->next)) {
+                if (count > 0) break;
+                if (cons_open_seg(c, c->next) != 0) {
                     char path[4096];
                     seg_path(path, sizeof path, c->dir, c->next);
-                    return ql_err(err, errlen, "corrupt log: segment %s is missing", path), QL_LOG_EINVAL;
+                    return ql_err(err, errlen, "cannot open segment %s: %s", path, strerror(errno)), QL_LOG_EINVAL;
                 }
-                break; /* no writer ever: this is the end */
+                continue;
             }
-            /* a partial record at the end of the file */
+            if (c->head) {
+                if (count > 0) break; /* hand out what we have; the error comes next poll */
+                char path[4096], cur[4096];
+                seg_path(path, sizeof path, c->dir, c->next);
+                seg_path(cur, sizeof cur, c->dir, c->seg_base);
+                return ql_err(err, errlen, "corrupt log: segment %s is missing (record %" PRId64 " should follow byte %" PRIu64 " of %s)",
+                              path, c->next, c->pos, cur), QL_LOG_EINVAL;
+            }
+            break; /* no writer ever: this is the end */
         }
         /* r < 0, or a partial record at EOF */
         if (c->head || later_segment_exists(c->dir, c->seg_base)) {

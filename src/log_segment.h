@@ -49,11 +49,26 @@ void ql_log_frame_seal(unsigned char *frame, int64_t offset);
 int ql_log_record_decode(const unsigned char *p, size_t avail, int64_t expect_offset,
                          ql_log_record_t *rec, size_t *rec_len, const char **why);
 
+/* 1 when p[0..avail) is all zero bytes (also when avail is 0). Pure. */
+int ql_log_all_zero(const unsigned char *p, size_t avail);
+
+/* The end marker of a preallocated segment's data: 1 when the bytes at a
+ * record position p[0..avail) cannot start a record because they are zeros —
+ * at least the 4-byte `len` field is 0, or (at the end of the file, `eof`)
+ * every remaining byte is 0 or none remains. Only meaningful at a record
+ * boundary. Thread: any; pure. */
+static inline int ql_log_frame_is_end(const unsigned char *p, size_t avail, int eof)
+{
+    if (avail >= 4) return p[0] == 0 && p[1] == 0 && p[2] == 0 && p[3] == 0;
+    return eof && ql_log_all_zero(p, avail);
+}
+
 /* Walks the records of a segment image p[0..len) whose first offset is
  * `base`. *valid_len = bytes of the longest prefix of valid, consecutive
  * records; *next_offset = the offset after the last of them. Returns 1 if
- * that prefix is all of p, 0 if p ends in a partial record, -1 if a corrupt
- * record follows (*why says what). Thread: any; pure. */
+ * that prefix is all of p or is followed only by zero bytes (the unused
+ * part of a preallocated segment), 0 if p ends in a partial record, -1 if a
+ * corrupt record follows (*why says what). Thread: any; pure. */
 int ql_log_segment_scan(const unsigned char *p, size_t len, int64_t base, size_t *valid_len,
                         int64_t *next_offset, const char **why);
 

@@ -168,6 +168,18 @@ typedef struct ql_pq_column_data {
     const char **str;     /* STRING, BINARY */
     uint32_t    *str_len;
     void        *arena;   /* internal */
+    /* Dictionary form (only from ql_pq_read_column_dict; otherwise idx is
+     * NULL): row r holds entry idx[r] of a dict_n-entry dictionary kept in
+     * dict_i64 / dict_f64 / dict_str + dict_len (by type, as above); the per-
+     * row arrays i64/f64/str/str_len are then NULL. idx[r] is 0 for a null
+     * row, and dict_n may be 0 when every row is null: test valid[r] first.
+     * Invariant: idx[r] < dict_n for every valid row. */
+    uint32_t    *idx;
+    int64_t      dict_n;
+    int64_t     *dict_i64;
+    double      *dict_f64;
+    const char **dict_str;
+    uint32_t    *dict_len;
 } ql_pq_column_data_t;
 
 /* Decodes column `col` of row group `rg` (only that chunk is read: column
@@ -178,6 +190,15 @@ typedef struct ql_pq_column_data {
 int  ql_pq_read_column(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out,
                        char *err, size_t errlen);
 void ql_pq_column_data_free(ql_pq_column_data_t *d);
+
+/* As ql_pq_read_column, but a chunk whose data pages are all dictionary-
+ * encoded comes back in dictionary form (idx + dict_*: 4 bytes a row instead
+ * of a value, and each distinct value once — what a grouping or a repeated
+ * string wants). A chunk that is not (or falls back to PLAIN part way) comes
+ * back in the per-row form of ql_pq_read_column, idx NULL. Same bounds,
+ * ownership and threading. */
+int  ql_pq_read_column_dict(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out,
+                            char *err, size_t errlen);
 
 /* For skipping a row group on an equality/IN filter without decoding it:
  * decodes only the dictionary page of column `col` in row group `rg` into

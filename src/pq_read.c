@@ -208,22 +208,14 @@ static int parse_page_header(const uint8_t *p, size_t n, page_hdr_t *h, size_t *
         case 1: rd_i32(&r, t, &h->type); break;
         case 2: rd_i32(&r, t, &h->usize); break;
         case 3: rd_i32(&r, t, &h->csize); break;
-        case 5: /* DataPageHeader */
+        case 5:   /* DataPageHeader */
+        case 7:   /* DictionaryPageHeader: the same first two fields, no levels */
             if (rd_struct(&r, t)) break;
-            h->has_v1 = 1;
+            if (id == 5) h->has_v1 = 1; else h->has_dict = 1;
             FOR_FIELDS(&r, id2, t) {
                 if (id2 == 1) rd_i32(&r, t, &h->num_values);
                 else if (id2 == 2) rd_i32(&r, t, &h->encoding);
-                else if (id2 == 3) rd_i32(&r, t, &h->def_enc);
-                else ql_thrift_skip(&r, t);
-            }
-            break;
-        case 7: /* DictionaryPageHeader */
-            if (rd_struct(&r, t)) break;
-            h->has_dict = 1;
-            FOR_FIELDS(&r, id2, t) {
-                if (id2 == 1) rd_i32(&r, t, &h->num_values);
-                else if (id2 == 2) rd_i32(&r, t, &h->encoding);
+                else if (id2 == 3 && id == 5) rd_i32(&r, t, &h->def_enc);
                 else ql_thrift_skip(&r, t);
             }
             break;
@@ -886,6 +878,7 @@ typedef struct rd {
     arena_t             *arena;     /* where kept page buffers go */
     ql_pq_column_data_t *out;
     size_t               cap;       /* allocated entries in out's arrays */
+    int                  dict_form; /* rows so far are in out->idx (dictionary form) */
     /* dictionary, in the output representation */
     int                  has_dict;
     size_t               dict_n;
@@ -1153,6 +1146,11 @@ static void out_reserve(rd_t *d, size_t need)
     if (c > (size_t)o->n) c = (size_t)o->n;  /* o->n: the chunk's declared count, the hard bound */
     if (c < need) c = need;
     o->valid = ql_realloc(o->valid, c);
+    if (d->dict_form) {
+        o->idx = ql_realloc(o->idx, c * sizeof *o->idx);
+        d->cap = c;
+        return;
+    }
     switch (d->rep) {
     case REP_I64: o->i64 = ql_realloc(o->i64, c * sizeof *o->i64); break;
     case REP_F64: o->f64 = ql_realloc(o->f64, c * sizeof *o->f64); break;
@@ -1176,6 +1174,10 @@ static void spread(rd_t *d, size_t at, size_t n, size_t nn)
         if (v[i]) ARR[at + i] = ARR[at + --k];             \
         else ARR[at + i] = ZERO;                           \
     }
+    if (d->dict_form) {
+        SPREAD(o->idx, 0)
+        return;
+    }
     switch (d->rep) {
     case REP_I64: SPREAD(o->i64, 0) break;
     case REP_F64: SPREAD(o->f64, 0.0) break;
@@ -1187,6 +1189,31 @@ static void spread(rd_t *d, size_t at, size_t n, size_t nn)
         break;
     }
 #undef SPREAD
+}
+
+/* Leaves dictionary form: the first `upto` rows' values come from the
+ * dictionary into per-row arrays (of the capacity reserved so far). */
+static void materialize(rd_t *d, size_t upto)
+{
+    ql_pq_column_data_t *o = d->out;
+    uint32_t *ix = o->idx;
+    size_t cap = d->cap;
+    o->idx = NULL;
+    d->dict_form = 0;
+    d->cap = 0;
+    out_reserve(d, cap);
+    for (size_t i = 0; i < upto; i++) {
+        int ok = o->valid[i] && ix[i] < d->dict_n;
+        switch (d->rep) {
+        case REP_I64: o->i64[i] = ok ? d->dict.i64[ix[i]] : 0; break;
+        case REP_F64: o->f64[i] = ok ? d->dict.f64[ix[i]] : 0.0; break;
+        case REP_STR:
+            o->str[i] = ok ? d->dict.str[ix[i]] : NULL;
+            o->str_len[i] = ok ? d->dict.len[ix[i]] : 0;
+            break;
+        }
+    }
+    free(ix);
 }
 
 /* Values of one data page (levels already in out->valid[at..at+n)). */
@@ -1211,6 +1238,11 @@ static int page_values(rd_t *d, int enc, const uint8_t *p, size_t len, size_t at
         size_t dn = d->dict_n;
         for (size_t i = 0; i < nn; i++)
             if (ix[i] >= dn) return rd_fail(d, "dictionary index out of range");
+        if (d->dict_form) {
+            if (nn) memcpy(o->idx + at, ix, nn * sizeof *ix);
+            spread(d, at, n, nn);
+            return 0;
+        }
         switch (d->rep) {
         case REP_I64: for (size_t i = 0; i < nn; i++) dst.i64[i] = d->dict.i64[ix[i]]; break;
         case REP_F64: for (size_t i = 0; i < nn; i++) dst.f64[i] = d->dict.f64[ix[i]]; break;
@@ -1221,8 +1253,13 @@ static int page_values(rd_t *d, int enc, const uint8_t *p, size_t len, size_t at
             }
             break;
         }
-    } else if (nn > 0) {
-        if (decode_values(d, enc, p, len, nn, dst) < 0) return -1;
+    } else {
+        if (d->dict_form) {   /* a page that is not dictionary-encoded: per-row form from here */
+            materialize(d, at);
+            dst = (vec_t){o->i64 ? o->i64 + at : NULL, o->f64 ? o->f64 + at : NULL, o->str ? o->str + at : NULL,
+                          o->str_len ? o->str_len + at : NULL};
+        }
+        if (nn > 0 && decode_values(d, enc, p, len, nn, dst) < 0) return -1;
     }
     spread(d, at, n, nn);
     return 0;
@@ -1303,6 +1340,11 @@ void ql_pq_column_data_free(ql_pq_column_data_t *o)
     free(o->f64);
     free(o->str);
     free(o->str_len);
+    free(o->idx);
+    free(o->dict_i64);
+    free(o->dict_f64);
+    free(o->dict_str);
+    free(o->dict_len);
     arena_t *a = o->arena;
     if (a) {
         for (size_t i = 0; i < a->n; i++) free(a->p[i]);
@@ -1332,12 +1374,14 @@ static int rd_begin(rd_t *d, ql_pq_file_t *f, int rg, int col, ql_pq_column_data
     return 0;
 }
 
-int ql_pq_read_column(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out, char *err, size_t errlen)
+static int read_chunk(ql_pq_file_t *f, int rg, int col, int dict_form, ql_pq_column_data_t *out, char *err,
+                      size_t errlen)
 {
     rd_t d;
     const chunkx_t *ch;
     int rc = -1;
     if (rd_begin(&d, f, rg, col, out, &ch, err, errlen) < 0) return -1;
+    d.dict_form = dict_form;
     size_t total = (size_t)ch->info.num_values, got = 0;
     out->n = (int64_t)total;  /* the bound out_reserve grows to; set to `got` at the end */
     int64_t pos = ch->start, usum = 0;
@@ -1383,12 +1427,31 @@ int ql_pq_read_column(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out
         }
         /* INDEX_PAGE and unknown page types are skipped. */
     }
+    if (d.dict_form) {   /* hand the dictionary over (nothing decoded: an empty one) */
+        if (!out->idx) out->idx = ql_calloc(1, sizeof *out->idx);
+        out->dict_n = (int64_t)d.dict_n;
+        out->dict_i64 = d.dict.i64;
+        out->dict_f64 = d.dict.f64;
+        out->dict_str = d.dict.str;
+        out->dict_len = d.dict.len;
+        memset(&d.dict, 0, sizeof d.dict);
+    }
     rc = 0;
 out:
     out->n = (int64_t)got;
     rd_free_scratch(&d);
     if (rc < 0) ql_pq_column_data_free(out);
     return rc;
+}
+
+int ql_pq_read_column(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out, char *err, size_t errlen)
+{
+    return read_chunk(f, rg, col, 0, out, err, errlen);
+}
+
+int ql_pq_read_column_dict(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out, char *err, size_t errlen)
+{
+    return read_chunk(f, rg, col, 1, out, err, errlen);
 }
 
 int ql_pq_read_dictionary(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out, char *err, size_t errlen)

@@ -273,9 +273,23 @@ int ql_sqlout_write(sqlite3_stmt *st, FILE *out, ql_sqlout_format_t fmt, int wid
             switch (fmt) {
             case QL_SQLOUT_CSV:
                 if (c) ql_buf_putc(&b, ',');
-                if (sqlite3_column_type(st, c) != SQLITE_NULL) {
+                switch (sqlite3_column_type(st, c)) {
+                case SQLITE_NULL: break;
+                case SQLITE_INTEGER: {
+                    /* digits by hand: asking SQLite for the text converts
+                     * (and allocates) per cell */
+                    char tmp[24], *e = tmp + sizeof tmp, *q = e;
+                    sqlite3_int64 v = sqlite3_column_int64(st, c);
+                    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+                    do *--q = (char)('0' + u % 10); while ((u /= 10) != 0);
+                    if (v < 0) *--q = '-';
+                    ql_buf_append(&b, q, (size_t)(e - q));
+                    break;
+                }
+                default: {
                     const char *s = (const char *)sqlite3_column_text(st, c);
                     csv_field(&b, s ? s : "", (size_t)sqlite3_column_bytes(st, c));
+                }
                 }
                 break;
             case QL_SQLOUT_JSON:

@@ -13,9 +13,16 @@
  * partition keys (or missing columns) exclude every row and a row group whose
  * statistics do. Columns are decoded one row group at a time, each on first
  * use (so a filter column that rejects a whole row group spares decoding the
- * rest). Invariant: a row is dropped by the cursor only when a filter is
- * certainly false for it under SQLite's own comparison rules; everything else
- * is left to SQLite, which evaluates every constraint again (omit = 0).
+ * rest), in dictionary form where the chunk allows (ql_pq_read_column_dict).
+ * Invariant: a row is dropped by the cursor only when a filter is certainly
+ * false for it under SQLite's own comparison rules; everything else is left
+ * to SQLite, which evaluates the constraint again — except where the module
+ * decides it exactly (exact_filter: then SQLite is told to omit it).
+ * GROUP BY / DISTINCT: when SQLite only needs rows grouped, the whole
+ * surviving scan is decoded (on two threads), grouped by hashing and handed
+ * over group by group (build_groups). Strings go to SQLite without a copy
+ * (SQLITE_STATIC) only when they live until the table is disconnected
+ * (pin_dict, partition values).
  */
 #ifdef QL_SQLITE_EXTENSION
 #include <sqlite3ext.h>
@@ -27,10 +34,12 @@ SQLITE_EXTENSION_INIT1
 #include "vtab.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lake.h"
 #include "util.h"
@@ -359,7 +368,18 @@ typedef struct pq_vtab {
     sqlite3_vtab     base;     /* must be first */
     ql_vtab_table_t *t;
     ql_vtab_stats_t *stats;
+    uint8_t         *uniform;  /* per column: 1 if every file that has it has the table's type */
+    /* Dictionary strings handed to SQLite as SQLITE_STATIC point into these
+     * copies, which live until the table is disconnected: SQLite may keep
+     * such a pointer in a register (a GROUP BY key, a max()) past the row,
+     * the filter and even the cursor it came from. At most POOL_MAX bytes;
+     * beyond, values are handed over as SQLITE_TRANSIENT (copied). */
+    char           **pool;
+    int              npool, cappool;
+    size_t           pool_bytes;
 } pq_vtab_t;
+
+#define POOL_MAX ((size_t)64 << 20)
 
 /* A pushed-down constraint with its right-hand value. */
 typedef struct filt {
@@ -371,6 +391,7 @@ typedef struct filt {
     int     slen;
     int     has_us;            /* text parsed as an RFC 3339 instant */
     int64_t us;
+    int     us_exact;          /* comparing instants gives QL_TIME's answer (see cmp_time) */
 } filt_t;
 
 typedef struct pq_cursor {
@@ -381,25 +402,84 @@ typedef struct pq_cursor {
     int64_t  rg_rows, row;     /* rows in the current row group, current row in it */
     int64_t  rowid_base;
     int      eof;
+    uint8_t **fdict;           /* per filter: verdict per dictionary entry of its column's
+                                * current chunk (dictionary form), else NULL */
+    uint8_t *mask;             /* per row of the current row group: may match (match_rows) */
+    size_t   mask_cap;
     ql_pq_column_data_t *data; /* per table column: decoded chunk of the current row group */
-    uint8_t *loaded;           /* per table column: data[c] holds the current row group */
-    ql_pq_column_data_t *cdata;/* what xColumn reads: data, or a held row group's (grouped) */
-    uint8_t *cloaded;
+    uint8_t *loaded;           /* per table column: data[c] holds the current row group (2: its
+                                * dictionary strings are pinned, see pin_dict) */
     /* Grouped scan (GROUP BY / DISTINCT consumed): every surviving row group's
-     * used columns are held; rows are emitted in `order`, equal keys adjacent. */
+     * used columns are held, and their values gathered into ecols in the
+     * order rows are emitted (equal keys adjacent), so that emitting reads
+     * memory in sequence. */
     int      grouped, ngcols, gcols[8], gdesc[8];
     uint64_t col_used;
     int      nheld, capheld;
     int     *held_file, *held_rg;
     ql_pq_column_data_t *held_data;   /* nheld * ncols */
     uint8_t *held_loaded;
-    uint64_t *order;                  /* (held index << 32) | row */
-    int64_t  norder, pos;
+    struct ecol *ecols;               /* per table column (kind NULL: not gathered) */
+    int64_t  norder, pos;             /* rows to emit, current one */
+    struct gtab *gt;                  /* the groups; a key column's value comes from here */
+    int8_t  *keypos;                  /* per table column: its place in the key, or -1 */
+    uint32_t *gperm, *gstart;         /* group id by rank; first output row by rank (+ end) */
+    size_t   ngroups, grank;          /* groups; rank of the current row's group */
 } pq_cursor_t;
+
+/* One value as SQLite will see it: kind 0 = NULL (NaN too: SQLite turns a
+ * NaN result into NULL), 1 = integer (i), 2 = double (d), 3 = bytes (s, n). */
+typedef struct gval { int kind; int64_t i; double d; const char *s; size_t n; } gval_t;
+
+/* The groups of a grouped scan: open addressing over their keys (ng values
+ * each; strings point into held data, pinned dictionaries or partition
+ * values, which outlive the table). */
+typedef struct gtab {
+    int       ng;            /* values per key */
+    size_t    cap, n;        /* slots (a power of 2, at most half full), groups */
+    uint64_t *slot_h;
+    uint32_t *slot_g;        /* group id; UINT32_MAX = empty */
+    gval_t   *keys;          /* n * ng */
+    uint8_t  *stat;          /* per group: its key's strings may go out as SQLITE_STATIC */
+    size_t    keys_cap;      /* groups keys has room for */
+} gtab_t;
+
+static void gtab_free(gtab_t *gt);
+
+/* A gathered column: kind per row (EK_*), value, byte length of strings. */
+enum { EK_NULL, EK_INT, EK_REAL, EK_TIME, EK_TEXT, EK_TEXT_COPY, EK_BLOB, EK_BLOB_COPY };
+typedef union evalue { int64_t i; double d; const char *s; } evalue_t;
+typedef struct ecol {
+    uint8_t   *kind;
+    evalue_t  *v;
+    uint32_t  *len;   /* strings only */
+} ecol_t;
 
 /* idxStr: "<colUsed hex>;<col>:<op>,<col>:<op>,…|<gcol>a,<gcol>d,…" — the
  * constraints in argv order, then the GROUP BY/DISTINCT columns (a/d: the
  * order asked) when the grouping is consumed (empty otherwise). */
+
+/* ---- values ------------------------------------------------------------ */
+
+
+/* Entry k of the value arrays (per-row arrays, or a dictionary's). */
+static inline void val_at(ql_pq_type_t type, const int64_t *i64, const double *f64, const char *const *str,
+                          const uint32_t *len, int64_t k, gval_t *v)
+{
+    switch (type) {
+    case QL_PQ_STRING: case QL_PQ_BINARY: v->kind = 3; v->s = str[k]; v->n = len[k]; break;
+    case QL_PQ_DOUBLE: case QL_PQ_FLOAT: v->d = f64[k]; v->kind = v->d == v->d ? 2 : 0; break;
+    default: v->kind = 1; v->i = i64[k];
+    }
+}
+
+/* Row r of a decoded chunk, in either form (ql_pq_read_column_dict). */
+static inline void cell_get(const ql_pq_column_data_t *d, int64_t r, gval_t *v)
+{
+    if (r >= d->n || (d->valid && !d->valid[r])) { v->kind = 0; return; }
+    if (d->idx) val_at(d->type, d->dict_i64, d->dict_f64, d->dict_str, d->dict_len, d->idx[r], v);
+    else val_at(d->type, d->i64, d->f64, d->str, d->str_len, r, v);
+}
 
 /* ---- comparisons ------------------------------------------------------- */
 
@@ -420,13 +500,25 @@ static int cmp_text(const char *s, size_t n, const filt_t *f)
     return c < 0 ? -1 : c > 0;
 }
 
+/* Instants whose canonical text has a 4-digit year (0000..9999): there the
+ * text round-trips and byte order is time order. */
+#define TIME_SAFE_LO (-62167219200000000LL)  /* 0000-01-01T00:00:00Z */
+#define TIME_SAFE_HI (253402300800000000LL)  /* 10000-01-01T00:00:00Z */
+
+/* Compares a stored timestamp (shown as its canonical text) with a text
+ * filter exactly as the QL_TIME collation would. Fast path (no formatting):
+ * the filter text parsed to an instant and us_exact holds — the collation
+ * then compares instants too, because a canonical filter text round-trips
+ * (so its byte order against canonical values is time order) and a
+ * non-canonical one is parsed — for stored values in the safe range. */
 static int cmp_time(int64_t us, const filt_t *f)
 {
     if (f->vtype != SQLITE_TEXT) return NOCMP;
-    if (f->has_us) return us < f->us ? -1 : us > f->us;
+    if (f->us_exact && us >= TIME_SAFE_LO && us < TIME_SAFE_HI) return us < f->us ? -1 : us > f->us;
     char buf[QL_RFC3339_LEN];
     ql_rfc3339_format(us, buf);
-    return cmp_text(buf, QL_RFC3339_LEN - 1, f);
+    int c = time_collate(NULL, QL_RFC3339_LEN - 1, buf, f->slen, f->s);
+    return c < 0 ? -1 : c > 0;
 }
 
 /* Whether the comparison result c (stored vs filter value) satisfies op. */
@@ -453,6 +545,8 @@ static int is_cmp_op(int op)
 static int cmp_stat(ql_pq_type_t type, const ql_pq_value_t *v, const filt_t *f)
 {
     if (!v->is_set) return NOCMP;
+    if (type == QL_PQ_TIMESTAMP && (v->i < TIME_SAFE_LO || v->i >= TIME_SAFE_HI))
+        return NOCMP;   /* text order there is not time order: min/max say nothing */
     switch (type) {
     case QL_PQ_INT64: case QL_PQ_INT32: case QL_PQ_BOOL: return cmp_num((long double)v->i, f);
     case QL_PQ_DOUBLE: case QL_PQ_FLOAT:
@@ -469,7 +563,9 @@ static int chunk_excludes(ql_pq_type_t type, const ql_pq_chunk_info_t *ci, const
 {
     if (!ci) return 0;
     int all_null = ci->null_count >= 0 && ci->null_count == ci->num_values && ci->num_values > 0;
-    if (f->op == SQLITE_INDEX_CONSTRAINT_ISNULL) return ci->null_count == 0;
+    /* NaN is NULL to SQLite but not a null to Parquet: no IS NULL skipping for floats. */
+    if (f->op == SQLITE_INDEX_CONSTRAINT_ISNULL)
+        return ci->null_count == 0 && type != QL_PQ_DOUBLE && type != QL_PQ_FLOAT;
     if (f->op == SQLITE_INDEX_CONSTRAINT_ISNOTNULL) return all_null;
     if (!is_cmp_op(f->op) || !f->vtype) return 0;
     if (all_null) return 1;
@@ -543,6 +639,14 @@ static int pq_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
     vt = sqlite3_malloc(sizeof *vt);
     if (!vt) { rc = SQLITE_NOMEM; goto out; }
     memset(vt, 0, sizeof *vt);
+    vt->uniform = ql_malloc((size_t)t->ncols + 1);
+    for (int c = 0; c < t->ncols; c++) {
+        vt->uniform[c] = 1;
+        for (int f = 0; f < t->nfiles && t->cols[c].part < 0; f++) {
+            int fc = t->files[f].colmap[c];
+            if (fc >= 0 && ql_pq_column(t->files[f].pq, fc)->type != t->cols[c].type) vt->uniform[c] = 0;
+        }
+    }
     vt->t = t;
     vt->stats = aux;
     t = NULL;
@@ -558,6 +662,9 @@ static int pq_disconnect(sqlite3_vtab *base)
 {
     pq_vtab_t *vt = (pq_vtab_t *)base;
     ql_vtab_table_free(vt->t);
+    free(vt->uniform);
+    for (int i = 0; i < vt->npool; i++) free(vt->pool[i]);
+    free(vt->pool);
     sqlite3_free(vt);
     return SQLITE_OK;
 }
@@ -565,6 +672,30 @@ static int pq_disconnect(sqlite3_vtab *base)
 /* ---- xBestIndex -------------------------------------------------------- */
 
 #define GROUPED_MAX_ROWS (32LL << 20)
+
+/* Whether constraint i, once pushed down, is decided by the module exactly
+ * as SQLite would decide it, so SQLite may skip it (omit): the column has
+ * one type in every file (or is a partition key), and the right-hand side
+ * is a constant whose type the scan compares itself — text against TEXT
+ * (BINARY) or TIMESTAMP (QL_TIME) columns, a number against numeric ones.
+ * Anything else (a bound parameter, '5' against an INTEGER column, IN,
+ * BLOB columns) stays SQLite's to check. Invariant this relies on: for an
+ * omitted constraint, file_excluded, rg_excluded and match_rows drop
+ * exactly the rows for which it is not true. */
+static int exact_filter(const pq_vtab_t *vt, sqlite3_index_info *ix, int i)
+{
+    const struct sqlite3_index_constraint *c = &ix->aConstraint[i];
+    const ql_vtab_column_t *col = &vt->t->cols[c->iColumn];
+    ql_pq_type_t ty = col->type;
+    if (sqlite3_libversion_number() < 3038000 || ty == QL_PQ_BINARY) return 0;
+    if (col->part < 0 && !vt->uniform[c->iColumn]) return 0;
+    if (c->op == SQLITE_INDEX_CONSTRAINT_ISNULL || c->op == SQLITE_INDEX_CONSTRAINT_ISNOTNULL) return 1;
+    sqlite3_value *v = NULL;
+    if (sqlite3_vtab_rhs_value(ix, i, &v) != SQLITE_OK || !v) return 0;
+    int vt_ = sqlite3_value_type(v);
+    if (ty == QL_PQ_STRING || ty == QL_PQ_TIMESTAMP) return vt_ == SQLITE_TEXT;
+    return vt_ == SQLITE_INTEGER || (vt_ == SQLITE_FLOAT && sqlite3_value_double(v) == sqlite3_value_double(v));
+}
 
 static int pq_best_index(sqlite3_vtab *base, sqlite3_index_info *ix)
 {
@@ -590,7 +721,7 @@ static int pq_best_index(sqlite3_vtab *base, sqlite3_index_info *ix)
                 continue;
         }
         ix->aConstraintUsage[i].argvIndex = ++argv_i;
-        ix->aConstraintUsage[i].omit = 0;   /* SQLite re-checks: pushdown only prunes */
+        ix->aConstraintUsage[i].omit = (unsigned char)exact_filter(vt, ix, i);
         ql_buf_printf(&s, "%d:%d,", c->iColumn, op);
         rows /= op == SQLITE_INDEX_CONSTRAINT_EQ ? 10.0 : 3.0;
     }
@@ -641,8 +772,6 @@ static int pq_open(sqlite3_vtab *base, sqlite3_vtab_cursor **out)
     int n = vt->t->ncols + 1;
     cur->data = ql_calloc((size_t)n, sizeof *cur->data);
     cur->loaded = ql_calloc((size_t)n, 1);
-    cur->cdata = cur->data;
-    cur->cloaded = cur->loaded;
     cur->eof = 1;
     *out = &cur->base;
     return SQLITE_OK;
@@ -660,7 +789,12 @@ static void unload(pq_cursor_t *cur, int ncols)
 
 static void free_filts(pq_cursor_t *cur)
 {
-    for (int i = 0; i < cur->nfilts; i++) free(cur->filts[i].s);
+    for (int i = 0; i < cur->nfilts; i++) {
+        free(cur->filts[i].s);
+        if (cur->fdict) free(cur->fdict[i]);
+    }
+    free(cur->fdict);
+    cur->fdict = NULL;
     free(cur->filts);
     cur->filts = NULL;
     cur->nfilts = 0;
@@ -675,16 +809,30 @@ static void free_held(pq_cursor_t *cur, int ncols)
     free(cur->held_rg);
     free(cur->held_data);
     free(cur->held_loaded);
-    free(cur->order);
+    for (int c = 0; cur->ecols && c < ncols; c++) {
+        free(cur->ecols[c].kind);
+        free(cur->ecols[c].v);
+        free(cur->ecols[c].len);
+    }
+    free(cur->ecols);
+    cur->ecols = NULL;
+    if (cur->gt) {
+        gtab_free(cur->gt);
+        free(cur->gt);
+        cur->gt = NULL;
+    }
+    free(cur->keypos);
+    free(cur->gperm);
+    free(cur->gstart);
+    cur->keypos = NULL;
+    cur->gperm = cur->gstart = NULL;
+    cur->ngroups = cur->grank = 0;
     cur->held_file = cur->held_rg = NULL;
     cur->held_data = NULL;
     cur->held_loaded = NULL;
-    cur->order = NULL;
     cur->nheld = cur->capheld = 0;
     cur->norder = cur->pos = 0;
     cur->grouped = 0;
-    cur->cdata = cur->data;
-    cur->cloaded = cur->loaded;
 }
 
 static int pq_close(sqlite3_vtab_cursor *base)
@@ -696,11 +844,36 @@ static int pq_close(sqlite3_vtab_cursor *base)
     free_filts(cur);
     free(cur->data);
     free(cur->loaded);
+    free(cur->mask);
     sqlite3_free(cur);
     return SQLITE_OK;
 }
 
-/* Decodes column c of the current row group if not yet done. */
+/* Moves the strings of a dictionary-form chunk into the table's pool (see
+ * pq_vtab_t) when it has room: 1 if done, so they may go out as SQLITE_STATIC. */
+static int pin_dict(pq_vtab_t *vt, ql_pq_column_data_t *d)
+{
+    if (!d->idx || d->dict_n == 0 || (d->type != QL_PQ_STRING && d->type != QL_PQ_BINARY)) return 0;
+    size_t total = 0;
+    for (int64_t k = 0; k < d->dict_n; k++) total += d->dict_len[k];
+    if (vt->pool_bytes + total + (size_t)d->dict_n > POOL_MAX) return 0;
+    char *block = ql_malloc(total + 1), *o = block;
+    for (int64_t k = 0; k < d->dict_n; k++) {
+        memcpy(o, d->dict_str[k], d->dict_len[k]);
+        d->dict_str[k] = o;
+        o += d->dict_len[k];
+    }
+    if (vt->npool == vt->cappool) {
+        vt->cappool = vt->cappool ? vt->cappool * 2 : 64;
+        vt->pool = ql_realloc(vt->pool, (size_t)vt->cappool * sizeof *vt->pool);
+    }
+    vt->pool[vt->npool++] = block;
+    vt->pool_bytes += total + (size_t)d->dict_n;
+    return 1;
+}
+
+/* Decodes column c of the current row group if not yet done. loaded[c]
+ * becomes 2 when its strings are pinned (pin_dict), else 1. */
 static int load_col(pq_cursor_t *cur, int c)
 {
     pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
@@ -709,13 +882,13 @@ static int load_col(pq_cursor_t *cur, int c)
     int fc = f->colmap[c];
     if (fc < 0) return SQLITE_OK;   /* absent: NULL */
     char err[256];
-    if (ql_pq_read_column(f->pq, cur->rg, fc, &cur->data[c], err, sizeof err) < 0) {
+    if (ql_pq_read_column_dict(f->pq, cur->rg, fc, &cur->data[c], err, sizeof err) < 0) {
         sqlite3_free(vt->base.zErrMsg);
         vt->base.zErrMsg = sqlite3_mprintf("%s: row group %d column %s: %s", f->path, cur->rg,
                                            vt->t->cols[c].name, err);
         return SQLITE_ERROR;
     }
-    cur->loaded[c] = 1;
+    cur->loaded[c] = (uint8_t)(1 + pin_dict(vt, &cur->data[c]));
     return SQLITE_OK;
 }
 
@@ -786,38 +959,102 @@ static int rg_excluded(const ql_vtab_table_t *t, const ql_vtab_file_t *f, int rg
     return 0;
 }
 
-/* Whether row r of the current row group may satisfy every filter (0 only
- * when some filter is certainly false for it). */
-static int row_may_match(pq_cursor_t *cur, const ql_vtab_table_t *t, const ql_vtab_file_t *f, int64_t r)
+/* 1 unless filter x is certainly false for the value v of a column of type
+ * `type` (the comparison SQLite makes, see cmp_*). */
+static int val_may_match(ql_pq_type_t type, const gval_t *v, const filt_t *x)
 {
-    for (int i = 0; i < cur->nfilts; i++) {
-        const filt_t *x = &cur->filts[i];
-        int c = x->col;
-        if (!cur->loaded[c] || t->cols[c].part >= 0) continue;
-        const ql_pq_column_data_t *d = &cur->data[c];
-        if (ql_pq_column(f->pq, f->colmap[c])->type != t->cols[c].type) continue;
-        int valid = d->valid ? d->valid[r] : 1;
-        if (x->op == SQLITE_INDEX_CONSTRAINT_ISNULL) { if (valid) return 0; continue; }
-        if (x->op == SQLITE_INDEX_CONSTRAINT_ISNOTNULL) { if (!valid) return 0; continue; }
-        if (!x->vtype) continue;
-        if (!valid) return 0;   /* NULL op anything is not true */
-        int k;
-        switch (d->type) {
-        case QL_PQ_INT64: case QL_PQ_INT32: case QL_PQ_BOOL: k = cmp_num((long double)d->i64[r], x); break;
-        case QL_PQ_DOUBLE: case QL_PQ_FLOAT:
-            k = d->f64[r] != d->f64[r] ? NOCMP : cmp_num((long double)d->f64[r], x);
-            break;
-        case QL_PQ_STRING: k = cmp_text(d->str[r], d->str_len[r], x); break;
-        case QL_PQ_TIMESTAMP: k = cmp_time(d->i64[r], x); break;
-        default: k = NOCMP;
-        }
-        if (k != NOCMP && !op_holds(x->op, k)) return 0;
+    if (x->op == SQLITE_INDEX_CONSTRAINT_ISNULL) return v->kind == 0;
+    if (x->op == SQLITE_INDEX_CONSTRAINT_ISNOTNULL) return v->kind != 0;
+    if (!x->vtype) return 1;
+    if (v->kind == 0) return 0;   /* NULL op anything is not true */
+    int k;
+    switch (type) {
+    case QL_PQ_INT64: case QL_PQ_INT32: case QL_PQ_BOOL: k = cmp_num((long double)v->i, x); break;
+    case QL_PQ_DOUBLE: case QL_PQ_FLOAT: k = cmp_num((long double)v->d, x); break;
+    case QL_PQ_STRING: k = cmp_text(v->s, v->n, x); break;
+    case QL_PQ_TIMESTAMP: k = cmp_time(v->i, x); break;
+    default: k = NOCMP;
     }
-    return 1;
+    return k == NOCMP || op_holds(x->op, k);
 }
 
-/* Moves to the next row group that survives pruning; eof when none. */
-static int next_row_group(pq_cursor_t *cur)
+/* Whether filter i is checked on a row group's rows (decoded columns
+ * `data`, flags `loaded`, of file f): its column is a Parquet column of this
+ * file, decoded, with the table's type. */
+static int filt_applies(const pq_cursor_t *cur, const uint8_t *loaded, const ql_vtab_table_t *t,
+                        const ql_vtab_file_t *f, int i)
+{
+    int c = cur->filts[i].col;
+    return loaded[c] && t->cols[c].part < 0 && ql_pq_column(f->pq, f->colmap[c])->type == t->cols[c].type;
+}
+
+/* For the filters whose column came in dictionary form: the verdict for
+ * each dictionary entry, once per row group instead of once per row. */
+static void dict_verdicts(pq_cursor_t *cur, const ql_pq_column_data_t *data, const uint8_t *loaded,
+                          const ql_vtab_table_t *t, const ql_vtab_file_t *f)
+{
+    for (int i = 0; i < cur->nfilts; i++) {
+        free(cur->fdict[i]);
+        cur->fdict[i] = NULL;
+        const ql_pq_column_data_t *d = &data[cur->filts[i].col];
+        if (!filt_applies(cur, loaded, t, f, i) || !d->idx) continue;
+        cur->fdict[i] = ql_malloc((size_t)d->dict_n + 1);
+        for (int64_t k = 0; k < d->dict_n; k++) {
+            gval_t v;
+            val_at(d->type, d->dict_i64, d->dict_f64, d->dict_str, d->dict_len, k, &v);
+            cur->fdict[i][k] = (uint8_t)val_may_match(d->type, &v, &cur->filts[i]);
+        }
+    }
+}
+
+/* mask[r] = 0 for the rows of a row group (as for filt_applies, `rows`
+ * rows, verdicts from dict_verdicts) for which some filter is certainly
+ * false; 1 for the others. Filter by filter, column-wise. */
+static void match_rows(const pq_cursor_t *cur, const ql_pq_column_data_t *data, const uint8_t *loaded,
+                       const ql_vtab_table_t *t, const ql_vtab_file_t *f, size_t rows, uint8_t *mask)
+{
+    memset(mask, 1, rows);
+    for (int i = 0; i < cur->nfilts; i++) {
+        const filt_t *x = &cur->filts[i];
+        const ql_pq_column_data_t *d = &data[x->col];
+        if (cur->fdict[i]) {
+            const uint8_t *fd = cur->fdict[i], nullv = x->op == SQLITE_INDEX_CONSTRAINT_ISNULL;
+            for (size_t r = 0; r < rows; r++) mask[r] &= d->valid[r] ? fd[d->idx[r]] : nullv;
+            continue;
+        }
+        if (!filt_applies(cur, loaded, t, f, i)) continue;
+        /* Integers and timestamps against a value compared as an integer:
+         * a plain loop (outside the safe range, timestamps take the general path). */
+        int ts = d->type == QL_PQ_TIMESTAMP && x->vtype == SQLITE_TEXT && x->us_exact;
+        int in = (d->type == QL_PQ_INT64 || d->type == QL_PQ_INT32 || d->type == QL_PQ_BOOL) && x->vtype == SQLITE_INTEGER;
+        if (!d->idx && d->i64 && is_cmp_op(x->op) && (ts || in)) {
+            int64_t u = ts ? x->us : x->i;
+            int64_t lo = ts ? TIME_SAFE_LO : INT64_MIN, hi = ts ? TIME_SAFE_HI : INT64_MAX;
+            uint8_t lt = (uint8_t)op_holds(x->op, -1), eq = (uint8_t)op_holds(x->op, 0), gt = (uint8_t)op_holds(x->op, 1);
+            for (size_t r = 0; r < rows; r++) {
+                if (!mask[r]) continue;
+                int64_t v = d->i64[r];
+                if (!d->valid[r]) mask[r] = 0;
+                else if (v >= lo && v < hi) mask[r] = v < u ? lt : v > u ? gt : eq;
+                else {
+                    gval_t g = {.kind = 1, .i = v};
+                    mask[r] = (uint8_t)val_may_match(d->type, &g, x);
+                }
+            }
+            continue;
+        }
+        for (size_t r = 0; r < rows; r++) {
+            if (!mask[r]) continue;
+            gval_t v;
+            cell_get(d, (int64_t)r, &v);
+            mask[r] = (uint8_t)val_may_match(d->type, &v, x);
+        }
+    }
+}
+
+/* Moves to the next row group that survives pruning; eof when none. With
+ * `load`, decodes its filter columns (they decide the rows). */
+static int next_row_group(pq_cursor_t *cur, int load)
 {
     pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
     ql_vtab_table_t *t = vt->t;
@@ -838,10 +1075,18 @@ static int next_row_group(pq_cursor_t *cur)
                     if (st) { st->rg_scanned++; st->rows_read += n; }
                     cur->rg_rows = n;
                     cur->row = 0;
-                    /* Decode the filter columns now: they decide the rows. */
-                    for (int i = 0; i < cur->nfilts; i++) {
+                    for (int i = 0; i < cur->nfilts && load; i++) {
                         int rc = load_col(cur, cur->filts[i].col);
                         if (rc != SQLITE_OK) return rc;
+                    }
+                    if (load && cur->nfilts) {
+                        dict_verdicts(cur, cur->data, cur->loaded, t, f);
+                        if ((size_t)n > cur->mask_cap) {
+                            cur->mask_cap = (size_t)n;
+                            free(cur->mask);
+                            cur->mask = ql_malloc(cur->mask_cap);
+                        }
+                        match_rows(cur, cur->data, cur->loaded, t, f, (size_t)n, cur->mask);
                     }
                     return SQLITE_OK;
                 }
@@ -869,15 +1114,14 @@ static int next_row_group(pq_cursor_t *cur)
 /* Advances until a row that may match, or eof. */
 static int advance(pq_cursor_t *cur)
 {
-    pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
     for (;;) {
         cur->row++;
         if (cur->row >= cur->rg_rows) {
-            int rc = next_row_group(cur);
+            int rc = next_row_group(cur, 1);
             if (rc != SQLITE_OK) return rc;
             if (cur->eof) return SQLITE_OK;
         }
-        if (!cur->nfilts || row_may_match(cur, vt->t, &vt->t->files[cur->file], cur->row)) return SQLITE_OK;
+        if (!cur->nfilts || cur->mask[cur->row]) return SQLITE_OK;
     }
 }
 
@@ -912,10 +1156,9 @@ static uint64_t hash_bytes(const char *p, size_t n)
     return h ^ (h >> 29);
 }
 
-/* One grouping value of held row group k, row r: kind 0 = NULL, 1 = integer
- * (i), 2 = double (d, -0 folded into 0; NaN is NULL as in SQLite), 3 = bytes. */
-typedef struct gval { int kind; int64_t i; double d; const char *s; size_t n; } gval_t;
-
+/* One grouping value of held row group k, row r. (-0.0 and 0.0 hash apart
+ * and so make two groups, but compare equal, so they end up adjacent — one
+ * group to SQLite — and each row keeps its own value.) */
 static void get_gval(const pq_cursor_t *cur, const ql_vtab_table_t *t, int k, int64_t r, int c, gval_t *v)
 {
     memset(v, 0, sizeof *v);
@@ -926,46 +1169,90 @@ static void get_gval(const pq_cursor_t *cur, const ql_vtab_table_t *t, int k, in
     }
     size_t at = (size_t)k * (size_t)t->ncols + (size_t)c;
     if (!cur->held_loaded[at]) return;
-    const ql_pq_column_data_t *d = &cur->held_data[at];
-    if (r >= d->n || (d->valid && !d->valid[r])) return;
-    switch (d->type) {
-    case QL_PQ_STRING: case QL_PQ_BINARY: v->kind = 3; v->s = d->str[r]; v->n = d->str_len[r]; break;
-    case QL_PQ_DOUBLE: case QL_PQ_FLOAT:
-        if (d->f64[r] != d->f64[r]) return;
-        v->kind = 2;
-        v->d = d->f64[r] == 0 ? 0.0 : d->f64[r];
-        break;
-    default: v->kind = 1; v->i = d->i64[r];
-    }
+    cell_get(&cur->held_data[at], r, v);
 }
 
-static uint64_t key_hash(const pq_cursor_t *cur, const ql_vtab_table_t *t, int k, int64_t r)
+static uint64_t gkey_hash(const gval_t *v, int ng)
 {
     uint64_t h = 0x243f6a8885a308d3ull;
-    for (int g = 0; g < cur->ngcols; g++) {
-        gval_t v;
-        get_gval(cur, t, k, r, cur->gcols[g], &v);
+    for (int g = 0; g < ng; g++) {
         uint64_t x = 0;
-        if (v.kind == 1) x = (uint64_t)v.i;
-        else if (v.kind == 2) memcpy(&x, &v.d, 8);
-        else if (v.kind == 3) x = hash_bytes(v.s, v.n);
-        h = mix64(h, x ^ ((uint64_t)v.kind << 61));
+        if (v[g].kind == 1) x = (uint64_t)v[g].i;
+        else if (v[g].kind == 2) memcpy(&x, &v[g].d, 8);
+        else if (v[g].kind == 3) x = hash_bytes(v[g].s, v[g].n);
+        h = mix64(h, x ^ ((uint64_t)v[g].kind << 61));
     }
     return h;
 }
 
-static int key_eq(const pq_cursor_t *cur, const ql_vtab_table_t *t, int ka, int64_t ra, int kb, int64_t rb)
+static int gkey_eq(const gval_t *a, const gval_t *b, int ng)
 {
-    for (int g = 0; g < cur->ngcols; g++) {
-        gval_t a, b;
-        get_gval(cur, t, ka, ra, cur->gcols[g], &a);
-        get_gval(cur, t, kb, rb, cur->gcols[g], &b);
-        if (a.kind != b.kind) return 0;
-        if (a.kind == 1 && a.i != b.i) return 0;
-        if (a.kind == 2 && a.d != b.d) return 0;
-        if (a.kind == 3 && (a.n != b.n || memcmp(a.s, b.s, a.n) != 0)) return 0;
+    for (int g = 0; g < ng; g++) {
+        if (a[g].kind != b[g].kind) return 0;
+        if (a[g].kind == 1 && a[g].i != b[g].i) return 0;
+        if (a[g].kind == 2 && a[g].d != b[g].d) return 0;
+        if (a[g].kind == 3 && (a[g].n != b[g].n || memcmp(a[g].s, b[g].s, a[g].n) != 0)) return 0;
     }
     return 1;
+}
+
+static void gtab_init(gtab_t *gt, int ng)
+{
+    memset(gt, 0, sizeof *gt);
+    gt->ng = ng;
+    gt->cap = 1024;
+    gt->slot_h = ql_calloc(gt->cap, sizeof *gt->slot_h);
+    gt->slot_g = ql_malloc(gt->cap * sizeof *gt->slot_g);
+    memset(gt->slot_g, 0xff, gt->cap * sizeof *gt->slot_g);
+}
+
+static void gtab_free(gtab_t *gt)
+{
+    free(gt->slot_h);
+    free(gt->slot_g);
+    free(gt->keys);
+    free(gt->stat);
+}
+
+/* The group of key (ng values), added if new (st: its strings may go out
+ * as SQLITE_STATIC). */
+static uint32_t gtab_group(gtab_t *gt, const gval_t *key, int st)
+{
+    uint64_t h = gkey_hash(key, gt->ng);
+    size_t j = h & (gt->cap - 1);
+    while (gt->slot_g[j] != UINT32_MAX) {
+        if (gt->slot_h[j] == h && gkey_eq(&gt->keys[(size_t)gt->slot_g[j] * gt->ng], key, gt->ng)) return gt->slot_g[j];
+        j = (j + 1) & (gt->cap - 1);
+    }
+    if (gt->n == gt->keys_cap) {
+        gt->keys_cap = gt->keys_cap ? gt->keys_cap * 2 : 256;
+        gt->keys = ql_realloc(gt->keys, gt->keys_cap * (size_t)gt->ng * sizeof *gt->keys);
+        gt->stat = ql_realloc(gt->stat, gt->keys_cap);
+    }
+    memcpy(&gt->keys[gt->n * gt->ng], key, (size_t)gt->ng * sizeof *key);
+    gt->stat[gt->n] = (uint8_t)st;
+    uint32_t g = (uint32_t)gt->n++;
+    gt->slot_g[j] = g;
+    gt->slot_h[j] = h;
+    if (gt->n * 2 > gt->cap) {   /* grow: rehash, keep the load at most 1/2 */
+        size_t ncap = gt->cap * 2;
+        uint64_t *nh = ql_calloc(ncap, sizeof *nh);
+        uint32_t *ng = ql_malloc(ncap * sizeof *ng);
+        memset(ng, 0xff, ncap * sizeof *ng);
+        for (size_t q = 0; q < gt->cap; q++) {
+            if (gt->slot_g[q] == UINT32_MAX) continue;
+            size_t z = gt->slot_h[q] & (ncap - 1);
+            while (ng[z] != UINT32_MAX) z = (z + 1) & (ncap - 1);
+            ng[z] = gt->slot_g[q];
+            nh[z] = gt->slot_h[q];
+        }
+        free(gt->slot_h);
+        free(gt->slot_g);
+        gt->slot_h = nh;
+        gt->slot_g = ng;
+        gt->cap = ncap;
+    }
+    return g;
 }
 
 /* SQLite's order for one column of uniform type: NULL first, then by value
@@ -981,34 +1268,89 @@ static int gval_cmp(const gval_t *a, const gval_t *b)
     }
 }
 
-typedef struct gsort_ctx { const pq_cursor_t *cur; const ql_vtab_table_t *t; const uint32_t *rep_k, *rep_r; } gsort_ctx_t;
+typedef struct gsort_ctx { const gtab_t *gt; const int *desc; } gsort_ctx_t;
 
 static int group_cmp(const void *pa, const void *pb, void *arg)
 {
     const gsort_ctx_t *x = arg;
-    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
-    for (int g = 0; g < x->cur->ngcols; g++) {
-        gval_t va, vb;
-        get_gval(x->cur, x->t, (int)x->rep_k[a], x->rep_r[a], x->cur->gcols[g], &va);
-        get_gval(x->cur, x->t, (int)x->rep_k[b], x->rep_r[b], x->cur->gcols[g], &vb);
-        int c = gval_cmp(&va, &vb);
-        if (c) return x->cur->gdesc[g] ? -c : c;
+    const gval_t *ka = &x->gt->keys[(size_t)*(const uint32_t *)pa * x->gt->ng];
+    const gval_t *kb = &x->gt->keys[(size_t)*(const uint32_t *)pb * x->gt->ng];
+    for (int g = 0; g < x->gt->ng; g++) {
+        int c = gval_cmp(&ka[g], &kb[g]);
+        if (c) return x->desc[g] ? -c : c;
     }
     return 0;
 }
 
-/* Moves the current row group's decoded columns (all used ones) into the held set. */
-static int hold_row_group(pq_cursor_t *cur, const ql_vtab_table_t *t)
+/* ---- decoding held row groups on two threads ---------------------------- */
+
+/* Column chunks to decode: (held row group k, table column c). Worker
+ * threads only read the Parquet files (a reader handle may be shared, see
+ * pq.h) and each writes its own held_data/held_loaded slots; nothing of
+ * SQLite is touched off the statement's thread. */
+typedef struct dtask { int k, c; } dtask_t;
+
+typedef struct dpool {
+    pq_cursor_t           *cur;
+    const ql_vtab_table_t *t;
+    const dtask_t         *tasks;
+    int                    ntasks;
+    int                    next;   /* next task to take (atomic) */
+    pthread_mutex_t        mu;     /* guards rc, err */
+    int                    rc;
+    char                   err[512];
+} dpool_t;
+
+static void *dpool_run(void *arg)
 {
-    int nc = t->ncols;
-    for (int c = 0; c < nc; c++) {
-        int need = col_is_used(cur, c);
-        for (int g = 0; g < cur->ngcols && !need; g++) need = cur->gcols[g] == c;
-        if (need && t->cols[c].part < 0) {
-            int rc = load_col(cur, c);
-            if (rc != SQLITE_OK) return rc;
+    dpool_t *p = arg;
+    pq_cursor_t *cur = p->cur;
+    for (;;) {
+        int i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+        if (i >= p->ntasks) return NULL;
+        int k = p->tasks[i].k, c = p->tasks[i].c;
+        size_t at = (size_t)k * (size_t)p->t->ncols + (size_t)c;
+        const ql_vtab_file_t *f = &p->t->files[cur->held_file[k]];
+        char err[256];
+        if (ql_pq_read_column_dict(f->pq, cur->held_rg[k], f->colmap[c], &cur->held_data[at], err, sizeof err) < 0) {
+            pthread_mutex_lock(&p->mu);
+            if (!p->rc) {
+                p->rc = -1;
+                snprintf(p->err, sizeof p->err, "%s: row group %d column %s: %s", f->path, cur->held_rg[k],
+                         p->t->cols[c].name, err);
+            }
+            pthread_mutex_unlock(&p->mu);
+        } else {
+            cur->held_loaded[at] = 1;
         }
     }
+}
+
+/* Decodes the tasks' chunks, on this thread and one more when there are two
+ * CPUs and enough work. SQLITE_ERROR (message in the vtab) on a decode error. */
+static int decode_held(pq_cursor_t *cur, const ql_vtab_table_t *t, const dtask_t *tasks, int n)
+{
+    dpool_t p = {.cur = cur, .t = t, .tasks = tasks, .ntasks = n};
+    pthread_t th;
+    int helper = 0;
+    pthread_mutex_init(&p.mu, NULL);
+    if (n > 1 && sysconf(_SC_NPROCESSORS_ONLN) > 1) helper = pthread_create(&th, NULL, dpool_run, &p) == 0;
+    dpool_run(&p);
+    if (helper) pthread_join(th, NULL);
+    pthread_mutex_destroy(&p.mu);
+    if (p.rc) {
+        pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
+        sqlite3_free(vt->base.zErrMsg);
+        vt->base.zErrMsg = sqlite3_mprintf("%s", p.err);
+        return SQLITE_ERROR;
+    }
+    return SQLITE_OK;
+}
+
+/* Adds the current row group to the held set, nothing decoded yet. */
+static void hold_row_group(pq_cursor_t *cur, const ql_vtab_table_t *t)
+{
+    int nc = t->ncols;
     if (cur->nheld == cur->capheld) {
         cur->capheld = cur->capheld ? cur->capheld * 2 : 16;
         cur->held_file = ql_realloc(cur->held_file, (size_t)cur->capheld * sizeof(int));
@@ -1019,154 +1361,305 @@ static int hold_row_group(pq_cursor_t *cur, const ql_vtab_table_t *t)
     int k = cur->nheld++;
     cur->held_file[k] = cur->file;
     cur->held_rg[k] = cur->rg;
-    memcpy(&cur->held_data[(size_t)k * nc], cur->data, (size_t)nc * sizeof *cur->data);
-    memcpy(&cur->held_loaded[(size_t)k * nc], cur->loaded, (size_t)nc);
-    memset(cur->data, 0, (size_t)nc * sizeof *cur->data);
-    memset(cur->loaded, 0, (size_t)nc);
-    return SQLITE_OK;
+    memset(&cur->held_data[(size_t)k * nc], 0, (size_t)nc * sizeof *cur->held_data);
+    memset(&cur->held_loaded[(size_t)k * nc], 0, (size_t)nc);
 }
 
-static void set_grouped_row(pq_cursor_t *cur, const ql_vtab_table_t *t)
+/* Tasks for the columns of held row groups [0, nheld) that `want` selects
+ * (a Parquet column of that file, not yet decoded); skip[k] excludes k. */
+static int held_tasks(const pq_cursor_t *cur, const ql_vtab_table_t *t, const uint8_t *want, const uint8_t *skip,
+                      dtask_t **tasks)
 {
-    uint64_t o = cur->order[cur->pos];
-    int k = (int)(o >> 32);
-    cur->cdata = &cur->held_data[(size_t)k * t->ncols];
-    cur->cloaded = &cur->held_loaded[(size_t)k * t->ncols];
-    cur->file = cur->held_file[k];
-    cur->rg = cur->held_rg[k];
-    cur->row = (int64_t)(o & 0xffffffffu);
+    int n = 0, nc = t->ncols;
+    *tasks = ql_malloc(((size_t)cur->nheld * (size_t)nc + 1) * sizeof **tasks);
+    for (int k = 0; k < cur->nheld; k++) {
+        if (skip && skip[k]) continue;
+        const ql_vtab_file_t *f = &t->files[cur->held_file[k]];
+        for (int c = 0; c < nc; c++)
+            if (want[c] && t->cols[c].part < 0 && f->colmap[c] >= 0 && !cur->held_loaded[(size_t)k * nc + c])
+                (*tasks)[n++] = (dtask_t){k, c};
+    }
+    return n;
+}
+
+/* The rows a grouped scan emits, in held order: those of held row group k
+ * are at [kstart(k), kend[k]); row i is row refs[i] & 0xffffffff of its row
+ * group, or, without filters (refs NULL), row i - kstart(k). */
+typedef struct hrows {
+    const uint64_t *refs;
+    const size_t   *kend;
+    size_t          n;
+} hrows_t;
+
+static size_t kstart(const hrows_t *h, int k) { return k ? h->kend[k - 1] : 0; }
+static int64_t hrow(const hrows_t *h, size_t from, size_t i)
+{
+    return h->refs ? (int64_t)(h->refs[i] & 0xffffffffu) : (int64_t)(i - from);
+}
+
+/* Gathers column c's values of the rows h into e, row i at position
+ * dest[i]: the source is read in sequence, the writes go to one stream per
+ * group. Pinned dictionary strings and partition values (which live as
+ * long as the table) may be handed to SQLite as SQLITE_STATIC. */
+static void gather(const pq_cursor_t *cur, const ql_vtab_table_t *t, int c, const hrows_t *h,
+                   const uint32_t *dest, ecol_t *e)
+{
+    int nc = t->ncols;
+    size_t n = h->n;
+    ql_pq_type_t ty = t->cols[c].type;
+    int strings = ty == QL_PQ_STRING || ty == QL_PQ_BINARY || t->cols[c].part >= 0;
+    e->kind = ql_malloc(n ? n : 1);
+    e->v = ql_malloc((n ? n : 1) * sizeof *e->v);
+    e->len = strings || !((pq_vtab_t *)cur->base.pVtab)->uniform[c] ? ql_malloc((n ? n : 1) * sizeof *e->len) : NULL;
+    for (int k = 0; k < cur->nheld; k++) {
+        size_t from = kstart(h, k), end = h->kend[k], i = from;
+        if (t->cols[c].part >= 0) {
+            const char *pv = t->files[cur->held_file[k]].part_vals[t->cols[c].part];
+            uint32_t pl = pv ? (uint32_t)strlen(pv) : 0;
+            for (; i < end; i++) {
+                uint32_t o = dest[i];
+                e->kind[o] = pv ? EK_TEXT : EK_NULL;
+                e->v[o].s = pv;
+                e->len[o] = pl;
+            }
+            continue;
+        }
+        size_t at = (size_t)k * (size_t)nc + (size_t)c;
+        const ql_pq_column_data_t *d = &cur->held_data[at];
+        if (!cur->held_loaded[at]) {
+            for (; i < end; i++) e->kind[dest[i]] = EK_NULL;
+            continue;
+        }
+        int pinned = cur->held_loaded[at] == 2;
+        for (; i < end; i++) {
+            uint32_t o = dest[i];
+            gval_t g;
+            cell_get(d, hrow(h, from, i), &g);
+            switch (g.kind) {
+            case 1: e->kind[o] = d->type == QL_PQ_TIMESTAMP ? EK_TIME : EK_INT; e->v[o].i = g.i; break;
+            case 2: e->kind[o] = EK_REAL; e->v[o].d = g.d; break;
+            case 3:
+                e->kind[o] = d->type == QL_PQ_BINARY ? (pinned ? EK_BLOB : EK_BLOB_COPY)
+                                                     : (pinned ? EK_TEXT : EK_TEXT_COPY);
+                e->v[o].s = g.s;
+                e->len[o] = (uint32_t)g.n;
+                break;
+            default: e->kind[o] = EK_NULL;
+            }
+        }
+    }
+}
+
+/* Counts per group id, grown with the group table. */
+typedef struct gcount { uint32_t *n; size_t cap; } gcount_t;
+
+static void gcount_add(gcount_t *gc, uint32_t g)
+{
+    if (g >= gc->cap) {
+        size_t ncap = gc->cap ? gc->cap : 256;
+        while (g >= ncap) ncap *= 2;
+        gc->n = ql_realloc(gc->n, ncap * sizeof *gc->n);
+        memset(gc->n + gc->cap, 0, (ncap - gc->cap) * sizeof *gc->n);
+        gc->cap = ncap;
+    }
+    gc->n[g]++;
+}
+
+/* The groups of the rows of held row group k: into rowg[i] when rowg is
+ * given (values are gathered later), always counted in gc. One grouping
+ * column in dictionary form: each dictionary entry is looked up once and
+ * rows map through their index; otherwise each row's key is hashed. */
+static void group_rows(pq_cursor_t *cur, const ql_vtab_table_t *t, gtab_t *gt, int k, const hrows_t *h,
+                       uint32_t *rowg, gcount_t *gc)
+{
+    int c0 = cur->gcols[0];
+    size_t from = kstart(h, k), to = h->kend[k];
+    size_t at = (size_t)k * (size_t)t->ncols + (size_t)c0;
+    const ql_pq_column_data_t *d = &cur->held_data[at];
+    if (cur->ngcols == 1 && t->cols[c0].part < 0 && cur->held_loaded[at] && d->idx) {
+        int st = cur->held_loaded[at] == 2;
+        uint32_t *map = ql_malloc(((size_t)d->dict_n + 1) * sizeof *map), nullg = UINT32_MAX;
+        uint32_t *cnt = ql_calloc((size_t)d->dict_n + 1, sizeof *cnt), nnull = 0;
+        for (int64_t e = 0; e < d->dict_n; e++) {
+            gval_t v;
+            val_at(d->type, d->dict_i64, d->dict_f64, d->dict_str, d->dict_len, e, &v);
+            map[e] = gtab_group(gt, &v, st);
+        }
+        for (size_t i = from; i < to; i++) {
+            int64_t r = hrow(h, from, i);
+            if (d->valid[r]) {
+                cnt[d->idx[r]]++;
+                if (rowg) rowg[i] = map[d->idx[r]];
+            } else {
+                if (nullg == UINT32_MAX) {
+                    gval_t v = {0};
+                    nullg = gtab_group(gt, &v, 1);
+                }
+                nnull++;
+                if (rowg) rowg[i] = nullg;
+            }
+        }
+        for (int64_t e = 0; e < d->dict_n; e++)
+            if (cnt[e]) {
+                gcount_add(gc, map[e]);
+                gc->n[map[e]] += cnt[e] - 1;
+            }
+        if (nnull) {
+            gcount_add(gc, nullg);
+            gc->n[nullg] += nnull - 1;
+        }
+        free(map);
+        free(cnt);
+        return;
+    }
+    gval_t key[8];
+    for (size_t i = from; i < to; i++) {
+        int64_t r = hrow(h, from, i);
+        int st = 1;
+        for (int g = 0; g < cur->ngcols; g++) {
+            int c = cur->gcols[g];
+            get_gval(cur, t, k, r, c, &key[g]);
+            if (t->cols[c].part < 0 && cur->held_loaded[(size_t)k * t->ncols + c] != 2) st = 0;
+        }
+        uint32_t g = gtab_group(gt, key, st);
+        gcount_add(gc, g);
+        if (rowg) rowg[i] = g;
+    }
 }
 
 /* Scans everything that survives pruning and filters, then orders the rows
- * so that equal grouping keys are adjacent (hash partition + counting sort). */
+ * so that equal grouping keys are adjacent (hash grouping + counting sort by
+ * the groups' key order). Decoding — the filter columns of every surviving
+ * row group, then the other columns of those where some row may match —
+ * runs on two threads. The key columns' values are served from the group
+ * table (equal within a group); only the other used columns are gathered
+ * into output order, and without those no per-row order is built at all. */
 static int build_groups(pq_cursor_t *cur)
 {
     pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
     ql_vtab_table_t *t = vt->t;
-    int rc = SQLITE_OK;
+    int rc = SQLITE_OK, nc = t->ncols, ntasks, ngather = 0;
     uint64_t *refs = NULL;
-    uint32_t *rowg = NULL, *slot_g = NULL, *rep_k = NULL, *rep_r = NULL, *cnt = NULL;
-    uint64_t *slot_h = NULL;
-    size_t nrefs = 0, caprefs = 0, cap = 1024, ngroups = 0;
-    slot_h = ql_calloc(cap, sizeof *slot_h);
-    slot_g = ql_malloc(cap * sizeof *slot_g);
-    memset(slot_g, 0xff, cap * sizeof *slot_g);
-    rep_k = ql_malloc(cap * sizeof *rep_k);
-    rep_r = ql_malloc(cap * sizeof *rep_r);
+    uint32_t *rowg = NULL, *rank = NULL;
+    size_t nrefs = 0, caprefs = 0, *kend = NULL;
+    uint8_t *want = ql_calloc((size_t)nc + 1, 1), *empty = NULL;
+    dtask_t *tasks = NULL;
+    gcount_t gc = {0};
+    cur->gt = ql_malloc(sizeof *cur->gt);
+    gtab_init(cur->gt, cur->ngcols);
+    cur->keypos = ql_malloc((size_t)nc + 1);
+    memset(cur->keypos, -1, (size_t)nc + 1);
+    for (int g = 0; g < cur->ngcols; g++) cur->keypos[cur->gcols[g]] = (int8_t)g;
+    /* 1. the row groups that survive pruning */
     cur->row = -1;
     for (;;) {
-        rc = next_row_group(cur);
-        if (rc != SQLITE_OK) goto out;
+        if ((rc = next_row_group(cur, 0)) != SQLITE_OK) goto out;
         if (cur->eof) break;
-        /* rows of this row group that may match, before its columns move */
-        int64_t first = (int64_t)nrefs;
-        for (int64_t r = 0; r < cur->rg_rows; r++) {
-            if (cur->nfilts && !row_may_match(cur, t, &t->files[cur->file], r)) continue;
-            if (nrefs == caprefs) {
-                caprefs = caprefs ? caprefs * 2 : 65536;
-                refs = ql_realloc(refs, caprefs * sizeof *refs);
-            }
-            refs[nrefs++] = ((uint64_t)cur->nheld << 32) | (uint64_t)r;
-        }
-        if ((int64_t)nrefs == first) continue;   /* nothing to keep: next_row_group frees it */
-        if ((rc = hold_row_group(cur, t)) != SQLITE_OK) goto out;
+        hold_row_group(cur, t);
         cur->row = cur->rg_rows;   /* consumed */
     }
-    rowg = ql_malloc((nrefs ? nrefs : 1) * sizeof *rowg);
-    /* One text key: dictionary-encoded values share their pointer, so a small
-     * cache by pointer finds most rows' group without hashing the bytes. */
-    struct { const char *p; uint32_t len, g; } pcache[256];
-    memset(pcache, 0, sizeof pcache);
-    int one_text = cur->ngcols == 1 && t->cols[cur->gcols[0]].part < 0 &&
-                   (t->cols[cur->gcols[0]].type == QL_PQ_STRING || t->cols[cur->gcols[0]].type == QL_PQ_BINARY);
-    for (size_t i = 0; i < nrefs; i++) {
-        int k = (int)(refs[i] >> 32);
-        int64_t r = (int64_t)(refs[i] & 0xffffffffu);
-        const char *sp = NULL;
-        uint32_t sl = 0, pc = 0;
-        if (one_text) {
-            size_t at = (size_t)k * (size_t)t->ncols + (size_t)cur->gcols[0];
-            const ql_pq_column_data_t *d = &cur->held_data[at];
-            if (cur->held_loaded[at] && r < d->n && (!d->valid || d->valid[r]) && d->str) {
-                sp = d->str[r];
-                sl = d->str_len[r];
-                pc = (uint32_t)(((uintptr_t)sp >> 3) ^ ((uintptr_t)sp >> 11)) & 255;
-                if (sp && pcache[pc].p == sp && pcache[pc].len == sl) {
-                    rowg[i] = pcache[pc].g;
-                    continue;
-                }
-            }
+    /* 2. their filter columns */
+    for (int i = 0; i < cur->nfilts; i++) want[cur->filts[i].col] = 1;
+    ntasks = held_tasks(cur, t, want, NULL, &tasks);
+    if ((rc = decode_held(cur, t, tasks, ntasks)) != SQLITE_OK) goto out;
+    /* 3. the rows that may match */
+    kend = ql_malloc(((size_t)cur->nheld + 1) * sizeof *kend);
+    empty = ql_calloc((size_t)cur->nheld + 1, 1);
+    for (int k = 0; k < cur->nheld; k++) {
+        const ql_vtab_file_t *f = &t->files[cur->held_file[k]];
+        const ql_pq_column_data_t *data = &cur->held_data[(size_t)k * nc];
+        const uint8_t *loaded = &cur->held_loaded[(size_t)k * nc];
+        size_t rows = (size_t)ql_pq_row_group_rows(f->pq, cur->held_rg[k]), first = nrefs;
+        if (!cur->nfilts) {
+            nrefs += rows;
+            kend[k] = nrefs;
+            continue;
         }
-        uint64_t h = key_hash(cur, t, k, r);
-        size_t j = h & (cap - 1);
-        while (slot_g[j] != UINT32_MAX &&
-               !(slot_h[j] == h && key_eq(cur, t, (int)rep_k[slot_g[j]], rep_r[slot_g[j]], k, r)))
-            j = (j + 1) & (cap - 1);
-        if (slot_g[j] == UINT32_MAX) {
-            slot_g[j] = (uint32_t)ngroups;
-            slot_h[j] = h;
-            rep_k[ngroups] = (uint32_t)k;
-            rep_r[ngroups] = (uint32_t)r;
-            ngroups++;
-            if (ngroups * 2 > cap) {   /* grow: rehash slots, keep load <= 1/2 */
-                size_t ncap = cap * 2;
-                uint64_t *nh = ql_calloc(ncap, sizeof *nh);
-                uint32_t *ng = ql_malloc(ncap * sizeof *ng);
-                memset(ng, 0xff, ncap * sizeof *ng);
-                for (size_t q = 0; q < cap; q++) {
-                    if (slot_g[q] == UINT32_MAX) continue;
-                    size_t z = slot_h[q] & (ncap - 1);
-                    while (ng[z] != UINT32_MAX) z = (z + 1) & (ncap - 1);
-                    ng[z] = slot_g[q];
-                    nh[z] = slot_h[q];
-                }
-                free(slot_h);
-                free(slot_g);
-                slot_h = nh;
-                slot_g = ng;
-                cap = ncap;
-                rep_k = ql_realloc(rep_k, cap * sizeof *rep_k);
-                rep_r = ql_realloc(rep_r, cap * sizeof *rep_r);
-            }
-            rowg[i] = (uint32_t)(ngroups - 1);
-        } else {
-            rowg[i] = slot_g[j];
+        if (nrefs + rows > caprefs) {
+            while (nrefs + rows > caprefs) caprefs = caprefs ? caprefs * 2 : 65536;
+            refs = ql_realloc(refs, caprefs * sizeof *refs);
         }
-        if (sp) {
-            pcache[pc].p = sp;
-            pcache[pc].len = sl;
-            pcache[pc].g = rowg[i];
+        if (rows > cur->mask_cap) {
+            cur->mask_cap = rows;
+            free(cur->mask);
+            cur->mask = ql_malloc(cur->mask_cap);
+        }
+        dict_verdicts(cur, data, loaded, t, f);
+        match_rows(cur, data, loaded, t, f, rows, cur->mask);
+        for (size_t r = 0; r < rows; r++)
+            if (cur->mask[r]) refs[nrefs++] = ((uint64_t)k << 32) | (uint64_t)r;
+        kend[k] = nrefs;
+        if (nrefs == first) {   /* nothing to keep */
+            empty[k] = 1;
+            for (int c = 0; c < nc; c++)
+                if (cur->held_loaded[(size_t)k * nc + c]) {
+                    ql_pq_column_data_free(&cur->held_data[(size_t)k * nc + c]);
+                    cur->held_loaded[(size_t)k * nc + c] = 0;
+                }
         }
     }
-    /* Groups in key order (SQLite 3.40 may also rely on the grouping for a
-     * matching ORDER BY), then a counting sort of the rows by group rank. */
-    {
-        uint32_t *perm = ql_malloc((ngroups + 1) * sizeof *perm), *rank = ql_malloc((ngroups + 1) * sizeof *rank);
-        for (size_t g = 0; g < ngroups; g++) perm[g] = (uint32_t)g;
-        gsort_ctx_t ctx = {cur, t, rep_k, rep_r};
-        qsort_r(perm, ngroups, sizeof *perm, group_cmp, &ctx);
-        for (size_t g = 0; g < ngroups; g++) rank[perm[g]] = (uint32_t)g;
-        for (size_t i = 0; i < nrefs; i++) rowg[i] = rank[rowg[i]];
-        free(perm);
-        free(rank);
+    hrows_t h = {refs, kend, nrefs};
+    /* 4. the other columns the statement uses, where some row may match */
+    for (int c = 0; c < nc; c++) {
+        want[c] = (uint8_t)col_is_used(cur, c);
+        if (want[c] && cur->keypos[c] < 0) ngather++;
     }
-    cnt = ql_calloc(ngroups + 1, sizeof *cnt);
-    for (size_t i = 0; i < nrefs; i++) cnt[rowg[i] + 1]++;
-    for (size_t g = 1; g <= ngroups; g++) cnt[g] += cnt[g - 1];
-    cur->order = ql_malloc((nrefs ? nrefs : 1) * sizeof *cur->order);
-    for (size_t i = 0; i < nrefs; i++) cur->order[cnt[rowg[i]]++] = refs[i];
+    for (int g = 0; g < cur->ngcols; g++) want[cur->gcols[g]] = 1;
+    free(tasks);
+    ntasks = held_tasks(cur, t, want, empty, &tasks);
+    if ((rc = decode_held(cur, t, tasks, ntasks)) != SQLITE_OK) goto out;
+    /* 5. strings pinned (see pin_dict), rows' groups */
+    if (ngather) rowg = ql_malloc((nrefs ? nrefs : 1) * sizeof *rowg);
+    for (int k = 0; k < cur->nheld; k++) {
+        if (empty[k]) continue;
+        for (int c = 0; c < nc; c++) {
+            size_t at = (size_t)k * nc + c;
+            if (cur->held_loaded[at] && pin_dict(vt, &cur->held_data[at])) cur->held_loaded[at] = 2;
+        }
+        group_rows(cur, t, cur->gt, k, &h, rowg, &gc);
+    }
+    /* 6. groups in key order (SQLite 3.40 may also rely on the grouping for
+     * a matching ORDER BY); each group's first output row */
+    size_t ngroups = cur->gt->n;
+    gcount_add(&gc, (uint32_t)ngroups);   /* room for every group id */
+    cur->ngroups = ngroups;
+    cur->gperm = ql_malloc((ngroups + 1) * sizeof *cur->gperm);
+    cur->gstart = ql_malloc((ngroups + 1) * sizeof *cur->gstart);
+    rank = ql_malloc((ngroups + 1) * sizeof *rank);
+    for (size_t g = 0; g < ngroups; g++) cur->gperm[g] = (uint32_t)g;
+    gsort_ctx_t ctx = {cur->gt, cur->gdesc};
+    qsort_r(cur->gperm, ngroups, sizeof *cur->gperm, group_cmp, &ctx);
+    uint32_t at = 0;
+    for (size_t q = 0; q < ngroups; q++) {
+        rank[cur->gperm[q]] = (uint32_t)q;
+        cur->gstart[q] = at;
+        at += gc.n[cur->gperm[q]];
+    }
+    cur->gstart[ngroups] = at;
+    /* 7. the other used columns, gathered in output order (a counting sort) */
+    if (ngather) {
+        uint32_t *next = ql_malloc((ngroups + 1) * sizeof *next);
+        for (size_t g = 0; g < ngroups; g++) next[g] = cur->gstart[rank[g]];
+        for (size_t i = 0; i < nrefs; i++) rowg[i] = next[rowg[i]]++;   /* now: the row's place in the output */
+        free(next);
+        cur->ecols = ql_calloc((size_t)nc + 1, sizeof *cur->ecols);
+        for (int c = 0; c < nc; c++)
+            if (want[c] && cur->keypos[c] < 0) gather(cur, t, c, &h, rowg, &cur->ecols[c]);
+    }
     cur->norder = (int64_t)nrefs;
     cur->pos = 0;
+    cur->grank = 0;
+    while (cur->grank < ngroups && cur->gstart[cur->grank + 1] == 0) cur->grank++;
     cur->eof = nrefs == 0;
-    if (!cur->eof) set_grouped_row(cur, t);
 out:
     free(refs);
     free(rowg);
-    free(slot_h);
-    free(slot_g);
-    free(rep_k);
-    free(rep_r);
-    free(cnt);
+    free(rank);
+    free(gc.n);
+    free(kend);
+    free(want);
+    free(empty);
+    free(tasks);
     return rc;
 }
 
@@ -1192,6 +1685,7 @@ static int pq_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str
     const char *p = idx_str ? strchr(idx_str, ';') : NULL;
     if (argc > 0 && p) {
         cur->filts = ql_calloc((size_t)argc, sizeof *cur->filts);
+        cur->fdict = ql_calloc((size_t)argc, sizeof *cur->fdict);
         p++;
         for (int i = 0; i < argc && *p; i++) {
             char *end;
@@ -1223,6 +1717,11 @@ static int pq_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str
                 f->s = ql_strndup(s, (size_t)n);
                 f->slen = n;
                 f->has_us = parse_time(s, n, &f->us) == 0;
+                if (f->has_us && f->us >= TIME_SAFE_LO && f->us < TIME_SAFE_HI) {
+                    char canon[QL_RFC3339_LEN];
+                    ql_rfc3339_format(f->us, canon);
+                    f->us_exact = !is_canonical_time(s, n) || memcmp(canon, s, QL_RFC3339_LEN - 1) == 0;
+                }
                 break;
             }
             default: break;
@@ -1255,7 +1754,8 @@ static int pq_next(sqlite3_vtab_cursor *base)
     pq_cursor_t *cur = (pq_cursor_t *)base;
     if (cur->grouped) {
         if (++cur->pos >= cur->norder) cur->eof = 1;
-        else set_grouped_row(cur, ((pq_vtab_t *)base->pVtab)->t);
+        else
+            while (cur->pos >= (int64_t)cur->gstart[cur->grank + 1]) cur->grank++;
         return SQLITE_OK;
     }
     return advance(cur);
@@ -1272,32 +1772,78 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
     pq_vtab_t *vt = (pq_vtab_t *)base->pVtab;
     ql_vtab_table_t *t = vt->t;
     if (c < 0 || c >= t->ncols || cur->eof) return SQLITE_OK;
-    ql_vtab_file_t *f = &t->files[cur->file];
-    if (t->cols[c].part >= 0) {
-        const char *v = f->part_vals[t->cols[c].part];
-        if (v) sqlite3_result_text(ctx, v, -1, SQLITE_TRANSIENT);
+    if (cur->grouped) {
+        if (cur->keypos[c] >= 0) {   /* a key column: its group's value */
+            uint32_t g = cur->gperm[cur->grank];
+            const gval_t *v = &cur->gt->keys[(size_t)g * (size_t)cur->gt->ng + (size_t)cur->keypos[c]];
+            sqlite3_destructor_type how = cur->gt->stat[g] ? SQLITE_STATIC : SQLITE_TRANSIENT;
+            switch (v->kind) {
+            case 1:
+                if (t->cols[c].type == QL_PQ_TIMESTAMP) {
+                    char buf[QL_RFC3339_LEN];
+                    ql_rfc3339_format(v->i, buf);
+                    sqlite3_result_text(ctx, buf, QL_RFC3339_LEN - 1, SQLITE_TRANSIENT);
+                } else {
+                    sqlite3_result_int64(ctx, v->i);
+                }
+                break;
+            case 2: sqlite3_result_double(ctx, v->d); break;
+            case 3:
+                if (t->cols[c].type == QL_PQ_BINARY) sqlite3_result_blob(ctx, v->s, (int)v->n, how);
+                else sqlite3_result_text(ctx, v->s, (int)v->n, how);
+                break;
+            }
+            return SQLITE_OK;
+        }
+        const ecol_t *e = cur->ecols ? &cur->ecols[c] : NULL;
+        if (!e || !e->kind) return SQLITE_OK;
+        int64_t p = cur->pos;
+        switch (e->kind[p]) {
+        case EK_INT: sqlite3_result_int64(ctx, e->v[p].i); break;
+        case EK_REAL: sqlite3_result_double(ctx, e->v[p].d); break;
+        case EK_TIME: {
+            char buf[QL_RFC3339_LEN];
+            ql_rfc3339_format(e->v[p].i, buf);
+            sqlite3_result_text(ctx, buf, QL_RFC3339_LEN - 1, SQLITE_TRANSIENT);
+            break;
+        }
+        case EK_TEXT: sqlite3_result_text(ctx, e->v[p].s, (int)e->len[p], SQLITE_STATIC); break;
+        case EK_TEXT_COPY: sqlite3_result_text(ctx, e->v[p].s, (int)e->len[p], SQLITE_TRANSIENT); break;
+        case EK_BLOB: sqlite3_result_blob(ctx, e->v[p].s, (int)e->len[p], SQLITE_STATIC); break;
+        case EK_BLOB_COPY: sqlite3_result_blob(ctx, e->v[p].s, (int)e->len[p], SQLITE_TRANSIENT); break;
+        }
         return SQLITE_OK;
     }
-    if (!cur->grouped) {
-        int rc = load_col(cur, c);
-        if (rc != SQLITE_OK) {
-            sqlite3_result_error(ctx, vt->base.zErrMsg ? vt->base.zErrMsg : "decode error", -1);
-            return rc;
-        }
+    ql_vtab_file_t *f = &t->files[cur->file];
+    if (t->cols[c].part >= 0) {   /* the table owns it until it is disconnected */
+        const char *v = f->part_vals[t->cols[c].part];
+        if (v) sqlite3_result_text(ctx, v, -1, SQLITE_STATIC);
+        return SQLITE_OK;
     }
-    if (!cur->cloaded[c]) return SQLITE_OK;   /* column absent from this file (or unused): NULL */
-    const ql_pq_column_data_t *d = &cur->cdata[c];
-    int64_t r = cur->row;
-    if (r >= d->n || (d->valid && !d->valid[r])) return SQLITE_OK;
-    switch (d->type) {
-    case QL_PQ_INT64: case QL_PQ_INT32: case QL_PQ_BOOL: sqlite3_result_int64(ctx, d->i64[r]); break;
-    case QL_PQ_DOUBLE: case QL_PQ_FLOAT: sqlite3_result_double(ctx, d->f64[r]); break;
-    case QL_PQ_STRING: sqlite3_result_text(ctx, d->str[r], (int)d->str_len[r], SQLITE_TRANSIENT); break;
-    case QL_PQ_BINARY: sqlite3_result_blob(ctx, d->str[r], (int)d->str_len[r], SQLITE_TRANSIENT); break;
-    case QL_PQ_TIMESTAMP: {
-        char buf[QL_RFC3339_LEN];
-        ql_rfc3339_format(d->i64[r], buf);
-        sqlite3_result_text(ctx, buf, QL_RFC3339_LEN - 1, SQLITE_TRANSIENT);
+    int rc = load_col(cur, c);
+    if (rc != SQLITE_OK) {
+        sqlite3_result_error(ctx, vt->base.zErrMsg ? vt->base.zErrMsg : "decode error", -1);
+        return rc;
+    }
+    if (!cur->loaded[c]) return SQLITE_OK;   /* column absent from this file: NULL */
+    const ql_pq_column_data_t *d = &cur->data[c];
+    gval_t v;
+    cell_get(d, cur->row, &v);
+    switch (v.kind) {
+    case 1:
+        if (d->type == QL_PQ_TIMESTAMP) {
+            char buf[QL_RFC3339_LEN];
+            ql_rfc3339_format(v.i, buf);
+            sqlite3_result_text(ctx, buf, QL_RFC3339_LEN - 1, SQLITE_TRANSIENT);
+        } else {
+            sqlite3_result_int64(ctx, v.i);
+        }
+        break;
+    case 2: sqlite3_result_double(ctx, v.d); break;
+    case 3: {
+        sqlite3_destructor_type how = cur->loaded[c] == 2 ? SQLITE_STATIC : SQLITE_TRANSIENT;
+        if (d->type == QL_PQ_BINARY) sqlite3_result_blob(ctx, v.s, (int)v.n, how);
+        else sqlite3_result_text(ctx, v.s, (int)v.n, how);
         break;
     }
     }
@@ -1307,7 +1853,8 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
 static int pq_rowid(sqlite3_vtab_cursor *base, sqlite3_int64 *rowid)
 {
     pq_cursor_t *cur = (pq_cursor_t *)base;
-    *rowid = cur->grouped ? (sqlite3_int64)cur->order[cur->pos] : cur->rowid_base + cur->row;
+    /* grouped: the place in the output, unique within the scan */
+    *rowid = cur->grouped ? (sqlite3_int64)cur->pos : cur->rowid_base + cur->row;
     return SQLITE_OK;
 }
 
@@ -1381,6 +1928,16 @@ int ql_vtab_attach_lake(sqlite3 *db, const char *lake, char *err, size_t errlen)
 int ql_vtab_open_db(sqlite3 **db, const char *lake, ql_vtab_stats_t **stats, char *err, size_t errlen)
 {
     *db = NULL;
+#ifndef QL_SQLITE_EXTENSION
+    /* No memory statistics: they take a global mutex on every SQLite
+     * allocation (values copied per cell add up). Only possible before
+     * SQLite initialises; later calls fail harmlessly. */
+    static int configured;
+    if (!configured) {
+        configured = 1;
+        (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    }
+#endif
     /* NOMUTEX: the connection belongs to one thread, so SQLite need not lock
      * it on every call (sqlite3_column_* per cell add up). */
     if (sqlite3_open_v2(":memory:", db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=

@@ -19,8 +19,11 @@
  * group at a time, lazily on first use), pushes =, <, <=, >, >=, IS NULL down
  * to skip files (partition keys) and row groups (column statistics; for =
  * also the chunk's dictionary page), and
- * drops non-matching rows before SQLite sees them (SQLite re-checks every
- * constraint, so pushdown is only ever an optimisation).
+ * drops non-matching rows before SQLite sees them. SQLite re-checks every
+ * constraint the module cannot decide exactly as SQLite would; those it can
+ * (a constant of the column's type class, one column type in every file)
+ * SQLite skips. GROUP BY / DISTINCT columns are delivered grouped, so SQLite
+ * does not sort (docs/query.md).
  *
  * Threads: a database connection and everything registered on it belong to
  * one thread at a time (SQLite's rule); a ql_vtab_table_t likewise.

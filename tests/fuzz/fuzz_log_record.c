@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int64_t next;
     const char *why = "";
     int r = ql_log_segment_scan(data, size, 0, &valid, &next, &why);
-    if (valid > size || (r == 1) != (valid == size) || next < 0) abort();
+    if (valid > size || (r == 1) != ql_log_all_zero(data + valid, size - valid) || next < 0) abort();
     size_t v2;
     int64_t n2;
     if (ql_log_segment_scan(data, valid, 0, &v2, &n2, &why) != 1 || v2 != valid || n2 != next) abort();

@@ -51,14 +51,16 @@ is "$(duck "select count(*) as n from read_parquet('$L3/join_guilds/*/*.parquet'
 
 # files of two separate imports (different labels) merge too, with an intent
 L2="$tmpdir/lake2"
+sed 1d "$tmpdir/old.jsonl" > "$tmpdir/old2.jsonl"   # other content: a second import
 "$QL" import -q --lake "$L2" --workers 1 "$tmpdir/old.jsonl"
-"$QL" import -q --lake "$L2" --workers 2 "$tmpdir/old.jsonl"
-is "$(find "$L2/purchases" -name '*.parquet' | wc -l)" "3" "three import files (two imports)"
+"$QL" import -q --lake "$L2" --workers 2 "$tmpdir/old2.jsonl"
+is "$(find "$L2/purchases" -name '*.parquet' | sed 's/.*part-imp\([0-9a-f]*\)w.*/\1/' | sort -u | wc -l)" "2" \
+   "files of two imports"
 "$QL" compact --lake "$L2" -q purchases
 is "$(find "$L2/purchases" -name '*.parquet' | wc -l)" "1" "merged into one"
 merged=$(ls "$L2"/purchases/dt=2026-11-20/*.parquet)
 case "$merged" in *imp*c-0000000000000000000-*) ok 0 "under a new import label";; *) ok 1 "new label: $merged";; esac
-want=$(( 2 * $(grep -c '"purchase_sword"' "$tmpdir/old.jsonl") ))
+want=$(( $(cat "$tmpdir/old.jsonl" "$tmpdir/old2.jsonl" | grep -c '"purchase_sword"') ))
 is "$(duck "select count(*) as n from $(echo "read_parquet('$L2/purchases/*/*.parquet', union_by_name=true)")")" "{\"n\":$want}" "every row of both imports"
 ls -a "$L2"/purchases/*/ | grep -q 'intent'; ok $((! $?)) "no intent left"
 # crash after that merge's rename: an input is back, its intent (dead pid) too
@@ -84,10 +86,11 @@ L4="$tmpdir/lake4"
 grep -v '^param.price' "$ROOT/etc/questlog.conf" > "$tmpdir/noprice.conf"
 head -300 "$tmpdir/old.jsonl" > "$tmpdir/a.jsonl"
 "$QL" import -q --lake "$L4" --workers 1 "$tmpdir/a.jsonl"
-"$QL" import -q --lake "$L4" --workers 1 --config "$tmpdir/noprice.conf" "$tmpdir/a.jsonl"
+head -299 "$tmpdir/a.jsonl" > "$tmpdir/b.jsonl"
+"$QL" import -q --lake "$L4" --workers 1 --config "$tmpdir/noprice.conf" "$tmpdir/b.jsonl"
 "$QL" compact --lake "$L4" purchases 2> "$tmpdir/c4.err"
 ok $? "compact with a type conflict exits 0"
-grep -q "left as they are: column 'price' is INT64 in one file and STRING in another" "$tmpdir/c4.err"
+grep -Eq "left as they are: column 'price' is (INT64 in one file and STRING|STRING in one file and INT64) in another" "$tmpdir/c4.err"
 ok $? "and says why the files are left alone"
 is "$(find "$L4/purchases" -name '*.parquet' | wc -l)" "2" "both files kept"
 

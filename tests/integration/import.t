@@ -32,7 +32,7 @@ is "$(count join_guilds)" "$want_j" "join_guilds"
 is "$(count default_hits)" "$(grep -c '"default"' "$tmpdir/ev.jsonl")" "default_hits"
 is "$(count _rejected)" "1" "the broken line is in _rejected"
 is "$(duck "select reason, log_offset, source from $(rp _rejected)")" \
-   "{\"reason\":\"invalid JSON\",\"log_offset\":2003,\"source\":\"$tmpdir/extra.jsonl\"}" "with its reason, line and file"
+   "{\"reason\":\"invalid JSON\",\"log_offset\":3,\"source\":\"$tmpdir/extra.jsonl\"}" "with its reason, line and file"
 
 row=$(duck "select length(event_id) as l, timestamp > now() - interval 10 minute as recent from $(rp join_guilds) where Host = 'no-ids'")
 is "$row" '{"l":36,"recent":true}' "missing event_id and timestamp made up (UUIDv7, now)"

@@ -256,6 +256,29 @@ static int count_segments(const char *dir)
     return n;
 }
 
+/* Counts the segments in dir larger than `limit` bytes, and those that are
+ * exactly `limit` bytes and end in a zero byte (preallocated). */
+static void segment_shapes(const char *dir, int64_t limit, int *big, int *prealloc)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    *big = *prealloc = 0;
+    while (d && (e = readdir(d))) {
+        if (strlen(e->d_name) != 24 || !strstr(e->d_name, ".log")) continue;
+        char path[800];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        int64_t size = file_size(path);
+        if (size > limit) (*big)++;
+        if (size == limit) {
+            int fd = open(path, O_RDONLY);
+            unsigned char c = 1;
+            if (pread(fd, &c, 1, size - 1) == 1 && c == 0) (*prealloc)++;
+            close(fd);
+        }
+    }
+    if (d) closedir(d);
+}
+
 /* Runs ql_log_open_embedded with stderr captured into out. */
 static ql_log_t *open_capture(const char *dir, char *out, size_t outlen)
 {
@@ -367,7 +390,10 @@ static void test_rolling_and_sealed_corruption(void)
     int per = 1024 / (int)ql_log_frame_size(0, 4);
     ok(nseg >= 200 / per && nseg <= 200 / per + 3, "rolled into %d segments of <= 1 KiB", nseg);
     snprintf(seg, sizeof seg, "%s/00000000000000000000.log", dir);
-    ok(file_size(seg) <= 1024 && file_size(seg) > 1024 - 40, "first segment filled to its limit");
+    int big = 0, prealloc = 0;
+    segment_shapes(dir, 1024, &big, &prealloc);
+    ok(!big, "no segment is larger than its 1 KiB limit");
+    ok(prealloc > 0, "%d of them were preallocated (1 KiB, zeros after the records)", prealloc);
     int bad;
     is_int(read_all(dir, 0, &bad), 200, "read across segments");
     ok(!bad, "dense offsets across segments");
@@ -393,6 +419,159 @@ static void test_rolling_and_sealed_corruption(void)
     log = open_log(dir, 1024, 1);
     ok(log != NULL, "the writer still opens (only the last segment is recovered)");
     ql_log_close(log);
+}
+
+/* ---- preallocated segments -------------------------------------------------- */
+
+/* Path of the last segment in dir (by name) into out; returns the count. */
+static int last_segment(const char *dir, char *out, size_t outlen)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char best[64] = "";
+    int n = 0;
+    while (d && (e = readdir(d)))
+        if (strlen(e->d_name) == 24 && strstr(e->d_name, ".log")) {
+            n++;
+            if (strcmp(e->d_name, best) > 0) snprintf(best, sizeof best, "%s", e->d_name);
+        }
+    if (d) closedir(d);
+    snprintf(out, outlen, "%s/%s", dir, best);
+    return n;
+}
+
+/* Data end of a segment file: bytes of valid records, and the next offset. */
+static size_t data_end(const char *path, int64_t base, int64_t *next)
+{
+    char *txt = NULL, err[64];
+    size_t len = 0, valid = 0;
+    const char *why;
+    *next = base;
+    if (ql_read_file(path, &txt, &len, err, sizeof err) == 0)
+        ql_log_segment_scan((unsigned char *)txt, len, base, &valid, next, &why);
+    free(txt);
+    return valid;
+}
+
+/* A log in ROOT/name with 4 KiB segments, appended to one record at a time
+ * until its active segment is a preallocated one holding a few records;
+ * closed. Returns the number of records (v0..v<n-1>), the last segment's
+ * path in seg and its base in *base. */
+static int prealloc_log(const char *name, char dir[512], char seg[600], int64_t *base)
+{
+    snprintf(dir, 512, "%s/%s", root, name);
+    ql_log_t *log = open_log(dir, 4096, 1);
+    waitctx_t w;
+    wc_init(&w);
+    int n = 0, in_prealloc = 0;
+    while (n < 20000 && in_prealloc < 5) {
+        append_many(log, &w, n++, 1);
+        wc_wait(&w);
+        int nseg = last_segment(dir, seg, 600);
+        in_prealloc = nseg >= 2 && file_size(seg) == 4096 ? in_prealloc + 1 : 0;
+    }
+    ql_log_close(log);
+    *base = atoll(strrchr(seg, '/') + 1);
+    return n;
+}
+
+static void test_prealloc_zeroed_tail(void)
+{
+    char dir[512], seg[600], msg[2048], path[700];
+    int64_t base, next;
+    int n = prealloc_log("prealloc", dir, seg, &base);
+    ok(file_size(seg) == 4096, "the active segment was preallocated: 4 KiB (%d records in all)", n);
+    snprintf(path, sizeof path, "%s/prealloc.tmp", dir);
+    ok(access(path, F_OK) != 0, "close removes an unused prealloc.tmp");
+    size_t end = data_end(seg, base, &next);
+    is_int(next, n, "its records end at offset %d, zeros after byte %zu", n, end);
+    int bad;
+    is_int(read_all(dir, 0, &bad), n, "a reader stops at the zeros (no writer running)");
+    ok(!bad, "and reads every record, in order");
+
+    /* A torn batch: a damaged frame where record n would go, then a whole
+     * stale frame for n+1 (as if its page reached the disk and the first one
+     * did not), then zeros again. */
+    unsigned char f[128];
+    char v[32];
+    snprintf(v, sizeof v, "v%d", n);
+    size_t fl = ql_log_frame_size(0, strlen(v));
+    ql_log_frame_encode(f, n, 1, NULL, 0, v, strlen(v));
+    f[fl - 1] ^= 0x55;
+    ql_log_frame_encode(f + fl, n + 1, 1, NULL, 0, "STALE", 5);
+    size_t stale = fl + ql_log_frame_size(0, 5);
+    int fd = open(seg, O_WRONLY);
+    ok(pwrite(fd, f, stale, (off_t)end) == (ssize_t)stale, "planted a torn batch after the records");
+    close(fd);
+    ql_log_t *log = open_capture(dir, msg, sizeof msg);
+    char want[900];
+    snprintf(want, sizeof want, "questlog: log: zeroed %zu bytes of torn tail in %s at offset %d", stale, seg, n);
+    ok(log && strstr(msg, want), "recovery zeroes the torn bytes and says so");
+    if (!strstr(msg, want)) diag("stderr: %s", msg);
+    is_int(file_size(seg), 4096, "the segment keeps its preallocated size");
+    ql_log_stats_t st;
+    ql_log_stats(log, &st);
+    is_int(st.end_offset, n, "end offset after recovery");
+    /* the next record has exactly the damaged frame's size: had the stale
+     * frame stayed, it would now line up behind it as offset n+1 */
+    waitctx_t w;
+    wc_init(&w);
+    append_many(log, &w, n, 1);
+    wc_wait(&w);
+    ql_log_close(log);
+    log = open_capture(dir, msg, sizeof msg);
+    ql_log_stats(log, &st);
+    ql_log_close(log);
+    ok(!strstr(msg, "torn"), "a clean reopen after that finds nothing to cut");
+    is_int(st.end_offset, n + 1, "and ends after the new record: the stale frame is gone");
+    is_int(read_all(dir, 0, &bad), n + 1, "reads back every record");
+    ok(!bad, "none of them stale");
+}
+
+static void test_crash_during_prealloc(void)
+{
+    char dir[512], seg[600], msg[2048], path[700], next_seg[700];
+    int64_t base, next;
+    int n = prealloc_log("prepcrash", dir, seg, &base);
+    data_end(seg, base, &next);
+
+    /* killed while preparing: a partial prealloc.tmp */
+    snprintf(path, sizeof path, "%s/prealloc.tmp", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ok(fd >= 0 && ftruncate(fd, 1000) == 0, "a partial prealloc.tmp left behind");
+    close(fd);
+    /* killed after a roll renamed a prepared file, before its first commit */
+    snprintf(next_seg, sizeof next_seg, "%s/%020d.log", dir, n);
+    fd = open(next_seg, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ok(fd >= 0 && ftruncate(fd, 4096) == 0, "an all-zero next segment left behind");
+    close(fd);
+    ql_log_t *log = open_capture(dir, msg, sizeof msg);
+    ok(log != NULL && access(path, F_OK) != 0, "recovery deletes prealloc.tmp");
+    ok(access(next_seg, F_OK) != 0, "and the last segment without a record");
+    ql_log_stats_t st;
+    ql_log_stats(log, &st);
+    is_int(st.end_offset, n, "the log ends where the records end");
+    ql_log_close(log);
+
+    /* killed during the first write into a new segment: only garbage there */
+    fd = open(next_seg, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    unsigned char f[64];
+    ql_log_frame_encode(f, n, 1, NULL, 0, "torn", 4);
+    f[10] ^= 1;
+    ok(fd >= 0 && pwrite(fd, f, ql_log_frame_size(0, 4), 0) == (ssize_t)ql_log_frame_size(0, 4) &&
+           ftruncate(fd, 4096) == 0, "a next segment holding only a torn frame");
+    close(fd);
+    log = open_capture(dir, msg, sizeof msg);
+    ok(log != NULL && access(next_seg, F_OK) != 0, "is deleted too (nothing in it was acknowledged)");
+    waitctx_t w;
+    wc_init(&w);
+    append_many(log, &w, n, 3);
+    wc_wait(&w);
+    is_int(w.ok, 3, "appends continue");
+    ql_log_close(log);
+    int bad;
+    is_int(read_all(dir, 0, &bad), n + 3, "every record reads back");
+    ok(!bad, "dense and in order");
 }
 
 /* ---- durable-only reading ------------------------------------------------ */
@@ -543,6 +722,87 @@ static void test_concurrent(void)
     for (int i = 0; i < QL_LOG_LAT_BUCKETS; i++) sum += st.commit_lat_count[i];
     is_int(sum, st.commits, "latency histogram counts every commit");
     ql_log_close(log);
+}
+
+/* ---- committing on the caller's thread ------------------------------------ */
+
+typedef struct inline_ctx {
+    pthread_t owner;
+    int       on_owner, elsewhere, calls;
+    int64_t   first;
+} inline_ctx_t;
+
+static void inline_done(void *arg, int status, int64_t first, const char *errmsg)
+{
+    (void)errmsg;
+    inline_ctx_t *c = arg;
+    if (pthread_equal(pthread_self(), c->owner)) c->on_owner++;
+    else c->elsewhere++;
+    c->first = status == 0 ? first : -1;
+    __atomic_add_fetch(&c->calls, 1, __ATOMIC_RELEASE);
+}
+
+static void test_append_commit(void)
+{
+    char dir[512], seg[600], err[512];
+    waitctx_t w;
+    ql_log_t *log = fresh_log("inline", dir, seg, &w, 3);
+    /* The writer thread may still be finishing the last commit (its done
+     * calls come before it lets go): then the append is queued for it. Try
+     * until the log is idle. */
+    inline_ctx_t c;
+    int tries = 0, rc = 0, next = 3;
+    do {
+        c = (inline_ctx_t){.owner = pthread_self()};
+        char v[32];
+        snprintf(v, sizeof v, "v%d", next++);
+        ql_log_msg_t m = {NULL, 0, v, strlen(v)};
+        rc |= ql_log_append_commit(log, &m, 1, inline_done, &c);
+        while (__atomic_load_n(&c.calls, __ATOMIC_ACQUIRE) == 0) usleep(100);
+    } while (!c.on_owner && ++tries < 1000);
+    is_int(rc, 0, "append_commit accepted (%d tries until the writer was idle)", tries + 1);
+    ok(c.calls == 1 && c.on_owner == 1, "on an idle log its done came on the calling thread, before it returned");
+    is_int(c.first, next - 1, "with the record's offset");
+    ql_consumer_t *cons;
+    ql_log_record_t recs[64];
+    ql_consumer_open_embedded(&cons, dir, NULL, NULL, err, sizeof err);
+    is_int(ql_consumer_poll(cons, recs, 64, 0, err, sizeof err), next, "and the record is durable: a reader sees it at once");
+    ql_consumer_close(cons);
+
+    /* mixed with queued appends from other threads: every done once, offsets dense */
+    enum { T = 3, N = 2000 };
+    appender_t a[T];
+    pthread_t th[T];
+    for (int i = 0; i < T; i++) {
+        a[i] = (appender_t){.log = log, .id = i, .n = N, .inflight_max = 8};
+        wc_init(&a[i].w);
+        pthread_create(&th[i], NULL, appender_main, &a[i]);
+    }
+    inline_ctx_t c2 = {.owner = pthread_self()};
+    int refused = 0;
+    for (int i = 0; i < 500; i++) {
+        ql_log_msg_t mm = {NULL, 0, "{\"t\":7}", 7};
+        if (ql_log_append_commit(log, &mm, 1, inline_done, &c2) != 0) refused++;
+    }
+    int all = 1;
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        if (a[i].w.ok != N || !a[i].w.in_order) all = 0;
+    }
+    ql_log_close(log); /* drains: every queued done has come */
+    is_int(refused, 0, "500 append_commits beside 3 appending threads accepted");
+    is_int(c2.calls, 500, "each got exactly one done (%d on the calling thread, %d from the writer)", c2.on_owner,
+           c2.elsewhere);
+    ok(all, "the other threads' appends all acknowledged, in order");
+    ql_consumer_open_embedded(&cons, dir, NULL, NULL, err, sizeof err);
+    int64_t total = 0, expect = 0;
+    int n, dense = 1;
+    while ((n = ql_consumer_poll(cons, recs, 8, 0, err, sizeof err)) > 0)
+        for (int i = 0; i < n; i++, total++)
+            if (recs[i].offset != expect++) dense = 0;
+    ql_consumer_close(cons);
+    is_int(total, next + T * N + 500, "every record in the log once");
+    ok(dense, "offsets dense");
 }
 
 /* ---- checkpoints and retention -------------------------------------------- */
@@ -902,8 +1162,11 @@ int main(void)
     test_recovery_truncated();
     test_recovery_bitflip();
     test_rolling_and_sealed_corruption();
+    test_prealloc_zeroed_tail();
+    test_crash_during_prealloc();
     test_reader_sees_only_durable();
     test_concurrent();
+    test_append_commit();
     test_checkpoints_retention();
     test_efull();
     test_disk_full_rlimit();

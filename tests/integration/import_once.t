@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# import_once.t — `questlog import` is idempotent per input content: the same
+# content imported again (same file, a copy, stdin, other --workers, two at
+# once) adds nothing; an import killed mid-run, or one that "crashed" half-way
+# through its renames, is replaced by the next import of that content. Every
+# lake is compared, table by table, with DuckDB against a lake that got one
+# clean import.
+. "$(dirname "$0")/../lib.sh"
+
+python3 "$ROOT/bench/gen_events.py" 3000 --start 2026-11-20T10:00:00Z > "$tmpdir/ev.jsonl"
+python3 "$ROOT/bench/gen_events.py" 500 --seed 9 --start 2026-11-20T12:00:00Z > "$tmpdir/other.jsonl"
+id=$(sha256sum "$tmpdir/ev.jsonl" | cut -c1-32)
+
+tables="extracted_events purchases join_guilds default_hits"
+# one line per table: rows, distinct ids, a hash of every row (all columns)
+# (columns by name: how rows were split into files may change their order)
+sig() {
+    local t src cols
+    for t in $tables; do
+        src="read_parquet('$1/$t/*/*.parquet', hive_partitioning=true, union_by_name=true)"
+        cols=$(duck "describe select * from $src" |
+               python3 -c 'import sys, json; print(", ".join(sorted(chr(34) + json.loads(l)["column_name"] + chr(34) for l in sys.stdin)))')
+        duck "select '$t' as t, count(*) as n, count(distinct event_id) as d, sum(hash($cols)) as h from $src"
+    done
+}
+nfiles() { find "$1" -name '*.parquet' | wc -l; }
+qcount() { "$QL" query --lake "$1" --format csv "select count(*) from extracted_events" | tail -1; }
+
+A="$tmpdir/a"
+"$QL" import -q --lake "$A" --workers 2 "$tmpdir/ev.jsonl"
+ok $? "first import"
+want=$(sig "$A")
+is "$(printf '%s\n' "$want" | grep -c '"n":[1-9]')" "4" "reference: four non-empty tables"
+files=$(nfiles "$A")
+is "$(qcount "$A")" "3000" "every event once"
+ok "$([ -f "$A/.imports/$id" ]; echo $?)" "a record named by the content's SHA-256 (first 128 bits)"
+grep -q '^events 3000$' "$A/.imports/$id"; ok $? "the record says what was imported"
+
+"$QL" import --lake "$A" --workers 1 "$tmpdir/ev.jsonl" 2> "$tmpdir/err"
+ok $? "the same file again: exit 0"
+grep -q "already imported" "$tmpdir/err"; ok $? "and says it was imported before"
+cp "$tmpdir/ev.jsonl" "$tmpdir/copy.jsonl"
+"$QL" import -q --lake "$A" "$tmpdir/copy.jsonl"
+"$QL" import -q --lake "$A" - < "$tmpdir/ev.jsonl"
+ok $? "a copy and stdin with the same content"
+is "$(sig "$A")" "$want" "tables unchanged (DuckDB, every table)"
+is "$(nfiles "$A")" "$files" "no file added"
+is "$(qcount "$A")" "3000" "questlog query agrees"
+
+"$QL" import -q --lake "$A" "$tmpdir/ev.jsonl" "$tmpdir/other.jsonl"
+is "$(qcount "$A")" "3500" "in a list of inputs only the new content is imported"
+
+# two imports of the same content at once: one commits, the other adds nothing
+C="$tmpdir/c"
+"$QL" import -q --lake "$C" --workers 1 "$tmpdir/ev.jsonl" & p1=$!
+"$QL" import -q --lake "$C" --workers 2 "$tmpdir/ev.jsonl" & p2=$!
+wait $p1; r1=$?; wait $p2; r2=$?
+is "$r1 $r2" "0 0" "two concurrent imports of one file both exit 0"
+is "$(sig "$C")" "$want" "the content is in the lake once"
+
+# a crash half-way through the commit: some files renamed, no record yet
+# (made by hand: remove the record and one table's files, add a dead temp file)
+B="$tmpdir/b"
+"$QL" import -q --lake "$B" "$tmpdir/ev.jsonl"
+rm "$B/.imports/$id"
+rm "$B"/join_guilds/dt=*/part-*.parquet
+touch "$B/purchases/dt=2026-11-20/.part-999999999.1.parquet.tmp"
+is "$(qcount "$B")" "0" "questlog readers do not see an import without its record"
+"$QL" compact --lake "$B" --all -q
+ok $? "compact leaves the unfinished import alone"
+"$QL" import --lake "$B" "$tmpdir/ev.jsonl" 2> "$tmpdir/errb"
+ok $? "importing the same content again"
+grep -q "replacing an interrupted import" "$tmpdir/errb"; ok $? "says it replaces the interrupted import"
+is "$(sig "$B")" "$want" "tables exactly as after one clean import"
+ok "$([ -z "$(find "$B" -name '*.tmp')" ]; echo $?)" "no temp file left"
+
+# a real kill -9 while the import is reading (its input stalls half-way)
+K="$tmpdir/k"
+mkfifo "$tmpdir/fifo"
+( head -2000 "$tmpdir/ev.jsonl"; exec sleep 60 ) > "$tmpdir/fifo" & feeder=$!
+"$QL" import -q --lake "$K" --workers 2 - < "$tmpdir/fifo" & imp=$!
+for _ in $(seq 200); do
+    [ -n "$(find "$K" -name '.part-*.tmp' 2>/dev/null)" ] && break
+    sleep 0.05
+done
+ok "$([ -n "$(find "$K" -name '.part-*.tmp')" ]; echo $?)" "the import has files in flight"
+kill -9 $imp; wait $imp 2>/dev/null
+kill $feeder; wait $feeder 2>/dev/null
+is "$(nfiles "$K")" "0" "killed: nothing visible"
+"$QL" import -q --lake "$K" "$tmpdir/ev.jsonl"
+ok $? "re-import after kill -9"
+is "$(sig "$K")" "$want" "tables exactly as after one clean import"
+ok "$([ -z "$(find "$K" -name '*.tmp')" ]; echo $?)" "the dead import's temp files are gone"
+done_testing
