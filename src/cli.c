@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -128,4 +129,25 @@ int ql_cli_end_no_operands(ql_common_opts_t *o, const char *cmd, const char *usa
         return 2;
     }
     return ql_cli_end_operands(o, cmd, usage, argc, 0, NULL);
+}
+
+/* 0 when dir is a directory, else "questlog CMD: no WHAT at 'DIR' (HINT)" and -1. */
+static int need_dir(const char *cmd, const char *what, const char *dir, const char *hint)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+    fprintf(stderr, "questlog %s: no %s at '%s' (%s)\n", cmd, what, dir, hint);
+    return -1;
+}
+
+int ql_cli_need_log(const ql_common_opts_t *o, const char *cmd)
+{
+    return need_dir(cmd, "log", o->log_dir,
+                    "pass the --data DIR that `questlog up` or `questlog serve` use, or start one of them first");
+}
+
+int ql_cli_need_lake(const ql_common_opts_t *o, const char *cmd)
+{
+    return need_dir(cmd, "lake", o->lake_dir,
+                    "pass --lake DIR, or the --data DIR of `questlog up`/`load`; `questlog import` makes one");
 }

@@ -91,6 +91,13 @@ int  ql_cli_end_operands(ql_common_opts_t *o, const char *cmd, const char *usage
  * "questlog CMD: unexpected argument 'X'" and returns 2. */
 int  ql_cli_end_no_operands(ql_common_opts_t *o, const char *cmd, const char *usage, int argc, char **argv);
 
+/* For a command that reads the embedded log: 0 when DATA/log exists, else
+ * prints "questlog CMD: no log at 'DIR' (…what to do…)" and returns -1. */
+int  ql_cli_need_log(const ql_common_opts_t *o, const char *cmd);
+/* For a command that reads the lake: 0 when LAKE is a directory, else
+ * prints "questlog CMD: no lake at 'DIR' (…what to do…)" and returns -1. */
+int  ql_cli_need_lake(const ql_common_opts_t *o, const char *cmd);
+
 /* The help text for the common flags, to append to a command's --help. */
 extern const char ql_cli_common_help[];
 

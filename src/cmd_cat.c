@@ -78,6 +78,7 @@ int ql_cmd_cat(int argc, char **argv)
     }
     int end = ql_cli_end_no_operands(&o, "cat", usage, argc, argv);
     if (end >= 0) return end;
+    if (!o.kafka && ql_cli_need_log(&o, "cat")) return 1;
 
     cat_start_t start;
     if (!strcmp(from, "beginning")) start.from = QL_OFFSET_BEGINNING;

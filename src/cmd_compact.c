@@ -89,10 +89,7 @@ int ql_cmd_compact(int argc, char **argv)
     char **tables = NULL;
     size_t nt = 0;
     ql_lake_compact_stats_t sum = {0};
-    if (access(co.lake_dir, F_OK) != 0) {
-        snprintf(err, sizeof err, "no lake at '%s'", co.lake_dir);
-        goto fail;
-    }
+    if (ql_cli_need_lake(&co, "compact")) return 1;
     if (ql_lake_lock(co.lake_dir, "compact", &lock_fd, err, sizeof err)) goto fail;
     if (optind < argc) {
         nt = (size_t)(argc - optind);

@@ -92,6 +92,8 @@ int ql_cmd_load(int argc, char **argv)
     int end = ql_cli_end_no_operands(&co, "load", usage, argc, argv);
     if (end >= 0) return end;
 
+    if (!co.kafka && ql_cli_need_log(&co, "load")) return 1;
+
     char err[512];
     int rc = 1, lock_fd = -1;
     ql_loader_env_t env = {0};
@@ -108,13 +110,8 @@ int ql_cmd_load(int argc, char **argv)
     ql_consumer_callbacks_t cb = ql_loader_callbacks(ld);
     if (co.kafka) {
         if (ql_consumer_open_kafka(&cons, co.kafka, co.topic, co.group, co.kafka_conf, &cb, err, sizeof err)) goto fail;
-    } else {
-        if (access(co.log_dir, F_OK) != 0) {
-            snprintf(err, sizeof err, "no log at '%s' (start `questlog serve --data %s` first, or pass --data)",
-                     co.log_dir, co.data_dir);
-            goto fail;
-        }
-        if (ql_consumer_open_embedded(&cons, co.log_dir, "loader", &cb, err, sizeof err)) goto fail;
+    } else if (ql_consumer_open_embedded(&cons, co.log_dir, "loader", &cb, err, sizeof err)) {
+        goto fail;
     }
 
     struct sigaction sa;

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "report.h"
@@ -52,6 +51,7 @@ int ql_cmd_report(int argc, char **argv)
     }
     int end = ql_cli_end_no_operands(&o, "report", usage, argc, argv);
     if (end >= 0) return end;
+    if (ql_cli_need_lake(&o, "report")) return 1;
     if (!outpath || strcmp(outpath, "-") == 0) {
         if (ql_report_write(stdout, o.lake_dir, fmt, err, sizeof err) < 0) {
             fprintf(stderr, "questlog report: %s\n", err);

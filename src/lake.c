@@ -339,19 +339,26 @@ static int exists_in(const char *dir, const char *name)
     return access(p, F_OK) == 0;
 }
 
-/* Hides (cov[i] = 1) the inputs of every complete intent whose merged file
- * exists: the merge is committed, the inputs are on their way out. */
+/* Reads the intent at `path` into *it and its directory into dir: 1 when
+ * it is complete and its merged file exists (the merge is committed, the
+ * inputs are on their way out), else 0. Free it->in either way. */
+static int intent_committed(const char *path, char dir[4096], intent_t *it)
+{
+    memset(it, 0, sizeof *it);
+    snprintf(dir, 4096, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) return 0;
+    *slash = '\0';
+    return intent_read(path, it) > 0 && exists_in(dir, it->out);
+}
+
+/* Hides (cov[i] = 1) the inputs of every committed intent. */
 static void intents_hide(const flist_t *l, const ql_buf_t *intents, char *cov)
 {
     for (size_t off = 0; off < intents->len; off += strlen(intents->data + off) + 1) {
-        const char *path = intents->data + off;
         char dir[4096];
-        snprintf(dir, sizeof dir, "%s", path);
-        char *slash = strrchr(dir, '/');
-        if (!slash) continue;
-        *slash = '\0';
         intent_t it;
-        if (intent_read(path, &it) > 0 && exists_in(dir, it.out)) {
+        if (intent_committed(intents->data + off, dir, &it)) {
             size_t dl = strlen(dir);
             for (size_t i = 0; i < l->n; i++) {
                 if (dir_len(&l->v[i]) != dl + 1 || strncmp(l->v[i].path, dir, dl)) continue;
@@ -372,12 +379,8 @@ static int intents_recover(const ql_buf_t *intents, int *removed, char *err, siz
         const char *base = strrchr(path, '/');
         if (pid_alive(intent_pid(base ? base + 1 : path))) continue;
         char dir[4096];
-        snprintf(dir, sizeof dir, "%s", path);
-        char *slash = strrchr(dir, '/');
-        if (!slash) continue;
-        *slash = '\0';
         intent_t it;
-        if (intent_read(path, &it) > 0 && exists_in(dir, it.out)) {
+        if (intent_committed(path, dir, &it)) {
             for (size_t j = 0; j < it.n_in; j++) {
                 char p[4096];
                 if (snprintf(p, sizeof p, "%s/%s", dir, it.in[j]) >= (int)sizeof p) continue;
@@ -1019,6 +1022,28 @@ int ql_lake_import_done(const char *lake_dir, const char *id)
     char p[4096];
     if (snprintf(p, sizeof p, "%s/.imports/%s", lake_dir, id) >= (int)sizeof p) return 0;
     return access(p, F_OK) == 0;
+}
+
+int ql_lake_import_size_seen(const char *lake_dir, uint64_t bytes)
+{
+    char dir[4096], want[32];
+    if (snprintf(dir, sizeof dir, "%s/.imports", lake_dir) >= (int)sizeof dir) return 0;
+    snprintf(want, sizeof want, "\nbytes %llu\n", (unsigned long long)bytes);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int seen = 0;
+    struct dirent *de;
+    while (!seen && (de = readdir(d))) {
+        if (strlen(de->d_name) != QL_LAKE_IMPORT_ID_LEN || strspn(de->d_name, "0123456789abcdef") != QL_LAKE_IMPORT_ID_LEN)
+            continue;
+        char p[4096 + 64], *text = NULL;
+        size_t len;
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        if (ql_read_file(p, &text, &len, NULL, 0) == 0) seen = strstr(text, want) != NULL;
+        free(text);
+    }
+    closedir(d);
+    return seen;
 }
 
 int ql_lake_import_rollback(const char *lake_dir, const char *id, int *removed, char *err, size_t errlen)

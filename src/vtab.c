@@ -421,7 +421,30 @@ typedef struct pq_cursor {
     uint8_t *held_loaded;
     struct ecol *ecols;               /* per table column (kind NULL: not gathered) */
     int64_t  norder, pos;             /* rows to emit, current one */
+    struct gtab *gt;                  /* the groups; a key column's value comes from here */
+    int8_t  *keypos;                  /* per table column: its place in the key, or -1 */
+    uint32_t *gperm, *gstart;         /* group id by rank; first output row by rank (+ end) */
+    size_t   ngroups, grank;          /* groups; rank of the current row's group */
 } pq_cursor_t;
+
+/* One value as SQLite will see it: kind 0 = NULL (NaN too: SQLite turns a
+ * NaN result into NULL), 1 = integer (i), 2 = double (d), 3 = bytes (s, n). */
+typedef struct gval { int kind; int64_t i; double d; const char *s; size_t n; } gval_t;
+
+/* The groups of a grouped scan: open addressing over their keys (ng values
+ * each; strings point into held data, pinned dictionaries or partition
+ * values, which outlive the table). */
+typedef struct gtab {
+    int       ng;            /* values per key */
+    size_t    cap, n;        /* slots (a power of 2, at most half full), groups */
+    uint64_t *slot_h;
+    uint32_t *slot_g;        /* group id; UINT32_MAX = empty */
+    gval_t   *keys;          /* n * ng */
+    uint8_t  *stat;          /* per group: its key's strings may go out as SQLITE_STATIC */
+    size_t    keys_cap;      /* groups keys has room for */
+} gtab_t;
+
+static void gtab_free(gtab_t *gt);
 
 /* A gathered column: kind per row (EK_*), value, byte length of strings. */
 enum { EK_NULL, EK_INT, EK_REAL, EK_TIME, EK_TEXT, EK_TEXT_COPY, EK_BLOB, EK_BLOB_COPY };
@@ -438,9 +461,6 @@ typedef struct ecol {
 
 /* ---- values ------------------------------------------------------------ */
 
-/* One value as SQLite will see it: kind 0 = NULL (NaN too: SQLite turns a
- * NaN result into NULL), 1 = integer (i), 2 = double (d), 3 = bytes (s, n). */
-typedef struct gval { int kind; int64_t i; double d; const char *s; size_t n; } gval_t;
 
 /* Entry k of the value arrays (per-row arrays, or a dictionary's). */
 static inline void val_at(ql_pq_type_t type, const int64_t *i64, const double *f64, const char *const *str,
@@ -796,6 +816,17 @@ static void free_held(pq_cursor_t *cur, int ncols)
     }
     free(cur->ecols);
     cur->ecols = NULL;
+    if (cur->gt) {
+        gtab_free(cur->gt);
+        free(cur->gt);
+        cur->gt = NULL;
+    }
+    free(cur->keypos);
+    free(cur->gperm);
+    free(cur->gstart);
+    cur->keypos = NULL;
+    cur->gperm = cur->gstart = NULL;
+    cur->ngroups = cur->grank = 0;
     cur->held_file = cur->held_rg = NULL;
     cur->held_data = NULL;
     cur->held_loaded = NULL;
@@ -1125,8 +1156,9 @@ static uint64_t hash_bytes(const char *p, size_t n)
     return h ^ (h >> 29);
 }
 
-/* One grouping value of held row group k, row r (gval_t; -0 folded into 0,
- * which SQLite groups together). */
+/* One grouping value of held row group k, row r. (-0.0 and 0.0 hash apart
+ * and so make two groups, but compare equal, so they end up adjacent — one
+ * group to SQLite — and each row keeps its own value.) */
 static void get_gval(const pq_cursor_t *cur, const ql_vtab_table_t *t, int k, int64_t r, int c, gval_t *v)
 {
     memset(v, 0, sizeof *v);
@@ -1138,19 +1170,7 @@ static void get_gval(const pq_cursor_t *cur, const ql_vtab_table_t *t, int k, in
     size_t at = (size_t)k * (size_t)t->ncols + (size_t)c;
     if (!cur->held_loaded[at]) return;
     cell_get(&cur->held_data[at], r, v);
-    if (v->kind == 2 && v->d == 0) v->d = 0.0;
 }
-
-/* The groups met so far: open addressing over their keys (ng values each;
- * strings point into held data, which outlives the table). */
-typedef struct gtab {
-    int       ng;            /* values per key */
-    size_t    cap, n;        /* slots (a power of 2, at most half full), groups */
-    uint64_t *slot_h;
-    uint32_t *slot_g;        /* group id; UINT32_MAX = empty */
-    gval_t   *keys;          /* n * ng */
-    size_t    keys_cap;      /* groups keys has room for */
-} gtab_t;
 
 static uint64_t gkey_hash(const gval_t *v, int ng)
 {
@@ -1191,10 +1211,12 @@ static void gtab_free(gtab_t *gt)
     free(gt->slot_h);
     free(gt->slot_g);
     free(gt->keys);
+    free(gt->stat);
 }
 
-/* The group of key (ng values), added if new. */
-static uint32_t gtab_group(gtab_t *gt, const gval_t *key)
+/* The group of key (ng values), added if new (st: its strings may go out
+ * as SQLITE_STATIC). */
+static uint32_t gtab_group(gtab_t *gt, const gval_t *key, int st)
 {
     uint64_t h = gkey_hash(key, gt->ng);
     size_t j = h & (gt->cap - 1);
@@ -1205,8 +1227,10 @@ static uint32_t gtab_group(gtab_t *gt, const gval_t *key)
     if (gt->n == gt->keys_cap) {
         gt->keys_cap = gt->keys_cap ? gt->keys_cap * 2 : 256;
         gt->keys = ql_realloc(gt->keys, gt->keys_cap * (size_t)gt->ng * sizeof *gt->keys);
+        gt->stat = ql_realloc(gt->stat, gt->keys_cap);
     }
     memcpy(&gt->keys[gt->n * gt->ng], key, (size_t)gt->ng * sizeof *key);
+    gt->stat[gt->n] = (uint8_t)st;
     uint32_t g = (uint32_t)gt->n++;
     gt->slot_g[j] = g;
     gt->slot_h[j] = h;
@@ -1358,24 +1382,37 @@ static int held_tasks(const pq_cursor_t *cur, const ql_vtab_table_t *t, const ui
     return n;
 }
 
-/* Gathers column c's values of the rows refs[0..n) (held row group in the
- * high half, row in the low; in held order) into e, row i at position
+/* The rows a grouped scan emits, in held order: those of held row group k
+ * are at [kstart(k), kend[k]); row i is row refs[i] & 0xffffffff of its row
+ * group, or, without filters (refs NULL), row i - kstart(k). */
+typedef struct hrows {
+    const uint64_t *refs;
+    const size_t   *kend;
+    size_t          n;
+} hrows_t;
+
+static size_t kstart(const hrows_t *h, int k) { return k ? h->kend[k - 1] : 0; }
+static int64_t hrow(const hrows_t *h, size_t from, size_t i)
+{
+    return h->refs ? (int64_t)(h->refs[i] & 0xffffffffu) : (int64_t)(i - from);
+}
+
+/* Gathers column c's values of the rows h into e, row i at position
  * dest[i]: the source is read in sequence, the writes go to one stream per
  * group. Pinned dictionary strings and partition values (which live as
  * long as the table) may be handed to SQLite as SQLITE_STATIC. */
-static void gather(const pq_cursor_t *cur, const ql_vtab_table_t *t, int c, const uint64_t *refs,
-                   const uint32_t *dest, size_t n, ecol_t *e)
+static void gather(const pq_cursor_t *cur, const ql_vtab_table_t *t, int c, const hrows_t *h,
+                   const uint32_t *dest, ecol_t *e)
 {
     int nc = t->ncols;
+    size_t n = h->n;
     ql_pq_type_t ty = t->cols[c].type;
     int strings = ty == QL_PQ_STRING || ty == QL_PQ_BINARY || t->cols[c].part >= 0;
     e->kind = ql_malloc(n ? n : 1);
     e->v = ql_malloc((n ? n : 1) * sizeof *e->v);
     e->len = strings || !((pq_vtab_t *)cur->base.pVtab)->uniform[c] ? ql_malloc((n ? n : 1) * sizeof *e->len) : NULL;
-    for (size_t i = 0; i < n;) {
-        int k = (int)(refs[i] >> 32);
-        size_t end = i;
-        while (end < n && (int)(refs[end] >> 32) == k) end++;
+    for (int k = 0; k < cur->nheld; k++) {
+        size_t from = kstart(h, k), end = h->kend[k], i = from;
         if (t->cols[c].part >= 0) {
             const char *pv = t->files[cur->held_file[k]].part_vals[t->cols[c].part];
             uint32_t pl = pv ? (uint32_t)strlen(pv) : 0;
@@ -1397,7 +1434,7 @@ static void gather(const pq_cursor_t *cur, const ql_vtab_table_t *t, int c, cons
         for (; i < end; i++) {
             uint32_t o = dest[i];
             gval_t g;
-            cell_get(d, (int64_t)(refs[i] & 0xffffffffu), &g);
+            cell_get(d, hrow(h, from, i), &g);
             switch (g.kind) {
             case 1: e->kind[o] = d->type == QL_PQ_TIMESTAMP ? EK_TIME : EK_INT; e->v[o].i = g.i; break;
             case 2: e->kind[o] = EK_REAL; e->v[o].d = g.d; break;
@@ -1413,43 +1450,80 @@ static void gather(const pq_cursor_t *cur, const ql_vtab_table_t *t, int c, cons
     }
 }
 
-/* Group ids for the rows refs[from..to) of held row group k. One grouping
+/* Counts per group id, grown with the group table. */
+typedef struct gcount { uint32_t *n; size_t cap; } gcount_t;
+
+static void gcount_add(gcount_t *gc, uint32_t g)
+{
+    if (g >= gc->cap) {
+        size_t ncap = gc->cap ? gc->cap : 256;
+        while (g >= ncap) ncap *= 2;
+        gc->n = ql_realloc(gc->n, ncap * sizeof *gc->n);
+        memset(gc->n + gc->cap, 0, (ncap - gc->cap) * sizeof *gc->n);
+        gc->cap = ncap;
+    }
+    gc->n[g]++;
+}
+
+/* The groups of the rows of held row group k: into rowg[i] when rowg is
+ * given (values are gathered later), always counted in gc. One grouping
  * column in dictionary form: each dictionary entry is looked up once and
  * rows map through their index; otherwise each row's key is hashed. */
-static void group_rows(pq_cursor_t *cur, const ql_vtab_table_t *t, gtab_t *gt, int k, const uint64_t *refs,
-                       uint32_t *rowg, size_t from, size_t to)
+static void group_rows(pq_cursor_t *cur, const ql_vtab_table_t *t, gtab_t *gt, int k, const hrows_t *h,
+                       uint32_t *rowg, gcount_t *gc)
 {
     int c0 = cur->gcols[0];
+    size_t from = kstart(h, k), to = h->kend[k];
     size_t at = (size_t)k * (size_t)t->ncols + (size_t)c0;
     const ql_pq_column_data_t *d = &cur->held_data[at];
     if (cur->ngcols == 1 && t->cols[c0].part < 0 && cur->held_loaded[at] && d->idx) {
+        int st = cur->held_loaded[at] == 2;
         uint32_t *map = ql_malloc(((size_t)d->dict_n + 1) * sizeof *map), nullg = UINT32_MAX;
+        uint32_t *cnt = ql_calloc((size_t)d->dict_n + 1, sizeof *cnt), nnull = 0;
         for (int64_t e = 0; e < d->dict_n; e++) {
             gval_t v;
             val_at(d->type, d->dict_i64, d->dict_f64, d->dict_str, d->dict_len, e, &v);
-            if (v.kind == 2 && v.d == 0) v.d = 0.0;
-            map[e] = gtab_group(gt, &v);
+            map[e] = gtab_group(gt, &v, st);
         }
         for (size_t i = from; i < to; i++) {
-            int64_t r = (int64_t)(refs[i] & 0xffffffffu);
+            int64_t r = hrow(h, from, i);
             if (d->valid[r]) {
-                rowg[i] = map[d->idx[r]];
+                cnt[d->idx[r]]++;
+                if (rowg) rowg[i] = map[d->idx[r]];
             } else {
                 if (nullg == UINT32_MAX) {
                     gval_t v = {0};
-                    nullg = gtab_group(gt, &v);
+                    nullg = gtab_group(gt, &v, 1);
                 }
-                rowg[i] = nullg;
+                nnull++;
+                if (rowg) rowg[i] = nullg;
             }
         }
+        for (int64_t e = 0; e < d->dict_n; e++)
+            if (cnt[e]) {
+                gcount_add(gc, map[e]);
+                gc->n[map[e]] += cnt[e] - 1;
+            }
+        if (nnull) {
+            gcount_add(gc, nullg);
+            gc->n[nullg] += nnull - 1;
+        }
         free(map);
+        free(cnt);
         return;
     }
     gval_t key[8];
     for (size_t i = from; i < to; i++) {
-        int64_t r = (int64_t)(refs[i] & 0xffffffffu);
-        for (int g = 0; g < cur->ngcols; g++) get_gval(cur, t, k, r, cur->gcols[g], &key[g]);
-        rowg[i] = gtab_group(gt, key);
+        int64_t r = hrow(h, from, i);
+        int st = 1;
+        for (int g = 0; g < cur->ngcols; g++) {
+            int c = cur->gcols[g];
+            get_gval(cur, t, k, r, c, &key[g]);
+            if (t->cols[c].part < 0 && cur->held_loaded[(size_t)k * t->ncols + c] != 2) st = 0;
+        }
+        uint32_t g = gtab_group(gt, key, st);
+        gcount_add(gc, g);
+        if (rowg) rowg[i] = g;
     }
 }
 
@@ -1457,19 +1531,25 @@ static void group_rows(pq_cursor_t *cur, const ql_vtab_table_t *t, gtab_t *gt, i
  * so that equal grouping keys are adjacent (hash grouping + counting sort by
  * the groups' key order). Decoding — the filter columns of every surviving
  * row group, then the other columns of those where some row may match —
- * runs on two threads. */
+ * runs on two threads. The key columns' values are served from the group
+ * table (equal within a group); only the other used columns are gathered
+ * into output order, and without those no per-row order is built at all. */
 static int build_groups(pq_cursor_t *cur)
 {
     pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
     ql_vtab_table_t *t = vt->t;
-    int rc = SQLITE_OK, nc = t->ncols, ntasks;
+    int rc = SQLITE_OK, nc = t->ncols, ntasks, ngather = 0;
     uint64_t *refs = NULL;
-    uint32_t *rowg = NULL, *cnt = NULL;
+    uint32_t *rowg = NULL, *rank = NULL;
     size_t nrefs = 0, caprefs = 0, *kend = NULL;
     uint8_t *want = ql_calloc((size_t)nc + 1, 1), *empty = NULL;
     dtask_t *tasks = NULL;
-    gtab_t gt;
-    gtab_init(&gt, cur->ngcols);
+    gcount_t gc = {0};
+    cur->gt = ql_malloc(sizeof *cur->gt);
+    gtab_init(cur->gt, cur->ngcols);
+    cur->keypos = ql_malloc((size_t)nc + 1);
+    memset(cur->keypos, -1, (size_t)nc + 1);
+    for (int g = 0; g < cur->ngcols; g++) cur->keypos[cur->gcols[g]] = (int8_t)g;
     /* 1. the row groups that survive pruning */
     cur->row = -1;
     for (;;) {
@@ -1490,21 +1570,24 @@ static int build_groups(pq_cursor_t *cur)
         const ql_pq_column_data_t *data = &cur->held_data[(size_t)k * nc];
         const uint8_t *loaded = &cur->held_loaded[(size_t)k * nc];
         size_t rows = (size_t)ql_pq_row_group_rows(f->pq, cur->held_rg[k]), first = nrefs;
+        if (!cur->nfilts) {
+            nrefs += rows;
+            kend[k] = nrefs;
+            continue;
+        }
         if (nrefs + rows > caprefs) {
             while (nrefs + rows > caprefs) caprefs = caprefs ? caprefs * 2 : 65536;
             refs = ql_realloc(refs, caprefs * sizeof *refs);
         }
-        if (cur->nfilts) {
-            if (rows > cur->mask_cap) {
-                cur->mask_cap = rows;
-                free(cur->mask);
-                cur->mask = ql_malloc(cur->mask_cap);
-            }
-            dict_verdicts(cur, data, loaded, t, f);
-            match_rows(cur, data, loaded, t, f, rows, cur->mask);
+        if (rows > cur->mask_cap) {
+            cur->mask_cap = rows;
+            free(cur->mask);
+            cur->mask = ql_malloc(cur->mask_cap);
         }
+        dict_verdicts(cur, data, loaded, t, f);
+        match_rows(cur, data, loaded, t, f, rows, cur->mask);
         for (size_t r = 0; r < rows; r++)
-            if (!cur->nfilts || cur->mask[r]) refs[nrefs++] = ((uint64_t)k << 32) | (uint64_t)r;
+            if (cur->mask[r]) refs[nrefs++] = ((uint64_t)k << 32) | (uint64_t)r;
         kend[k] = nrefs;
         if (nrefs == first) {   /* nothing to keep */
             empty[k] = 1;
@@ -1515,54 +1598,68 @@ static int build_groups(pq_cursor_t *cur)
                 }
         }
     }
+    hrows_t h = {refs, kend, nrefs};
     /* 4. the other columns the statement uses, where some row may match */
-    for (int c = 0; c < nc; c++) want[c] = (uint8_t)col_is_used(cur, c);
+    for (int c = 0; c < nc; c++) {
+        want[c] = (uint8_t)col_is_used(cur, c);
+        if (want[c] && cur->keypos[c] < 0) ngather++;
+    }
     for (int g = 0; g < cur->ngcols; g++) want[cur->gcols[g]] = 1;
     free(tasks);
     ntasks = held_tasks(cur, t, want, empty, &tasks);
     if ((rc = decode_held(cur, t, tasks, ntasks)) != SQLITE_OK) goto out;
     /* 5. strings pinned (see pin_dict), rows' groups */
-    rowg = ql_malloc((nrefs ? nrefs : 1) * sizeof *rowg);
+    if (ngather) rowg = ql_malloc((nrefs ? nrefs : 1) * sizeof *rowg);
     for (int k = 0; k < cur->nheld; k++) {
         if (empty[k]) continue;
         for (int c = 0; c < nc; c++) {
             size_t at = (size_t)k * nc + c;
             if (cur->held_loaded[at] && pin_dict(vt, &cur->held_data[at])) cur->held_loaded[at] = 2;
         }
-        group_rows(cur, t, &gt, k, refs, rowg, k ? kend[k - 1] : 0, kend[k]);
+        group_rows(cur, t, cur->gt, k, &h, rowg, &gc);
     }
-    /* Groups in key order (SQLite 3.40 may also rely on the grouping for a
-     * matching ORDER BY), then a counting sort of the rows by group rank. */
-    size_t ngroups = gt.n;
-    {
-        uint32_t *perm = ql_malloc((ngroups + 1) * sizeof *perm), *rank = ql_malloc((ngroups + 1) * sizeof *rank);
-        for (size_t g = 0; g < ngroups; g++) perm[g] = (uint32_t)g;
-        gsort_ctx_t ctx = {&gt, cur->gdesc};
-        qsort_r(perm, ngroups, sizeof *perm, group_cmp, &ctx);
-        for (size_t g = 0; g < ngroups; g++) rank[perm[g]] = (uint32_t)g;
-        for (size_t i = 0; i < nrefs; i++) rowg[i] = rank[rowg[i]];
-        free(perm);
-        free(rank);
+    /* 6. groups in key order (SQLite 3.40 may also rely on the grouping for
+     * a matching ORDER BY); each group's first output row */
+    size_t ngroups = cur->gt->n;
+    gcount_add(&gc, (uint32_t)ngroups);   /* room for every group id */
+    cur->ngroups = ngroups;
+    cur->gperm = ql_malloc((ngroups + 1) * sizeof *cur->gperm);
+    cur->gstart = ql_malloc((ngroups + 1) * sizeof *cur->gstart);
+    rank = ql_malloc((ngroups + 1) * sizeof *rank);
+    for (size_t g = 0; g < ngroups; g++) cur->gperm[g] = (uint32_t)g;
+    gsort_ctx_t ctx = {cur->gt, cur->gdesc};
+    qsort_r(cur->gperm, ngroups, sizeof *cur->gperm, group_cmp, &ctx);
+    uint32_t at = 0;
+    for (size_t q = 0; q < ngroups; q++) {
+        rank[cur->gperm[q]] = (uint32_t)q;
+        cur->gstart[q] = at;
+        at += gc.n[cur->gperm[q]];
     }
-    cnt = ql_calloc(ngroups + 1, sizeof *cnt);
-    for (size_t i = 0; i < nrefs; i++) cnt[rowg[i] + 1]++;
-    for (size_t g = 1; g <= ngroups; g++) cnt[g] += cnt[g - 1];
-    for (size_t i = 0; i < nrefs; i++) rowg[i] = cnt[rowg[i]]++;   /* now: the row's place in the output */
-    cur->ecols = ql_calloc((size_t)nc + 1, sizeof *cur->ecols);
-    for (int c = 0; c < nc; c++)
-        if (want[c]) gather(cur, t, c, refs, rowg, nrefs, &cur->ecols[c]);
+    cur->gstart[ngroups] = at;
+    /* 7. the other used columns, gathered in output order (a counting sort) */
+    if (ngather) {
+        uint32_t *next = ql_malloc((ngroups + 1) * sizeof *next);
+        for (size_t g = 0; g < ngroups; g++) next[g] = cur->gstart[rank[g]];
+        for (size_t i = 0; i < nrefs; i++) rowg[i] = next[rowg[i]]++;   /* now: the row's place in the output */
+        free(next);
+        cur->ecols = ql_calloc((size_t)nc + 1, sizeof *cur->ecols);
+        for (int c = 0; c < nc; c++)
+            if (want[c] && cur->keypos[c] < 0) gather(cur, t, c, &h, rowg, &cur->ecols[c]);
+    }
     cur->norder = (int64_t)nrefs;
     cur->pos = 0;
+    cur->grank = 0;
+    while (cur->grank < ngroups && cur->gstart[cur->grank + 1] == 0) cur->grank++;
     cur->eof = nrefs == 0;
 out:
     free(refs);
     free(rowg);
-    free(cnt);
+    free(rank);
+    free(gc.n);
     free(kend);
     free(want);
     free(empty);
     free(tasks);
-    gtab_free(&gt);
     return rc;
 }
 
@@ -1657,6 +1754,8 @@ static int pq_next(sqlite3_vtab_cursor *base)
     pq_cursor_t *cur = (pq_cursor_t *)base;
     if (cur->grouped) {
         if (++cur->pos >= cur->norder) cur->eof = 1;
+        else
+            while (cur->pos >= (int64_t)cur->gstart[cur->grank + 1]) cur->grank++;
         return SQLITE_OK;
     }
     return advance(cur);
@@ -1674,8 +1773,30 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
     ql_vtab_table_t *t = vt->t;
     if (c < 0 || c >= t->ncols || cur->eof) return SQLITE_OK;
     if (cur->grouped) {
-        const ecol_t *e = &cur->ecols[c];
-        if (!e->kind) return SQLITE_OK;
+        if (cur->keypos[c] >= 0) {   /* a key column: its group's value */
+            uint32_t g = cur->gperm[cur->grank];
+            const gval_t *v = &cur->gt->keys[(size_t)g * (size_t)cur->gt->ng + (size_t)cur->keypos[c]];
+            sqlite3_destructor_type how = cur->gt->stat[g] ? SQLITE_STATIC : SQLITE_TRANSIENT;
+            switch (v->kind) {
+            case 1:
+                if (t->cols[c].type == QL_PQ_TIMESTAMP) {
+                    char buf[QL_RFC3339_LEN];
+                    ql_rfc3339_format(v->i, buf);
+                    sqlite3_result_text(ctx, buf, QL_RFC3339_LEN - 1, SQLITE_TRANSIENT);
+                } else {
+                    sqlite3_result_int64(ctx, v->i);
+                }
+                break;
+            case 2: sqlite3_result_double(ctx, v->d); break;
+            case 3:
+                if (t->cols[c].type == QL_PQ_BINARY) sqlite3_result_blob(ctx, v->s, (int)v->n, how);
+                else sqlite3_result_text(ctx, v->s, (int)v->n, how);
+                break;
+            }
+            return SQLITE_OK;
+        }
+        const ecol_t *e = cur->ecols ? &cur->ecols[c] : NULL;
+        if (!e || !e->kind) return SQLITE_OK;
         int64_t p = cur->pos;
         switch (e->kind[p]) {
         case EK_INT: sqlite3_result_int64(ctx, e->v[p].i); break;
