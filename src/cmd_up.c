@@ -45,15 +45,13 @@ static const char usage[] =
     "  --threads N           collector event loops (default: one per core)\n"
     "  -q, --quiet           no status lines\n";
 
+/* The loader thread: returns NULL, or its error message (static) for the
+ * main thread to report. */
 static void *loader_main(void *arg)
 {
     ql_loader_follow_t *f = arg;
     static char err[512];
-    if (ql_loader_follow(f, err, sizeof err) != 0) {
-        fprintf(stderr, "questlog up: loader: %s\n", err);
-        return err;
-    }
-    return NULL;
+    return ql_loader_follow(f, err, sizeof err) != 0 ? err : NULL;
 }
 
 static void metrics(void *arg, ql_buf_t *out)

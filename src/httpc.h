@@ -93,6 +93,7 @@ void ql_httpc_pool_free(ql_httpc_pool_t *p);
 
 /* Connections with no request in flight. */
 int  ql_httpc_idle(const ql_httpc_pool_t *p);
+/* Requests sent and not yet finished. */
 int  ql_httpc_inflight(const ql_httpc_pool_t *p);
 /* Connections opened so far (first connects plus reconnects). */
 uint64_t ql_httpc_connects(const ql_httpc_pool_t *p);

@@ -320,7 +320,6 @@ int64_t ql_loader_committed(ql_loader_t *l, int32_t partition)
     return -1;
 }
 
-int64_t ql_loader_pending_rows(const ql_loader_t *l) { return l->pending_rows; }
 
 void ql_loader_stats(const ql_loader_t *l, ql_loader_stats_t *out) { *out = l->st; }
 
@@ -683,7 +682,6 @@ int ql_loader_seal(ql_loader_t *l, char *err, size_t errlen)
     return 0;
 }
 
-void ql_loader_set_source(ql_loader_t *l, const char *source) { l->opt.source = source; }
 
 void ql_loader_relabel(ql_loader_t *l, const char *label)
 {

@@ -50,7 +50,7 @@ typedef struct ql_loader_options {
     size_t                batch_bytes;   /* commit when writers buffer this much (default 64 MiB) */
     int64_t               file_rows;     /* import mode: rotate a file at this many rows (default 4M) */
     const char           *import_label;  /* NULL = log mode */
-    const char           *source;        /* `_rejected.source` value ("log", a file name) */
+    const char           *source;        /* `_rejected.source` value ("log", a file name); borrowed */
 } ql_loader_options_t;
 
 typedef struct ql_loader_stats {
@@ -104,10 +104,6 @@ int  ql_loader_seal(ql_loader_t *l, char *err, size_t errlen);
  * ql_loader_flush. */
 void ql_loader_relabel(ql_loader_t *l, const char *label);
 
-/* Sets the `_rejected.source` value for the following records (the string
- * must stay valid while used). */
-void ql_loader_set_source(ql_loader_t *l, const char *source);
-
 /* Kafka rebalance: drops partition p's uncommitted rows (temp files
  * deleted, nothing renamed) and forgets it; its records are skipped until
  * ql_loader_start_offset(p) again. A batch is committed only while the
@@ -118,9 +114,6 @@ void ql_loader_revoke(ql_loader_t *l, int32_t partition);
 /* Log mode: next offset every table of the lake has loaded for p (what to
  * commit to the consumer for retention), or -1 if unknown. */
 int64_t ql_loader_committed(ql_loader_t *l, int32_t partition);
-
-/* Rows buffered and not yet committed. */
-int64_t ql_loader_pending_rows(const ql_loader_t *l);
 
 void ql_loader_stats(const ql_loader_t *l, ql_loader_stats_t *out);
 

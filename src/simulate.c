@@ -168,10 +168,6 @@ static const char *const event_type_names[3] = {"default", "purchase_sword", "jo
 #define MAX_PLAYERS 10000000
 
 int ql_sim_sword_count(void) { return NSWORDS; }
-const char *ql_sim_sword_name(int i) { return swords[i].name; }
-int ql_sim_sword_price(int i) { return swords[i].price; }
-int ql_sim_guild_count(void) { return NGUILDS; }
-const char *ql_sim_guild_name(int i) { return guilds[i]; }
 
 typedef struct player {
     uint8_t  device, ua;

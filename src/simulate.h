@@ -114,12 +114,8 @@ void ql_sim_render_http(const ql_sim_model_t *m, const ql_sim_request_t *r, cons
  * kind, expect, body (POST only) and events [{event_type, Host, …params}]. */
 void ql_sim_render_json(const ql_sim_model_t *m, const ql_sim_request_t *r, ql_buf_t *out);
 
-/* Catalogue access (for tests and docs). */
-int         ql_sim_sword_count(void);
-const char *ql_sim_sword_name(int i);
-int         ql_sim_sword_price(int i);
-int         ql_sim_guild_count(void);
-const char *ql_sim_guild_name(int i);
+/* The number of sword types in the catalogue (for tests). */
+int ql_sim_sword_count(void);
 
 /* ---- load engine ------------------------------------------------------- */
 

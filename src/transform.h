@@ -45,8 +45,11 @@ typedef struct ql_transform ql_transform_t;
  * be NULL: every column STRING) types the columns. Both must outlive it. */
 int  ql_transform_new(ql_transform_t **out, const ql_config_t *cfg, const ql_catalog_t *cat,
                       char *err, size_t errlen);
+/* Frees the transform (NULL is a no-op). */
 void ql_transform_free(ql_transform_t *t);
 
+/* The config's tables, in config order: table i is bit i of ql_event_t.tables
+ * (at most QL_TRANSFORM_MAX_TABLES). Names are owned by the transform. */
 size_t      ql_transform_num_tables(const ql_transform_t *t);
 const char *ql_transform_table_name(const ql_transform_t *t, size_t i);
 /* The lake column type of a key: the catalog's type (INT→INT64, FLOAT→DOUBLE,
@@ -87,11 +90,12 @@ typedef struct ql_event {
  * ev->reject says why; ev->tables is 0). now_us is the time used for a
  * missing/invalid timestamp and a made-up event_id. Never fails otherwise. */
 int  ql_transform_event(const ql_transform_t *t, ql_event_t *ev, const char *json, size_t len, int64_t now_us);
+/* Frees what ev holds (its fields and scratch); ev may be reused after. */
 void ql_event_free(ql_event_t *ev);
 
-/* Parses a "YYYY-MM-DD" day cache helper: writes the UTC date of us into
- * out (11 bytes), reusing *day_cache (days since epoch) to skip the work
- * when the day did not change. */
+/* Writes the UTC date "YYYY-MM-DD" of us into out (11 bytes), reusing
+ * *day_cache (days since epoch; start with INT64_MIN) to skip the work when
+ * the day did not change. */
 void ql_transform_date(int64_t us, int64_t *day_cache, char out[11]);
 
 #endif

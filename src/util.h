@@ -91,7 +91,8 @@ int  ql_read_file(const char *path, char **out, size_t *len, char *err, size_t e
 
 /* Parses "1048576", "64k", "16M", "1G" (binary multiples). 0 ok, -1 bad. */
 int ql_parse_size(const char *s, uint64_t *out);
-/* Parses "500ms", "5s", "10m", "2h", "7d" or a plain number of seconds into ms. */
+/* Parses "500ms", "5s", "10m", "2h", "7d" or a plain number of seconds into
+ * ms. 0 ok, -1 bad. */
 int ql_parse_duration_ms(const char *s, int64_t *out);
 
 #endif
