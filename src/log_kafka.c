@@ -136,6 +136,31 @@ typedef struct kappend {
     size_t         n, bytes;
 } kappend_t;
 
+/* A message's opaque is its append, with bit 0 set when the message belongs
+ * to a partition round (see "Rounds" at the top of this file). */
+#define ROUND_TAG ((uintptr_t)1)
+
+/* Messages waiting for their partition's round: copies of key and value. */
+typedef struct pmsg {
+    kappend_t *a;
+    size_t     off, len;       /* value at data + off */
+    size_t     koff, klen;     /* key at data + koff */
+    int        has_key;
+} pmsg_t;
+
+typedef struct pqueue {
+    ql_buf_t            data;
+    pmsg_t             *m;
+    rd_kafka_message_t *rkm;    /* produce_batch's array, reused */
+    size_t              n, cap;
+    struct pqueue      *next_free;
+} pqueue_t;
+
+typedef struct ppart {
+    pqueue_t *pending;          /* waiting for the round in flight; NULL if none */
+    size_t    inflight;         /* messages of this partition's round still unreported */
+} ppart_t;
+
 typedef struct kproducer {
     ql_log_t           base;
     rd_kafka_t        *rk;          /* swapped only by the poll thread, under rk_lock (write) */
@@ -147,13 +172,23 @@ typedef struct kproducer {
     pthread_t          poller;
     atomic_int         stop;        /* poll thread: exit */
     atomic_int         fatal;       /* error_cb saw a fatal error: rebuild */
+    int                rounds;      /* partition rounds on (the partitioner is murmur2_random) */
+    atomic_int         nparts;      /* the topic's partition count as last seen by the partitioner, 0 unknown */
+    atomic_uint        rr;          /* keyless messages: next partition */
+    _Atomic int64_t    learn_at_us; /* monotonic: when a round should re-learn the partition count */
 
     pthread_mutex_t    mu;          /* guards everything below */
     pthread_cond_t     idle;        /* signalled when inflight drops to 0 */
     int                closing;
     uint64_t           inflight;    /* appends whose done is pending */
     ql_log_stats_t     st;
+    ppart_t           *parts;       /* per partition round state, nparts_cap entries */
+    int32_t            nparts_cap;
+    pqueue_t          *free_q;
 } kproducer_t;
+
+#define MAX_QUEUED 200000           /* messages accepted and not yet reported: beyond, EFULL */
+#define LEARN_EVERY_US 10000000     /* re-learn the partition count this often (10 s) */
 
 static int map_err(rd_kafka_resp_err_t e)
 {
@@ -191,23 +226,144 @@ static void append_finish(kproducer_t *p, kappend_t *a)
     free(a);
 }
 
+/* One message of `a` is settled with librdkafka's error e (0 = acknowledged). */
+static void msg_settled(kproducer_t *p, kappend_t *a, rd_kafka_resp_err_t e)
+{
+    if (e) {
+        int expect = 0;
+        if (atomic_compare_exchange_strong(&a->status, &expect, map_err(e))) a->errmsg = rd_kafka_err2str(e);
+    }
+    if (atomic_fetch_sub(&a->left, 1) == 1) append_finish(p, a);
+}
+
+static pqueue_t *pqueue_get(kproducer_t *p)   /* p->mu held */
+{
+    pqueue_t *q = p->free_q;
+    if (q) p->free_q = q->next_free;
+    else q = ql_calloc(1, sizeof *q);
+    q->n = 0;
+    ql_buf_reset(&q->data);
+    return q;
+}
+
+static void pqueue_free(pqueue_t *q)
+{
+    ql_buf_free(&q->data);
+    free(q->m);
+    free(q->rkm);
+    free(q);
+}
+
+static void pqueue_put(kproducer_t *p, pqueue_t *q)   /* p->mu held */
+{
+    if (q->data.cap > (4u << 20) || q->cap > 65536) {
+        pqueue_free(q);
+        return;
+    }
+    q->next_free = p->free_q;
+    p->free_q = q;
+}
+
+static ppart_t *ppart_get(kproducer_t *p, int32_t part)   /* p->mu held */
+{
+    if (part >= p->nparts_cap) {
+        int32_t n = p->nparts_cap ? p->nparts_cap : 8;
+        while (n <= part) n *= 2;
+        p->parts = ql_realloc(p->parts, (size_t)n * sizeof *p->parts);
+        memset(p->parts + p->nparts_cap, 0, (size_t)(n - p->nparts_cap) * sizeof *p->parts);
+        p->nparts_cap = n;
+    }
+    return &p->parts[part];
+}
+
+/* A partition's round is over (`k` more of its messages reported): if
+ * messages are waiting, detach them as the next round and return them (the
+ * caller launches them), else NULL. p->mu held. */
+static pqueue_t *round_done(kproducer_t *p, int32_t part, size_t k)
+{
+    ppart_t *pp = ppart_get(p, part);
+    pp->inflight -= k;
+    if (pp->inflight > 0 || !pp->pending) return NULL;
+    pqueue_t *q = pp->pending;
+    pp->pending = NULL;
+    pp->inflight = q->n;
+    return q;
+}
+
+/* Hands one round (all of q, for partition `part`) to librdkafka in one
+ * rd_kafka_produce_batch: one enqueue, one broker wake-up, one
+ * ProduceRequest. Messages that waited longer than the timeout are failed
+ * instead of sent. Whatever cannot be queued is settled as failed at once;
+ * if that ends the round, the next one is launched here too. Any thread;
+ * p->mu NOT held. */
+static void round_launch(kproducer_t *p, int32_t part, pqueue_t *q)
+{
+    while (q) {
+        int64_t now = ql_monotonic_us(), stale = now - (int64_t)p->timeout_ms * 1000;
+        size_t nfail = 0, first = 0;
+        if (q->cap > 0 && !q->rkm) q->rkm = ql_calloc(q->cap, sizeof *q->rkm);
+        pthread_rwlock_rdlock(&p->rk_lock);
+        if (now >= atomic_load(&p->learn_at_us) && q->n > 0 && q->m[0].a->t0_us > stale) {
+            /* Now and then the round's first message goes through the
+             * partitioner (partition_cb), which re-learns the partition
+             * count; while the count is unchanged it lands on `part` too. */
+            atomic_store(&p->learn_at_us, now + LEARN_EVERY_US);
+            pmsg_t *m = &q->m[0];
+            rd_kafka_resp_err_t e = rd_kafka_producev(
+                p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_KEY(m->has_key ? q->data.data + m->koff : NULL, m->klen),
+                RD_KAFKA_V_VALUE(q->data.data + m->off, m->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_OPAQUE(m->a), RD_KAFKA_V_END);
+            if (e) msg_settled(p, m->a, e);
+            first = 1;
+            nfail++;   /* not part of the round either way: its report may name another partition */
+        }
+        int nb = 0;
+        for (size_t i = first; i < q->n; i++) {
+            pmsg_t *m = &q->m[i];
+            if (m->a->t0_us <= stale) {     /* waited out its whole timeout behind the round */
+                msg_settled(p, m->a, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT);
+                nfail++;
+                continue;
+            }
+            rd_kafka_message_t *r = &q->rkm[nb++];
+            memset(r, 0, sizeof *r);
+            r->payload = q->data.data + m->off;
+            r->len = m->len;
+            r->key = m->has_key ? q->data.data + m->koff : NULL;
+            r->key_len = m->klen;
+            r->_private = (void *)((uintptr_t)m->a | ROUND_TAG);
+        }
+        int good = nb ? rd_kafka_produce_batch(p->rkt, part, RD_KAFKA_MSG_F_COPY, q->rkm, nb) : 0;
+        pthread_rwlock_unlock(&p->rk_lock);
+        if (good < nb)
+            for (int i = 0; i < nb; i++)
+                if (q->rkm[i].err) {
+                    msg_settled(p, (kappend_t *)((uintptr_t)q->rkm[i]._private & ~ROUND_TAG), q->rkm[i].err);
+                    nfail++;
+                }
+        pthread_mutex_lock(&p->mu);
+        pqueue_put(p, q);
+        q = nfail ? round_done(p, part, nfail) : NULL;
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
 /* Delivery report: runs on the poll thread (inside rd_kafka_poll/flush). */
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
     kproducer_t *p = opaque;
-    kappend_t *a = m->_private;
+    uintptr_t tag = (uintptr_t)m->_private;
+    kappend_t *a = (kappend_t *)(tag & ~ROUND_TAG);
     int64_t lat = ql_monotonic_us() - a->t0_us;
-    if (m->err) {
-        int expect = 0;
-        if (atomic_compare_exchange_strong(&a->status, &expect, map_err(m->err)))
-            a->errmsg = rd_kafka_err2str(m->err);
-    }
+    pqueue_t *next = NULL;
     pthread_mutex_lock(&p->mu);
     p->st.commits++;
     ql_log_stats_add_lat(&p->st, lat);
+    if ((tag & ROUND_TAG) && m->partition >= 0) next = round_done(p, m->partition, 1);
     pthread_mutex_unlock(&p->mu);
-    if (atomic_fetch_sub(&a->left, 1) == 1) append_finish(p, a);
+    msg_settled(p, a, m->err);
+    if (next) round_launch(p, m->partition, next);
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -218,6 +374,16 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         atomic_store(&p->fatal, 1);
     }
     say("%s: %s", rd_kafka_err2name(err), reason);
+}
+
+/* The configured partitioner (murmur2_random), noting the partition count
+ * it is given: rounds partition with the same function and that count. */
+static int32_t partition_cb(const rd_kafka_topic_t *rkt, const void *key, size_t keylen, int32_t partition_cnt,
+                            void *rkt_opaque, void *msg_opaque)
+{
+    kproducer_t *p = rkt_opaque;
+    if (partition_cnt > 0) atomic_store(&p->nparts, partition_cnt);
+    return rd_kafka_msg_partitioner_murmur2_random(rkt, key, keylen, partition_cnt, rkt_opaque, msg_opaque);
 }
 
 /* A new producer handle (and topic handle) from p->conf_tmpl. */
@@ -231,7 +397,18 @@ static int producer_new(kproducer_t *p, rd_kafka_t **rkp, rd_kafka_topic_t **rkt
         rd_kafka_conf_destroy(conf);
         return ql_err(err, errlen, "cannot create kafka producer: %s", es);
     }
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, p->topic, NULL);
+    /* The topic's configuration is the defaults (acks, timeouts, -X …) plus,
+     * when the partitioner is ours to mirror, the counting partitioner. */
+    rd_kafka_topic_conf_t *tc = rd_kafka_default_topic_conf_dup(rk);
+    char part[64] = "";
+    size_t sz = sizeof part;
+    p->rounds = tc && rd_kafka_topic_conf_get(tc, "partitioner", part, &sz) == RD_KAFKA_CONF_OK &&
+                !strcmp(part, "murmur2_random");
+    if (p->rounds) {
+        rd_kafka_topic_conf_set_opaque(tc, p);
+        rd_kafka_topic_conf_set_partitioner_cb(tc, partition_cb);
+    }
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, p->topic, tc);   /* takes tc */
     if (!rkt) {
         int e = rd_kafka_last_error();
         rd_kafka_destroy(rk);
@@ -266,8 +443,9 @@ static void producer_rebuild(kproducer_t *p)
     atomic_store(&p->fatal, 0);
     pthread_rwlock_unlock(&p->rk_lock);
     /* Every message the old producer holds must get its report (the
-     * appends' done depends on it): purge, then serve reports until its
-     * queue is empty — bounded by the message timeout. */
+     * appends' done depends on it, and so do the rounds): purge, then serve
+     * reports until its queue is empty — bounded by the message timeout.
+     * Rounds ending here launch their successors on the new producer. */
     rd_kafka_purge(old, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_topic_destroy(oldt);
     int64_t until = ql_monotonic_us() + (int64_t)(p->timeout_ms + 2000) * 1000;
@@ -292,66 +470,126 @@ static void *poll_main(void *arg)
     return NULL;
 }
 
+/* The partition a round-mode message goes to: what murmur2_random would
+ * pick with `cnt` partitions (keyless: spread round-robin). */
+static int32_t pick_partition(kproducer_t *p, const ql_log_msg_t *m, int32_t cnt)
+{
+    if (!m->key) return (int32_t)(atomic_fetch_add(&p->rr, 1) % (unsigned)cnt);
+    return rd_kafka_msg_partitioner_murmur2_random(p->rkt, m->key, m->key_len, cnt, p, NULL);
+}
+
+/* Before the partition count is known (or with a partitioner we do not
+ * mirror): every message straight to librdkafka's partitioner. Returns how
+ * many were queued; *e is the error that stopped it. */
+static size_t produce_direct(kproducer_t *p, kappend_t *a, const ql_log_msg_t *msgs, size_t n,
+                             rd_kafka_resp_err_t *e)
+{
+    size_t queued = 0;
+    *e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    pthread_rwlock_rdlock(&p->rk_lock);
+    for (; queued < n; queued++) {
+        const ql_log_msg_t *m = &msgs[queued];
+        *e = rd_kafka_producev(p->rk, RD_KAFKA_V_RKT(p->rkt),
+                               RD_KAFKA_V_KEY(m->key, m->key ? m->key_len : 0),
+                               RD_KAFKA_V_VALUE((void *)m->value, m->value_len),
+                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                               RD_KAFKA_V_OPAQUE(a), RD_KAFKA_V_END);
+        if (*e) break;
+    }
+    pthread_rwlock_unlock(&p->rk_lock);
+    return queued;
+}
+
 static int kp_append(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_done_fn done, void *arg)
 {
     kproducer_t *p = (kproducer_t *)log;
     if (n == 0 || !done) return QL_LOG_EINVAL;
-    pthread_mutex_lock(&p->mu);
-    if (p->closing) {
-        pthread_mutex_unlock(&p->mu);
-        return QL_LOG_ECLOSED;
-    }
-    p->inflight++;
-    p->st.queued += n;
-    pthread_mutex_unlock(&p->mu);
-
+    int32_t cnt = p->rounds ? atomic_load(&p->nparts) : 0;
     kappend_t *a = ql_calloc(1, sizeof *a);
     a->done = done;
     a->arg = arg;
     a->n = n;
     a->t0_us = ql_monotonic_us();
+    for (size_t i = 0; i < n; i++) a->bytes += msgs[i].value_len;
     /* One extra count held by this function, so the append cannot complete
      * (and be freed) while its later messages are still being queued. */
     atomic_init(&a->left, n + 1);
     atomic_init(&a->status, 0);
 
-    size_t queued = 0;
-    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
-    pthread_rwlock_rdlock(&p->rk_lock);
-    for (; queued < n; queued++) {
-        const ql_log_msg_t *m = &msgs[queued];
-        e = rd_kafka_producev(p->rk, RD_KAFKA_V_RKT(p->rkt),
-                              RD_KAFKA_V_KEY(m->key, m->key ? m->key_len : 0),
-                              RD_KAFKA_V_VALUE((void *)m->value, m->value_len),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_OPAQUE(a), RD_KAFKA_V_END);
-        if (e) break;
-        a->bytes += m->value_len;
-    }
-    pthread_rwlock_unlock(&p->rk_lock);
-
-    if (queued == 0) {                        /* refused at once: done is NOT called */
-        pthread_mutex_lock(&p->mu);
-        p->st.queued -= n;
-        if (--p->inflight == 0) pthread_cond_broadcast(&p->idle);
+    pthread_mutex_lock(&p->mu);
+    if (p->closing || p->st.queued + n > MAX_QUEUED) {
+        int rc = p->closing ? QL_LOG_ECLOSED : QL_LOG_EFULL;
         pthread_mutex_unlock(&p->mu);
         free(a);
-        return map_err(e);
+        return rc;
     }
-    if (queued < n) {
-        /* Part of the append is queued and cannot be taken back: fail the
-         * append (done will say so) once the queued part is reported. */
-        int expect = 0;
-        if (atomic_compare_exchange_strong(&a->status, &expect, map_err(e))) a->errmsg = rd_kafka_err2str(e);
-        pthread_mutex_lock(&p->mu);
-        p->st.queued -= n - queued;
-        a->n = queued;
+    p->inflight++;
+    p->st.queued += n;
+    if (cnt <= 0) {
         pthread_mutex_unlock(&p->mu);
-        atomic_fetch_sub(&a->left, n - queued);
+        rd_kafka_resp_err_t e;
+        size_t queued = produce_direct(p, a, msgs, n, &e);
+        if (queued == 0) {                        /* refused at once: done is NOT called */
+            pthread_mutex_lock(&p->mu);
+            p->st.queued -= n;
+            if (--p->inflight == 0) pthread_cond_broadcast(&p->idle);
+            pthread_mutex_unlock(&p->mu);
+            free(a);
+            return map_err(e);
+        }
+        /* Part of the append is queued and cannot be taken back: fail the
+         * rest (done will say so) once the queued part is reported. */
+        for (size_t i = queued; i < n; i++) msg_settled(p, a, e);
+    } else {
+        /* Rounds: each message joins its partition's waiting queue; a
+         * partition with no round in flight starts one with it now. */
+        pqueue_t *launch_small[8], **launch = launch_small;
+        int32_t lpart_small[8], *lpart = lpart_small;
+        size_t nl = 0;
+        if (n > QL_ARRAY_LEN(launch_small)) {   /* at most one launch per message */
+            launch = ql_malloc(n * sizeof *launch);
+            lpart = ql_malloc(n * sizeof *lpart);
+        }
+        for (size_t i = 0; i < n; i++) {
+            const ql_log_msg_t *m = &msgs[i];
+            int32_t part = pick_partition(p, m, cnt);
+            ppart_t *pp = ppart_get(p, part);
+            if (!pp->pending) pp->pending = pqueue_get(p);
+            pqueue_t *q = pp->pending;
+            if (q->n == q->cap) {
+                q->cap = q->cap ? q->cap * 2 : 64;
+                q->m = ql_realloc(q->m, q->cap * sizeof *q->m);
+                free(q->rkm);
+                q->rkm = NULL;
+            }
+            pmsg_t *pm = &q->m[q->n++];
+            pm->a = a;
+            pm->off = q->data.len;
+            pm->len = m->value_len;
+            ql_buf_append(&q->data, m->value, m->value_len);
+            pm->has_key = m->key != NULL;
+            pm->koff = q->data.len;
+            pm->klen = m->key ? m->key_len : 0;
+            if (m->key) ql_buf_append(&q->data, m->key, m->key_len);
+            if (pp->inflight == 0) {
+                /* idle partition: this round goes out at the end of the append */
+                int seen = 0;
+                for (size_t k = 0; k < nl; k++) seen |= lpart[k] == part;
+                if (!seen) lpart[nl++] = part;
+            }
+        }
+        for (size_t k = 0; k < nl; k++) launch[k] = round_done(p, lpart[k], 0);
+        pthread_mutex_unlock(&p->mu);
+        for (size_t k = 0; k < nl; k++)
+            if (launch[k]) round_launch(p, lpart[k], launch[k]);
+        if (launch != launch_small) {
+            free(launch);
+            free(lpart);
+        }
     }
     /* Drop this function's count: if every report already came, the append
      * is answered here, else by its last report. */
-    if (atomic_fetch_sub(&a->left, 1) == 1) append_finish(p, a);
+    msg_settled(p, a, RD_KAFKA_RESP_ERR_NO_ERROR);
     return 0;
 }
 
@@ -378,6 +616,14 @@ static void kp_close(ql_log_t *log)
     rd_kafka_flush(p->rk, 1000);
     rd_kafka_destroy(p->rk);
     rd_kafka_conf_destroy(p->conf_tmpl);
+    for (int32_t i = 0; i < p->nparts_cap; i++)
+        if (p->parts[i].pending) pqueue_free(p->parts[i].pending);   /* none left: every append was answered */
+    free(p->parts);
+    while (p->free_q) {
+        pqueue_t *q = p->free_q;
+        p->free_q = q->next_free;
+        pqueue_free(q);
+    }
     pthread_rwlock_destroy(&p->rk_lock);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->idle);
