@@ -6,16 +6,19 @@
  * Once per content: each input is one import, named by the SHA-256 of its
  * bytes (the first 128 bits, 32 hex digits: the id). Importing the same
  * content again — the same file, a copy, the same stream on stdin — adds
- * nothing; an import of it that crashed half-way is replaced. The commit
- * protocol is lake.c's I8: files labelled "imp<ID>w<k>", made visible by
- * the record LAKE/.imports/<ID> written last, under the import lock.
+ * nothing (a regular file whose size an earlier import had is hashed first
+ * and skipped at once); an import of it that crashed half-way is replaced.
+ * The commit protocol is lake.c's I8: files labelled "imp<ID>w<k>", made
+ * visible by the record LAKE/.imports/<ID> written last, under the import
+ * lock.
  *
  * Threads: the main thread reads an input in 256 KiB chunks cut at line
- * ends, hashes it, numbers the lines (1-based per input) and hands chunks
- * to N workers through a bounded queue (memory stays bounded); each worker
- * owns a loader with its own label. The id is known only at the end of the
- * input, so workers write under a provisional label and their files are
- * renamed under "imp<ID>w<k>" at the commit.
+ * ends, numbers the lines (1-based per input) and hands each chunk to N
+ * workers through a bounded queue (memory stays bounded) and to a hasher
+ * thread (SHA-256, in input order); each worker owns a loader with its own
+ * label. The id is known only at the end of the input, so workers write
+ * under a provisional label and their files are renamed under
+ * "imp<ID>w<k>" at the commit.
  *
  * All or nothing per input: workers write hidden temp files; only when every
  * worker has finished without error are the files renamed into the lake.
@@ -331,6 +334,53 @@ static int read_input(run_t *r, shared_t *sh, shared_t *hq, int fd, const char *
     return rc;
 }
 
+/* The id of a content: its SHA-256's first 128 bits in hex. */
+static void id_of_digest(const unsigned char *digest, char id[QL_LAKE_IMPORT_ID_LEN + 1])
+{
+    for (int i = 0; i < QL_LAKE_IMPORT_ID_LEN / 2; i++) snprintf(id + 2 * i, 3, "%02x", digest[i]);
+}
+
+/* The id of a regular file's content, read with pread (the file offset
+ * stays where it is). 0 ok, -1 with a message. */
+static int file_id(int fd, const char *name, char id[QL_LAKE_IMPORT_ID_LEN + 1], char *err, size_t errlen)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    char *buf = ql_malloc(CHUNK);
+    int rc = -1;
+    if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+        ql_err(err, errlen, "cannot set up SHA-256 (OpenSSL)");
+        goto out;
+    }
+    for (off_t at = 0;;) {
+        ssize_t n = pread(fd, buf, CHUNK, at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            ql_err(err, errlen, "cannot read '%s': %s", name, strerror(errno));
+            goto out;
+        }
+        if (n == 0) break;
+        EVP_DigestUpdate(md, buf, (size_t)n);
+        at += n;
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    EVP_DigestFinal_ex(md, digest, &dlen);
+    id_of_digest(digest, id);
+    rc = 0;
+out:
+    free(buf);
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
+static void note_skipped(run_t *r, const char *name, const char *id)
+{
+    if (!r->quiet)
+        fprintf(stderr, "questlog import: %s: already imported (same content: %s/.imports/%s); nothing added\n",
+                name, r->lake_dir, id);
+    r->skipped++;
+}
+
 /* Commits input `name` of content `id` (I8 in lake.c): under the import
  * lock, nothing if the content was imported before, else replace what a
  * crashed earlier run left, rename the workers' files under the id's labels
@@ -341,10 +391,7 @@ static int commit_input(run_t *r, worker_t *ws, const char *name, const char *id
     int lock_fd = -1, rc = -1, removed = 0;
     if (ql_lake_import_lock(r->lake_dir, &lock_fd, err, errlen)) goto out;
     if (ql_lake_import_done(r->lake_dir, id)) {
-        if (!r->quiet)
-            fprintf(stderr, "questlog import: %s: already imported (same content: %s/.imports/%s); nothing added\n",
-                    name, r->lake_dir, id);
-        r->skipped++;
+        note_skipped(r, name, id);
         rc = 0;
         goto out;   /* the workers' temp files are deleted with their loaders */
     }
@@ -421,6 +468,20 @@ static int import_one(run_t *r, const char *arg, char *err, size_t errlen)
         ql_err(err, errlen, "cannot open '%s': %s", arg, strerror(errno));
         goto out;
     }
+    /* a file of the size of an earlier import: hash it first, and skip it
+     * without reading it twice more if its content is in */
+    struct stat st;
+    if (fd > 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        ql_lake_import_size_seen(r->lake_dir, (uint64_t)st.st_size)) {
+        char id[QL_LAKE_IMPORT_ID_LEN + 1];
+        if (file_id(fd, name, id, err, errlen)) goto out;
+        if (ql_lake_import_done(r->lake_dir, id)) {
+            note_skipped(r, name, id);
+            r->bytes += (uint64_t)st.st_size;
+            rc = 0;
+            goto out;
+        }
+    }
     /* provisional labels (pid + random): the id is known at the end */
     char base[24];
     uint32_t rnd = 0;
@@ -459,7 +520,7 @@ static int import_one(run_t *r, const char *arg, char *err, size_t errlen)
     unsigned int dlen = 0;
     EVP_DigestFinal_ex(h.md, digest, &dlen);
     char id[QL_LAKE_IMPORT_ID_LEN + 1];
-    for (int i = 0; i < QL_LAKE_IMPORT_ID_LEN / 2; i++) snprintf(id + 2 * i, 3, "%02x", digest[i]);
+    id_of_digest(digest, id);
     rc = commit_input(r, ws, name, id, r->bytes - bytes0, err, errlen);
 out:
     queue_destroy(&sh);
@@ -551,7 +612,7 @@ int ql_cmd_import(int argc, char **argv)
     for (int i = optind; i < argc; i++)
         if (import_one(&r, argv[i], err, sizeof err)) goto fail;
     if (r.tty) progress(r.t0, r.lines, r.bytes, r.total, 1);
-    if (!r.quiet) {
+    if (!r.quiet && !(r.skipped && !r.sum.records)) {   /* (all skipped: the notes said so) */
         double secs = (double)(ql_monotonic_us() - r.t0) / 1e6;
         char b[32], w[32];
         human((double)r.bytes, b, sizeof b);

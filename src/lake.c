@@ -1024,6 +1024,28 @@ int ql_lake_import_done(const char *lake_dir, const char *id)
     return access(p, F_OK) == 0;
 }
 
+int ql_lake_import_size_seen(const char *lake_dir, uint64_t bytes)
+{
+    char dir[4096], want[32];
+    if (snprintf(dir, sizeof dir, "%s/.imports", lake_dir) >= (int)sizeof dir) return 0;
+    snprintf(want, sizeof want, "\nbytes %llu\n", (unsigned long long)bytes);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int seen = 0;
+    struct dirent *de;
+    while (!seen && (de = readdir(d))) {
+        if (strlen(de->d_name) != QL_LAKE_IMPORT_ID_LEN || strspn(de->d_name, "0123456789abcdef") != QL_LAKE_IMPORT_ID_LEN)
+            continue;
+        char p[4096 + 64], *text = NULL;
+        size_t len;
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        if (ql_read_file(p, &text, &len, NULL, 0) == 0) seen = strstr(text, want) != NULL;
+        free(text);
+    }
+    closedir(d);
+    return seen;
+}
+
 int ql_lake_import_rollback(const char *lake_dir, const char *id, int *removed, char *err, size_t errlen)
 {
     char **tables = NULL, dir[4096], fid[QL_LAKE_IMPORT_ID_LEN + 1];

@@ -205,6 +205,10 @@ int ql_lake_import_lock(const char *lake_dir, int *fd, char *err, size_t errlen)
  * else 0. */
 int ql_lake_import_done(const char *lake_dir, const char *id);
 
+/* 1 when some import record says its input had `bytes` bytes, else 0: a
+ * cheap "may this file be imported already?" before hashing it. */
+int ql_lake_import_size_seen(const char *lake_dir, uint64_t bytes);
+
 /* Deletes every data file labelled imp<ID>w… in every table (what an import
  * of that content renamed before it crashed), fsyncing each directory.
  * *removed (may be NULL) gets the count. Only with the import lock held and

@@ -830,7 +830,8 @@ static int check_append(seglog_t *l, const ql_log_msg_t *msgs, size_t n, ql_log_
 }
 
 /* With mu held: copies the append into the pending batch. 0, or
- * ECLOSED/EFULL (nothing queued). *wake: the writer should be signalled. */
+ * ECLOSED/EFULL (nothing queued). *wake: a lingering writer has what it
+ * waits for and should be signalled. */
 static int enqueue_locked(seglog_t *l, const ql_log_msg_t *msgs, size_t n, size_t total, ql_log_done_fn done,
                           void *arg, int *wake)
 {
@@ -854,8 +855,6 @@ static int enqueue_locked(seglog_t *l, const ql_log_msg_t *msgs, size_t n, size_
     b->nrec += n;
     l->pending_bytes += total;
     l->st.queued += n;
-    *wake = l->writer_idle;
-    l->writer_idle = 0; /* one signal per batch */
     if (l->linger_target && b->nrec >= l->linger_target) {
         l->linger_target = 0;
         *wake = 1;
@@ -871,6 +870,10 @@ static int seg_append(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_
     if (rc) return rc;
     pthread_mutex_lock(&l->mu);
     rc = enqueue_locked(l, msgs, n, total, done, arg, &wake);
+    if (rc == 0 && l->writer_idle) {
+        wake = 1;
+        l->writer_idle = 0; /* one signal per batch */
+    }
     pthread_mutex_unlock(&l->mu);
     if (wake) pthread_cond_signal(&l->cv);
     return rc;
@@ -885,6 +888,9 @@ int ql_log_append_commit(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_l
     if (rc) return rc;
     pthread_mutex_lock(&l->mu);
     rc = enqueue_locked(l, msgs, n, total, done, arg, &wake);
+    /* Another thread committing: this append is queued; whoever commits
+     * next takes it (an inline committer signals the writer when it is done
+     * and something is pending). */
     if (rc == 0 && !l->committing) {
         /* nobody is committing: this thread does it, for everything pending
          * (the writer thread waits while `committing` is set) */

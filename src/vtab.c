@@ -598,22 +598,15 @@ static void dequote(char *z)
     z[j] = 0;
 }
 
-static int pq_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
-                      sqlite3_vtab **out, char **errmsg)
+/* Opens the lake table in dir and declares its columns to SQLite. */
+static int connect_dir(sqlite3 *db, ql_vtab_stats_t *stats, const char *dir, sqlite3_vtab **out, char **errmsg)
 {
     int rc = SQLITE_OK;
     pq_vtab_t *vt = NULL;
     ql_vtab_table_t *t = NULL;
     char err[512];
     ql_buf_t sql = QL_BUF_INIT;
-    char *dir = NULL;
     *out = NULL;
-    if (argc != 4) {
-        *errmsg = sqlite3_mprintf("questlog_parquet: one argument expected: the table directory");
-        return SQLITE_ERROR;
-    }
-    dir = ql_strdup(argv[3]);
-    dequote(dir);
     if (ql_vtab_table_open(&t, dir, err, sizeof err) < 0) {
         *errmsg = sqlite3_mprintf("questlog_parquet: %s", err);
         rc = SQLITE_ERROR;
@@ -648,14 +641,51 @@ static int pq_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
         }
     }
     vt->t = t;
-    vt->stats = aux;
+    vt->stats = stats;
     t = NULL;
     *out = &vt->base;
 out:
     ql_vtab_table_free(t);
     ql_buf_free(&sql);
+    return rc;
+}
+
+/* CREATE VIRTUAL TABLE x USING questlog_parquet('DIR'); aux: the counters. */
+static int pq_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                      sqlite3_vtab **out, char **errmsg)
+{
+    *out = NULL;
+    if (argc != 4) {
+        *errmsg = sqlite3_mprintf("questlog_parquet: one argument expected: the table directory");
+        return SQLITE_ERROR;
+    }
+    char *dir = ql_strdup(argv[3]);
+    dequote(dir);
+    int rc = connect_dir(db, aux, dir, out, errmsg);
     free(dir);
     return rc;
+}
+
+/* A lake table registered lazily (ql_vtab_open_db): an eponymous module
+ * named like the table, connected the first time a statement names it. */
+typedef struct lake_aux {
+    ql_vtab_stats_t *stats;
+    char            *dir;
+} lake_aux_t;
+
+static void lake_aux_free(void *p)
+{
+    lake_aux_t *a = p;
+    if (a) free(a->dir);
+    free(a);
+}
+
+static int pq_connect_lake(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                           sqlite3_vtab **out, char **errmsg)
+{
+    (void)argc; (void)argv;
+    lake_aux_t *a = aux;
+    return connect_dir(db, a->stats, a->dir, out, errmsg);
 }
 
 static int pq_disconnect(sqlite3_vtab *base)
@@ -1874,6 +1904,23 @@ static sqlite3_module pq_module = {
     .xRowid = pq_rowid,
 };
 
+/* The same, eponymous only (no CREATE VIRTUAL TABLE … USING <table>). */
+static sqlite3_module pq_lake_module = {
+    .iVersion = 0,
+    .xCreate = NULL,
+    .xConnect = pq_connect_lake,
+    .xBestIndex = pq_best_index,
+    .xDisconnect = pq_disconnect,
+    .xDestroy = pq_disconnect,
+    .xOpen = pq_open,
+    .xClose = pq_close,
+    .xFilter = pq_filter,
+    .xNext = pq_next,
+    .xEof = pq_eof,
+    .xColumn = pq_column,
+    .xRowid = pq_rowid,
+};
+
 /* ---- registration ------------------------------------------------------ */
 
 static void stats_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -1943,11 +1990,30 @@ int ql_vtab_open_db(sqlite3 **db, const char *lake, ql_vtab_stats_t **stats, cha
     if (sqlite3_open_v2(":memory:", db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK)
         return ql_err(err, errlen, "cannot open SQLite: %s", *db ? sqlite3_errmsg(*db) : "out of memory");
+    ql_vtab_stats_t *st = NULL;
     if (sqlite3_exec(*db, "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -131072", NULL, NULL, NULL) != SQLITE_OK ||
-        ql_vtab_register(*db, stats) != SQLITE_OK)
+        ql_vtab_register(*db, &st) != SQLITE_OK)
         return ql_err(err, errlen, "cannot set up SQLite: %s", sqlite3_errmsg(*db));
-    if (lake && ql_vtab_attach_lake(*db, lake, err, errlen) < 0) return -1;
-    return 0;
+    if (stats) *stats = st;
+    if (!lake) return 0;
+    /* Every lake table as an eponymous module: its files are listed and
+     * footers read only when a statement first names it. */
+    char **names = NULL;
+    int n = 0, rc = 0;
+    if (ql_vtab_list_tables(lake, &names, &n, err, errlen) < 0) return -1;
+    for (int i = 0; i < n && rc == 0; i++) {
+        lake_aux_t *a = ql_calloc(1, sizeof *a);
+        ql_buf_t dir = QL_BUF_INIT;
+        ql_buf_printf(&dir, "%s/%s", lake, names[i]);
+        a->stats = st;
+        a->dir = ql_buf_steal(&dir);
+        /* on failure SQLite calls lake_aux_free itself */
+        if (sqlite3_create_module_v2(*db, names[i], &pq_lake_module, a, lake_aux_free) != SQLITE_OK)
+            rc = ql_err(err, errlen, "table %s: %s", names[i], sqlite3_errmsg(*db));
+    }
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
+    return rc;
 }
 
 #ifdef QL_SQLITE_EXTENSION

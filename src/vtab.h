@@ -117,7 +117,11 @@ int ql_vtab_attach_lake(sqlite3 *db, const char *lake, char *err, size_t errlen)
 
 /* Opens an in-memory database set up for scans (temp store in memory, a
  * 128 MiB page cache so sorts for GROUP BY/ORDER BY stay in memory), with the
- * module registered and, if lake is not NULL, every lake table attached.
+ * module registered and, if lake is not NULL, every lake table available
+ * under its name — lazily: as an eponymous virtual table whose files are
+ * listed and footers read when a statement first names it (so a statement
+ * pays only for its own tables, and a damaged table fails only statements
+ * that use it; such tables are not listed in sqlite_master).
  * *stats (may be NULL) as for ql_vtab_register. Caller closes *db (also
  * on error, when *db is not NULL). */
 int ql_vtab_open_db(sqlite3 **db, const char *lake, ql_vtab_stats_t **stats, char *err, size_t errlen);

@@ -50,6 +50,14 @@ is "$(qcount "$A")" "3000" "questlog query agrees"
 "$QL" import -q --lake "$A" "$tmpdir/ev.jsonl" "$tmpdir/other.jsonl"
 is "$(qcount "$A")" "3500" "in a list of inputs only the new content is imported"
 
+# same size, one byte different: another content, imported
+D="$tmpdir/d"
+"$QL" import -q --lake "$D" "$tmpdir/ev.jsonl"
+sed '0,/"purchase_sword"/s//"purchase_swore"/' "$tmpdir/ev.jsonl" > "$tmpdir/ev1.jsonl"
+is "$(stat -c %s "$tmpdir/ev1.jsonl")" "$(stat -c %s "$tmpdir/ev.jsonl")" "a file of the same size"
+"$QL" import -q --lake "$D" "$tmpdir/ev1.jsonl"
+is "$(qcount "$D")" "6000" "with other content is imported"
+
 # two imports of the same content at once: one commits, the other adds nothing
 C="$tmpdir/c"
 "$QL" import -q --lake "$C" --workers 1 "$tmpdir/ev.jsonl" & p1=$!
