@@ -489,7 +489,16 @@ static void test_imports(void)
     is_int((int64_t)count_files("t"), 2, "a new file of id: hidden until its record");
     ok(ql_lake_import_record(lake, id, "source y\nbytes 5\n", err, sizeof err) == 0, "record of id");
     is_int((int64_t)count_files("t"), 3, "then listed");
+    /* recovery: a crashed commit's files go, but not while an import commits */
+    const char *crashed = "t/dt=2026-11-20/part-imp00000000000000000000000000000000w0-0000000000000000001-0000000000000000002.parquet";
+    touch(crashed, "g");
+    int rm = -1;
+    ok(ql_lake_recover(lake, "t", &rm, err, sizeof err) == 0 && rm == 0 && exists(crashed),
+       "recovery keeps an unrecorded import's files while the import lock is held");
     close(fd);
+    ok(ql_lake_recover(lake, "t", &rm, err, sizeof err) == 0 && rm == 1 && !exists(crashed),
+       "and deletes them once it is free");
+    is_int((int64_t)count_files("t"), 3, "recorded imports untouched");
     *strrchr(lake, '/') = '\0';
 }
 
