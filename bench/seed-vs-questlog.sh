@@ -7,18 +7,27 @@
 # actually got into the topic (the seed answers before Kafka has the event;
 # questlog answers after the delivery report, acks=all, idempotent).
 #
+# Fairness and stability: both servers run side by side for the whole
+# script against the one mock cluster; each gets a warm-up run first (the
+# seed's producer connects, questlog learns the partition count); then RUNS
+# rounds (default 3), each one wrk run on the seed followed by one on
+# questlog. Each run prints its CPU split per request — questlog (or the
+# seed), the mock cluster, wrk — from /proc and bash's `time`, which shows
+# where the time goes on a shared 2-core machine. The summary is the median
+# of each side and the ratio of the medians.
+#
 #   bash bench/seed-vs-questlog.sh
-#   DUR=10s CONN=64 THREADS=2   wrk's run;   QLX="-X linger.ms=5 --threads 1"
+#   DUR=10s CONN=64 THREADS=2 RUNS=3   wrk's runs;   QLX="-X linger.ms=5 --threads 1"
 #   extra questlog serve arguments;   SKIP_SEED=1 questlog only (tuning)
 #
 # Limits: the mock cluster is librdkafka's in-process test broker, one
-# process, in memory; at questlog's rate it is the bottleneck together with
-# wrk, all on a shared 2-core machine. Figures are noisy.
+# process, in memory; questlog, wrk and the mock share the machine's cores
+# with whatever else runs. Figures are noisy: compare within one run.
 set -u
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 QL="${QL_BIN:-$ROOT/questlog}"
 MOCK="$ROOT/build/tools/mock_cluster"
-DUR="${DUR:-10s}"; CONN="${CONN:-64}"; THREADS="${THREADS:-2}"
+DUR="${DUR:-10s}"; CONN="${CONN:-64}"; THREADS="${THREADS:-2}"; RUNS="${RUNS:-3}"
 PY=/usr/bin/python3          # Debian's python3-flask / python3-kafka live here
 
 need=""
@@ -56,51 +65,72 @@ topic_count() {  # messages in topic events (sum of high watermarks)
     done
     echo "$sum"
 }
-run_wrk() {  # run_wrk PORT -> "req/s non2xx total"
-    wrk -t"$THREADS" -c"$CONN" -d"$DUR" -H "Host: user1.comcast.com" "http://127.0.0.1:$1/purchase_a_sword" >"$tmp/wrk.out" 2>&1
-    awk '/^Requests\/sec:/{r=$2} /Non-2xx or 3xx responses:/{b=$5} /requests in/{t=$1} END {printf "%s %d %d\n", r, b, t}' "$tmp/wrk.out"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }   # user+sys, 1/100 s
+hz=$(getconf CLK_TCK)
+median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+# run_wrk NAME PORT SERVERPID [DURATION]: one wrk run; prints a line and
+# appends "req/s" to $tmp/NAME.rps (not for warm-ups).
+run_wrk() {
+    local name=$1 port=$2 spid=$3 dur=${4:-$DUR} s0 m0 e0 s1 m1 e1 wt
+    s0=$(cpu_ticks "$spid"); m0=$(cpu_ticks "$mockpid"); e0=$(topic_count)
+    TIMEFORMAT='%U %S'
+    { time wrk -t"$THREADS" -c"$CONN" -d"$dur" -H "Host: user1.comcast.com" \
+          "http://127.0.0.1:$port/purchase_a_sword" >"$tmp/wrk.out" 2>&1; } 2>"$tmp/wrk.time"
+    [ "$name" = seed ] && sleep 2          # kafka-python's background sender drains
+    [ -n "${4:-}" ] && return 0
+    s1=$(cpu_ticks "$spid"); m1=$(cpu_ticks "$mockpid"); e1=$(topic_count)
+    read -r rps bad total <<<"$(awk '/^Requests\/sec:/{r=$2} /Non-2xx or 3xx responses:/{b=$5} /requests in/{t=$1}
+        END {printf "%s %d %d\n", r, b, t}' "$tmp/wrk.out")"
+    wt=$(awk '{print $1 + $2}' "$tmp/wrk.time")
+    echo "$rps" >>"$tmp/$name.rps"
+    awk -v n="$name" -v r="$rps" -v t="$total" -v b="$bad" -v ev=$((e1 - e0)) -v s=$((s1 - s0)) -v m=$((m1 - m0)) \
+        -v w="$wt" -v hz="$hz" 'BEGIN {
+        printf "  %-9s %9.0f req/s  %7d requests, %d non-2xx, %7d events in the topic;", n, r, t, b, ev
+        if (t > 0) printf "  CPU us/request: %s %.1f, mock %.1f, wrk %.1f", n, s * 1e6 / hz / t, m * 1e6 / hz / t, w * 1e6 / t
+        printf "\n" }'
 }
 
 mkfifo "$tmp/mock.in"
 exec 3<>"$tmp/mock.in"
-sh -c 'exec "$@" <"$0"' "$tmp/mock.in" "$MOCK" --brokers 3 --partitions 4 --topic events >"$tmp/mock.out" 2>"$tmp/mock.err" &
-pids+=($!)
+sh -c 'exec "$@" <"$0"' "$tmp/mock.in" "$MOCK" --brokers 3 --partitions 4 --topic events >"$tmp/mock.out" 2>"$tmp/mock.err" 3>&- &
+mockpid=$!
+pids+=($mockpid)
 for ((i = 0; i < 100; i++)); do BOOT="$(head -n1 "$tmp/mock.out" 2>/dev/null)"; [ -n "$BOOT" ] && break; sleep 0.05; done
 [ -n "${BOOT:-}" ] || { echo "mock cluster did not start"; exit 1; }
 echo "mock cluster: $BOOT (3 brokers, topic events, 4 partitions)"
-echo "load: wrk -t$THREADS -c$CONN -d$DUR GET /purchase_a_sword (Host: user1.comcast.com)"
+echo "load: wrk -t$THREADS -c$CONN -d$DUR GET /purchase_a_sword (Host: user1.comcast.com), $RUNS runs each after a warm-up"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
-if [ -z "${SKIP_SEED:-}" ]; then
 # 1. The seed: Flask's server (threaded) + kafka-python.
-port=$(free_port)
-(cd "$ROOT/bench/seed" && KAFKA_BOOTSTRAP="$BOOT" FLASK_APP=game_api.py exec $PY -m flask run --port "$port" \
-    >"$tmp/seed.log" 2>&1) &
-seed=$!
-pids+=($seed)
-wait_port "$port" || { echo "seed app did not start:"; cat "$tmp/seed.log"; exit 1; }
-curl -s "http://127.0.0.1:$port/purchase_a_sword" >/dev/null   # connect the producer
-sleep 1
-before=$(topic_count)
-read -r seed_rps seed_bad seed_total <<<"$(run_wrk "$port")"
-sleep 2                                  # let kafka-python's background sender drain
-seed_in=$(( $(topic_count) - before ))
-kill "$seed" 2>/dev/null; wait "$seed" 2>/dev/null
-printf 'seed (Flask + kafka-python):   %10s req/s  (%d requests, %d non-2xx, %d events in the topic)\n' \
-    "$seed_rps" "$seed_total" "$seed_bad" "$seed_in"
-else seed_rps=0; fi
-
+if [ -z "${SKIP_SEED:-}" ]; then
+    sport=$(free_port)
+    (cd "$ROOT/bench/seed" && KAFKA_BOOTSTRAP="$BOOT" FLASK_APP=game_api.py exec $PY -m flask run --port "$sport" \
+        >"$tmp/seed.log" 2>&1 3>&-) &
+    seed=$!
+    pids+=($seed)
+    wait_port "$sport" || { echo "seed app did not start:"; cat "$tmp/seed.log"; exit 1; }
+fi
 # 2. questlog serve --kafka (default: one event loop per core, acks=all, idempotent, lz4).
-port=$(free_port)
-"$QL" serve --kafka "$BOOT" --listen "127.0.0.1:$port" --data "$tmp/ql" ${QLX:-} 2>"$tmp/ql.log" &
+qport=$(free_port)
+"$QL" serve --kafka "$BOOT" --listen "127.0.0.1:$qport" --data "$tmp/ql" ${QLX:-} 2>"$tmp/ql.log" 3>&- &
 qlp=$!
 pids+=($qlp)
-wait_port "$port" || { echo "questlog serve did not start:"; cat "$tmp/ql.log"; exit 1; }
-curl -s "http://127.0.0.1:$port/purchase_a_sword" >/dev/null
-before=$(topic_count)
-read -r ql_rps ql_bad ql_total <<<"$(run_wrk "$port")"
-ql_in=$(( $(topic_count) - before ))
-printf 'questlog serve --kafka:        %10s req/s  (%d requests, %d non-2xx, %d events in the topic)\n' \
-    "$ql_rps" "$ql_total" "$ql_bad" "$ql_in"
+wait_port "$qport" || { echo "questlog serve did not start:"; cat "$tmp/ql.log"; exit 1; }
+
+[ -z "${SKIP_SEED:-}" ] && run_wrk seed "$sport" "$seed" 3s
+run_wrk questlog "$qport" "$qlp" 3s
+for ((r = 1; r <= RUNS; r++)); do
+    echo "run $r:"
+    [ -z "${SKIP_SEED:-}" ] && run_wrk seed "$sport" "$seed"
+    run_wrk questlog "$qport" "$qlp"
+done
 kill -INT "$qlp"; wait "$qlp" 2>/dev/null
 
-awk -v a="$seed_rps" -v b="$ql_rps" 'BEGIN { if (a > 0) printf "ratio questlog/seed: %.0fx (target >= 100x)\n", b / a }'
+ql_med=$(median <"$tmp/questlog.rps")
+printf 'questlog serve --kafka:        %10.0f req/s (median of %d: %s)\n' "$ql_med" "$RUNS" "$(sort -g "$tmp/questlog.rps" | tr '\n' ' ')"
+if [ -z "${SKIP_SEED:-}" ]; then
+    seed_med=$(median <"$tmp/seed.rps")
+    printf 'seed (Flask + kafka-python):   %10.0f req/s (median of %d: %s)\n' "$seed_med" "$RUNS" "$(sort -g "$tmp/seed.rps" | tr '\n' ' ')"
+    awk -v a="$seed_med" -v b="$ql_med" 'BEGIN { if (a > 0) printf "ratio questlog/seed: %.0fx (target >= 100x)\n", b / a }'
+fi

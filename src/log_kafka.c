@@ -2,13 +2,35 @@
  * log_kafka.c — the Kafka backend of the log interface (log.h), on librdkafka.
  *
  * Producer (ql_log_open_kafka): one rd_kafka_t producer with acks=all,
- * enable.idempotence=true, lz4 compression, self-clocked batching (linger 0,
- * one request in flight per broker), murmur2 partitioner
+ * enable.idempotence=true, lz4 compression, linger 0, murmur2 partitioner
  * (the Java client's, so a key lands on the same partition whoever writes
  * it). A dedicated poll thread serves delivery reports. Each append gets a
  * small tracker counting its messages still in flight; the append's `done`
  * runs on the poll thread after the LAST of its delivery reports, with status
  * 0 only if every message was acknowledged by all in-sync replicas.
+ *
+ *   Rounds (self-clocked batching, per partition): librdkafka 2.0.2's broker
+ *   thread busy-polls (poll() with a zero timeout, ~30% of the process's CPU
+ *   under load) whenever a partition has messages queued that it may not send
+ *   yet — with the idempotent producer, while more than 5 messages of that
+ *   partition are in flight, i.e. always under load. So the backend keeps
+ *   librdkafka's queues empty itself: once the partition count is known (the
+ *   partitioner callback notes it), an append's messages join their
+ *   partition's waiting queue (ppart_t), placed exactly as murmur2_random
+ *   would place them; a partition with no round in flight sends its queue at
+ *   once as one round (one rd_kafka_produce_batch: one enqueue, one broker
+ *   wake-up, one ProduceRequest); the delivery report that ends a round sends
+ *   the next one with everything that arrived meanwhile. Batches grow with
+ *   the load; an idle collector answers in one round trip.
+ *   Invariants: at most one round per partition is in flight (ppart_t.inflight
+ *   counts its unreported messages); messages enter their partition's queue
+ *   and rounds in append order, so a key's events keep their order. A message
+ *   that waited in the queue longer than the timeout is failed, not sent, so
+ *   an append is answered within twice the timeout at worst (the round ahead
+ *   of it, then its own). Before the count is known, or with another
+ *   partitioner (-X partitioner=…), messages go straight to librdkafka
+ *   (produce_direct). Every 10 s one round's first message goes through
+ *   librdkafka's partitioner to re-learn the count (a topic that grew).
  *
  *   Invariant (what "a 200 means durable" rests on): `done(status 0)` is
  *   called only after librdkafka reported RD_KAFKA_RESP_ERR_NO_ERROR for
@@ -669,11 +691,12 @@ int ql_log_open_kafka(ql_log_t **out, const char *brokers, const char *topic,
         {"client.id", "questlog"},
         {"acks", "all"},
         {"enable.idempotence", "true"},
-        /* Self-clocked batching: no linger, one request in flight per
-         * broker; whatever arrives meanwhile forms the next batch. Batches
-         * grow with the load, and an idle collector answers in one round
-         * trip (librdkafka's linger timer has ~1 ms granularity, which
-         * capped 64 waiting clients at ~30k req/s on the mock). */
+        /* No linger: the rounds batch (see the top of this file);
+         * librdkafka's linger timer has ~1 ms granularity, which capped 64
+         * waiting clients at ~30k req/s on the mock. One request in
+         * flight per broker: measured on the mock, 5 (idempotence's limit)
+         * made the collector latency-bound at about half the req/s, CPU
+         * idle; the rounds of partitions sharing a leader take turns. */
         {"linger.ms", "0"},
         {"max.in.flight.requests.per.connection", "1"},
         {"compression.type", "lz4"},

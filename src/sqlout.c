@@ -286,6 +286,14 @@ int ql_sqlout_write(sqlite3_stmt *st, FILE *out, ql_sqlout_format_t fmt, int wid
                     ql_buf_append(&b, q, (size_t)(e - q));
                     break;
                 }
+                case SQLITE_FLOAT: {
+                    /* SQLite's own REAL-to-text rendering ("%!.15g"), without
+                     * the allocation column_text makes for it per cell */
+                    char tmp[64];
+                    sqlite3_snprintf(sizeof tmp, tmp, "%!.15g", sqlite3_column_double(st, c));
+                    ql_buf_puts(&b, tmp);
+                    break;
+                }
                 default: {
                     const char *s = (const char *)sqlite3_column_text(st, c);
                     csv_field(&b, s ? s : "", (size_t)sqlite3_column_bytes(st, c));
