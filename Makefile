@@ -34,7 +34,7 @@ FUZZ     := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c
 TOOLS    := $(patsubst tests/tools/%.c,$(O)/tools/%,$(wildcard tests/tools/*.c))
 HDRS     := $(wildcard src/*.h) tests/unit/tap.h
 
-.PHONY: all deps test run clean fuzz unit tools bench
+.PHONY: all deps test run clean fuzz unit tools bench FORCE
 all: questlog$(if $(SAN),-san) $(O)/questlog_parquet.so
 
 questlog$(if $(SAN),-san): $(O)/main.o $(OBJS)
@@ -92,6 +92,14 @@ $(O)/fuzz/%: tests/fuzz/%.c $(O)/fuzz/libfuzz.a $(HDRS)
 
 $(O):
 	mkdir -p $(O)/tests $(O)/fuzz
+
+# QL_BUILD (the commit) is in every object's flags, but only these print it:
+# they are rebuilt whenever HEAD moves, so `--version` and Parquet files'
+# created_by never name an older commit.
+$(O)/build-id: FORCE | $(O)
+	@echo '$(BUILD)' | cmp -s - $@ || echo '$(BUILD)' > $@
+$(O)/main.o $(O)/pq_write.o: $(O)/build-id
+FORCE:
 
 unit: $(UNIT)
 tools: $(TOOLS)

@@ -73,9 +73,9 @@ int  ql_cli_duration(const char *cmd, const char *flag, const char *arg, int64_t
  * operand), or '?' after printing "questlog CMD: unknown option '--x'",
  * "... missing value for '--x'" or a common flag's bad value — the command
  * then returns 2. `shortopts` lists only the command's own short options
- * (QL_COMMON_SHORTOPTS is added); `longopts` must include
- * QL_COMMON_LONGOPTS. Start a parse with optind = 1. Not thread-safe
- * (getopt's globals). */
+ * (QL_COMMON_SHORTOPTS is added); `longopts` includes QL_COMMON_LONGOPTS
+ * (a command without the common flags lists at least {"help", …, 'h'}).
+ * Start a parse with optind = 1. Not thread-safe (getopt's globals). */
 int  ql_cli_next(ql_common_opts_t *o, const char *cmd, int argc, char **argv, const char *shortopts,
                  const struct option *longopts);
 

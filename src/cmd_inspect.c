@@ -194,29 +194,26 @@ int ql_cmd_inspect(int argc, char **argv)
     };
     int64_t rows = -1;  /* -1: print metadata */
     int opt;
+    ql_common_opts_t co;   /* inspect takes none of the common flags but --help */
+    ql_cli_defaults(&co);
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
-        case OPT_ROWS: {
-            char *end;
-            long long v = strtoll(optarg, &end, 10);
-            if (*optarg == '\0' || *end || v < 0) {
-                fprintf(stderr, "questlog inspect: --rows wants a number >= 0, got '%s'\n", optarg);
-                return 2;
-            }
-            rows = v;
-            break;
-        }
-        default:
-            fputs(usage, stderr);
+    while ((opt = ql_cli_next(&co, "inspect", argc, argv, "", longopts)) != -1) {
+        if (opt != OPT_ROWS) return 2;   /* ql_cli_next said why */
+        char *end;
+        long long v = strtoll(optarg, &end, 10);
+        if (*optarg == '\0' || *end || v < 0) {
+            fprintf(stderr, "questlog inspect: --rows wants a number >= 0, got '%s'\n", optarg);
             return 2;
         }
+        rows = v;
+    }
+    if (co.help) {
+        fputs(usage, stdout);
+        return 0;
     }
     if (optind != argc - 1) {
-        fputs(usage, stderr);
+        fprintf(stderr, "questlog inspect: %s (see questlog inspect --help)\n",
+                optind < argc ? "one FILE.parquet at a time" : "no FILE.parquet given");
         return 2;
     }
     const char *path = argv[optind];

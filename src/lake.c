@@ -100,9 +100,11 @@
  *       then write the record durably — the commit point. Readers
  *       (ql_lake_list_files, hence compaction) skip files of an id without a
  *       record, so for questlog an import appears whole or not at all, and
- *       a crashed import's files are never merged into other files before
- *       the next run of that content deletes them. Engines listing files
- *       themselves see such files until then (docs/lake.md).
+ *       a crashed import's files are never merged into other files. Such
+ *       files (no record, and the lock free: no commit running) are deleted
+ *       by ql_lake_recover — by the next writer of their table — or by the
+ *       next import of that content. Engines listing files themselves see
+ *       them until then (docs/lake.md).
  *
  * Import files carry a non-numeric label ("imp" + id) and input line numbers:
  * they are not part of any offset record and cannot collide with log files.
@@ -570,6 +572,35 @@ static void parent_dir(const char *path, char *out, size_t outlen)
     else snprintf(out, outlen, ".");
 }
 
+/* I8: with no import committing (the import lock is free), a file of an
+ * import that has no record is what a crashed commit left: deleted. The
+ * record is checked under the lock, so a commit that ended after the scan
+ * keeps its files. */
+static int imports_recover(const char *lake_dir, const flist_t *l, int *removed, char *err, size_t errlen)
+{
+    char id[QL_LAKE_IMPORT_ID_LEN + 1], dir[4096];
+    int fd = -1, rc = 0;
+    for (size_t i = 0; i < l->n && !rc; i++) {
+        if (!import_id_of(l->v[i].label, id) || ql_lake_import_done(lake_dir, id)) continue;
+        if (fd < 0) {
+            snprintf(dir, sizeof dir, "%s/.imports", lake_dir);
+            fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (fd < 0) return 0;
+            if (flock(fd, LOCK_EX | LOCK_NB) != 0) break;   /* an import is committing: its files */
+        }
+        if (ql_lake_import_done(lake_dir, id)) continue;
+        if (unlink(l->v[i].path) != 0 && errno != ENOENT) {
+            rc = ql_err(err, errlen, "cannot delete '%s': %s", l->v[i].path, strerror(errno));
+            break;
+        }
+        (*removed)++;
+        parent_dir(l->v[i].path, dir, sizeof dir);
+        rc = ql_fsync_dir(dir, err, errlen);
+    }
+    if (fd >= 0) close(fd);
+    return rc;
+}
+
 int ql_lake_recover(const char *lake_dir, const char *table, int *removed, char *err, size_t errlen)
 {
     flist_t l = {0};
@@ -601,6 +632,7 @@ int ql_lake_recover(const char *lake_dir, const char *table, int *removed, char 
         }
         free(cov);
     }
+    rc = imports_recover(lake_dir, &l, &nrm, err, errlen);
 out:
     if (removed) *removed = nrm;
     ql_lake_files_free(l.v, l.n);

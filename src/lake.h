@@ -63,8 +63,10 @@ int ql_lake_parse_name(const char *name, char label[QL_LAKE_LABEL_MAX], int32_t 
 /* ---- writing (loader, import, compact) --------------------------------- */
 
 /* Start-up recovery of one table, for a process that will write it: deletes
- * temp files left by dead processes and files covered by a compacted file
- * (a compaction that crashed after its rename), and fsyncs what it changed.
+ * temp files left by dead processes, files covered by a compacted file
+ * (a compaction that crashed after its rename) and files of an import that
+ * crashed in its commit (no record, no import committing), and fsyncs what
+ * it changed.
  * *removed (may be NULL) gets the number of files deleted. */
 int ql_lake_recover(const char *lake_dir, const char *table, int *removed, char *err, size_t errlen);
 
@@ -188,8 +190,8 @@ int ql_lake_lock(const char *lake_dir, const char *name, int *fd, char *err, siz
  * hex digits; its files carry the labels "imp<ID>w<worker>". Its commit
  * point is its record LAKE/.imports/<ID>: files of an id without a record
  * (an import running, or one that crashed during its renames) are hidden by
- * ql_lake_list_files and deleted by the next import of the same content
- * (ql_lake_import_rollback). The protocol is in lake.c (I8) and
+ * ql_lake_list_files, and deleted by the next import of the same content
+ * (ql_lake_import_rollback) or the next writer's ql_lake_recover. The protocol is in lake.c (I8) and
  * docs/lake.md. */
 #define QL_LAKE_IMPORT_ID_LEN 32
 

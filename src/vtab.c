@@ -669,6 +669,7 @@ static int pq_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
 /* A lake table registered lazily (ql_vtab_open_db): an eponymous module
  * named like the table, connected the first time a statement names it. */
 typedef struct lake_aux {
+    sqlite3_module   mod;      /* pq_module, eponymous only (no xCreate); lives as long as the registration */
     ql_vtab_stats_t *stats;
     char            *dir;
 } lake_aux_t;
@@ -1904,23 +1905,6 @@ static sqlite3_module pq_module = {
     .xRowid = pq_rowid,
 };
 
-/* The same, eponymous only (no CREATE VIRTUAL TABLE … USING <table>). */
-static sqlite3_module pq_lake_module = {
-    .iVersion = 0,
-    .xCreate = NULL,
-    .xConnect = pq_connect_lake,
-    .xBestIndex = pq_best_index,
-    .xDisconnect = pq_disconnect,
-    .xDestroy = pq_disconnect,
-    .xOpen = pq_open,
-    .xClose = pq_close,
-    .xFilter = pq_filter,
-    .xNext = pq_next,
-    .xEof = pq_eof,
-    .xColumn = pq_column,
-    .xRowid = pq_rowid,
-};
-
 /* ---- registration ------------------------------------------------------ */
 
 static void stats_func(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -2005,10 +1989,13 @@ int ql_vtab_open_db(sqlite3 **db, const char *lake, ql_vtab_stats_t **stats, cha
         lake_aux_t *a = ql_calloc(1, sizeof *a);
         ql_buf_t dir = QL_BUF_INIT;
         ql_buf_printf(&dir, "%s/%s", lake, names[i]);
+        a->mod = pq_module;
+        a->mod.xCreate = NULL;
+        a->mod.xConnect = pq_connect_lake;
         a->stats = st;
         a->dir = ql_buf_steal(&dir);
         /* on failure SQLite calls lake_aux_free itself */
-        if (sqlite3_create_module_v2(*db, names[i], &pq_lake_module, a, lake_aux_free) != SQLITE_OK)
+        if (sqlite3_create_module_v2(*db, names[i], &a->mod, a, lake_aux_free) != SQLITE_OK)
             rc = ql_err(err, errlen, "table %s: %s", names[i], sqlite3_errmsg(*db));
     }
     for (int i = 0; i < n; i++) free(names[i]);

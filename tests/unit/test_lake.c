@@ -2,8 +2,9 @@
  * test_lake.c — unit tests for lake.c: file names, listing that hides files
  * covered by a compacted file, start-up recovery (dead temp files, covered
  * files), the record of loaded offsets (file names + _offsets markers),
- * the temp → rename commit, and partition claims: two loaders on one lake
- * never both commit a partition's range.
+ * the temp → rename commit, partition claims: two loaders on one lake
+ * never both commit a partition's range, and the import records (I8): files
+ * of an import without its record are hidden and rolled back.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -448,6 +449,59 @@ static void test_two_loaders(void)
     *strrchr(lake, '/') = '\0';
 }
 
+static size_t count_files(const char *table)
+{
+    ql_lake_file_t *f;
+    size_t n = 0;
+    char err[256];
+    if (ql_lake_list_files(lake, table, &f, &n, err, sizeof err)) return (size_t)-1;
+    ql_lake_files_free(f, n);
+    return n;
+}
+
+static void test_imports(void)
+{
+    char err[256], label[QL_LAKE_LABEL_MAX];
+    strcat(lake, "/imports");
+    const char *id = "0123456789abcdef0123456789abcdef", *id2 = "fedcba9876543210fedcba9876543210";
+    ql_lake_import_label(id, 3, label);
+    is_str(label, "imp0123456789abcdef0123456789abcdefw3", "import label: imp + id + w + worker");
+    /* an import of id that crashed in its renames (no record), one of id2
+     * that committed, and a file of the older time-based labels */
+    touch("t/dt=2026-11-20/part-imp0123456789abcdef0123456789abcdefw0-0000000000000000001-0000000000000000005.parquet", "a");
+    touch("t/dt=2026-11-21/part-imp0123456789abcdef0123456789abcdefw1-0000000000000000006-0000000000000000009.parquet", "b");
+    touch("u/dt=2026-11-20/part-imp0123456789abcdef0123456789abcdefw0-0000000000000000001-0000000000000000002.parquet", "c");
+    touch("t/dt=2026-11-20/part-impfedcba9876543210fedcba9876543210w0-0000000000000000001-0000000000000000009.parquet", "d");
+    touch("t/dt=2026-11-20/part-imp01a1fb671800a3c4w0-0000000000000000001-0000000000000000009.parquet", "e");
+    int fd = -1, removed = -1;
+    ok(ql_lake_import_lock(lake, &fd, err, sizeof err) == 0 && fd >= 0, "import lock taken");
+    ok(ql_lake_import_record(lake, id2, "source x\nbytes 1234\nevents 9\n", err, sizeof err) == 0, "record written");
+    ok(ql_lake_import_done(lake, id2) && !ql_lake_import_done(lake, id), "done: only the recorded id");
+    is_int((int64_t)count_files("t"), 2, "listing hides the files of an import without its record");
+    is_int((int64_t)count_files("u"), 0, "in every table");
+    ok(ql_lake_import_size_seen(lake, 1234) && !ql_lake_import_size_seen(lake, 123), "size_seen finds a record's bytes");
+    ok(ql_lake_import_rollback(lake, id, &removed, err, sizeof err) == 0, "rollback");
+    is_int(removed, 3, "rollback deletes the id's files in every table");
+    ok(exists("t/dt=2026-11-20/part-impfedcba9876543210fedcba9876543210w0-0000000000000000001-0000000000000000009.parquet") &&
+       exists("t/dt=2026-11-20/part-imp01a1fb671800a3c4w0-0000000000000000001-0000000000000000009.parquet"),
+       "… and no other import's");
+    touch("t/dt=2026-11-20/part-imp0123456789abcdef0123456789abcdefw0-0000000000000000001-0000000000000000004.parquet", "f");
+    is_int((int64_t)count_files("t"), 2, "a new file of id: hidden until its record");
+    ok(ql_lake_import_record(lake, id, "source y\nbytes 5\n", err, sizeof err) == 0, "record of id");
+    is_int((int64_t)count_files("t"), 3, "then listed");
+    /* recovery: a crashed commit's files go, but not while an import commits */
+    const char *crashed = "t/dt=2026-11-20/part-imp00000000000000000000000000000000w0-0000000000000000001-0000000000000000002.parquet";
+    touch(crashed, "g");
+    int rm = -1;
+    ok(ql_lake_recover(lake, "t", &rm, err, sizeof err) == 0 && rm == 0 && exists(crashed),
+       "recovery keeps an unrecorded import's files while the import lock is held");
+    close(fd);
+    ok(ql_lake_recover(lake, "t", &rm, err, sizeof err) == 0 && rm == 1 && !exists(crashed),
+       "and deletes them once it is free");
+    is_int((int64_t)count_files("t"), 3, "recorded imports untouched");
+    *strrchr(lake, '/') = '\0';
+}
+
 int main(void)
 {
     snprintf(lake, sizeof lake, "/tmp/ql-test-lake.%ld", (long)getpid());
@@ -458,6 +512,7 @@ int main(void)
     test_partitions();
     test_schema_split();
     test_two_loaders();
+    test_imports();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", lake);
     if (system(cmd) != 0) diag("cleanup failed");
