@@ -13,7 +13,8 @@
  * partition keys (or missing columns) exclude every row and a row group whose
  * statistics do. Columns are decoded one row group at a time, each on first
  * use (so a filter column that rejects a whole row group spares decoding the
- * rest), in dictionary form where the chunk allows (ql_pq_read_column_dict).
+ * rest), in dictionary form where the chunk allows (ql_pq_read_column_dict);
+ * a helper thread decodes the next surviving row group ahead (prefetch_t).
  * Invariant: a row is dropped by the cursor only when a filter is certainly
  * false for it under SQLite's own comparison rules; everything else is left
  * to SQLite, which evaluates the constraint again — except where the module
@@ -406,6 +407,7 @@ typedef struct pq_cursor {
                                 * current chunk (dictionary form), else NULL */
     uint8_t *mask;             /* per row of the current row group: may match (match_rows) */
     size_t   mask_cap;
+    struct prefetch *pf;       /* streamed scans: the next row group decoded ahead, or NULL */
     ql_pq_column_data_t *data; /* per table column: decoded chunk of the current row group */
     uint8_t *loaded;           /* per table column: data[c] holds the current row group (2: its
                                 * dictionary strings are pinned, see pin_dict) */
@@ -866,10 +868,13 @@ static void free_held(pq_cursor_t *cur, int ncols)
     cur->grouped = 0;
 }
 
+static void pf_free(pq_cursor_t *cur, int ncols);
+
 static int pq_close(sqlite3_vtab_cursor *base)
 {
     pq_cursor_t *cur = (pq_cursor_t *)base;
     pq_vtab_t *vt = (pq_vtab_t *)base->pVtab;
+    pf_free(cur, vt->t->ncols);
     free_held(cur, vt->t->ncols);
     unload(cur, vt->t->ncols);
     free_filts(cur);
@@ -1083,6 +1088,194 @@ static void match_rows(const pq_cursor_t *cur, const ql_pq_column_data_t *data, 
     }
 }
 
+/* ---- decoding ahead (streamed scans) ------------------------------------ */
+
+/* While SQLite consumes row group N, a helper thread finds the next row
+ * group that survives pruning and decodes its filter and used columns.
+ * The helper reads only the table, the files and the cursor's filters,
+ * which do not change while a job runs (pf_quiesce before xFilter replaces
+ * them or xClose frees them); it touches nothing of SQLite, the string pool
+ * or the counters, and hands its columns over under the mutex. */
+typedef struct prefetch {
+    pthread_t        th;
+    pthread_mutex_t  mu;
+    pthread_cond_t   cv;
+    int              job, busy, quit;   /* a job is asked for / running; the thread must end */
+    int              from_file, from_rg;/* job: the first surviving row group after this one */
+    int              file, rg;          /* result (file == nfiles: none left) */
+    ql_pq_column_data_t *data;          /* result columns (ncols) */
+    uint8_t         *loaded;
+    int              rc;
+    char             err[512];
+    pq_cursor_t     *cur;
+} prefetch_t;
+
+static void pf_discard(prefetch_t *p, int ncols)
+{
+    for (int c = 0; c < ncols; c++)
+        if (p->loaded[c]) {
+            ql_pq_column_data_free(&p->data[c]);
+            p->loaded[c] = 0;
+        }
+    p->rc = 0;
+}
+
+static void pf_work(prefetch_t *p)
+{
+    pq_cursor_t *cur = p->cur;
+    const ql_vtab_table_t *t = ((pq_vtab_t *)cur->base.pVtab)->t;
+    int file = p->from_file, rg = p->from_rg;
+    /* the walk of next_row_group, without its counters */
+    for (;;) {
+        if (file >= 0 && file < t->nfiles) {
+            const ql_vtab_file_t *f = &t->files[file];
+            int nrg = ql_pq_num_row_groups(f->pq);
+            for (rg++; rg < nrg; rg++) {
+                int64_t n = ql_pq_row_group_rows(f->pq, rg);
+                if (n > 0 && !rg_excluded(t, f, rg, cur->filts, cur->nfilts)) break;
+            }
+            if (rg < nrg) break;
+        }
+        file++;
+        rg = -1;
+        if (file >= t->nfiles) break;
+        if (file_excluded(t, &t->files[file], cur->filts, cur->nfilts)) rg = INT32_MAX - 1;
+    }
+    p->file = file;
+    p->rg = rg;
+    if (file >= t->nfiles) return;
+    const ql_vtab_file_t *f = &t->files[file];
+    for (int c = 0; c < t->ncols && p->rc == 0; c++) {
+        int want = (int)((cur->col_used >> (c < 63 ? c : 63)) & 1);
+        for (int i = 0; i < cur->nfilts && !want; i++) want = cur->filts[i].col == c;
+        if (!want || t->cols[c].part >= 0 || f->colmap[c] < 0) continue;
+        char err[256];
+        if (ql_pq_read_column_dict(f->pq, rg, f->colmap[c], &p->data[c], err, sizeof err) < 0) {
+            p->rc = -1;
+            snprintf(p->err, sizeof p->err, "%s: row group %d column %s: %s", f->path, rg, t->cols[c].name, err);
+        } else {
+            p->loaded[c] = 1;
+        }
+    }
+}
+
+static void *pf_main(void *arg)
+{
+    prefetch_t *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->job && !p->quit) pthread_cond_wait(&p->cv, &p->mu);
+        if (p->quit) break;
+        p->busy = 1;
+        pthread_mutex_unlock(&p->mu);
+        pf_work(p);
+        pthread_mutex_lock(&p->mu);
+        p->busy = 0;
+        p->job = 0;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Waits until no job is running or asked for. */
+static void pf_wait(prefetch_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->job || p->busy) pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Before the filters change or the cursor goes: no job left, results dropped. */
+static void pf_quiesce(pq_cursor_t *cur, int ncols)
+{
+    if (!cur->pf) return;
+    pf_wait(cur->pf);
+    pf_discard(cur->pf, ncols);
+    cur->pf->file = -1;
+}
+
+static void pf_free(pq_cursor_t *cur, int ncols)
+{
+    prefetch_t *p = cur->pf;
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->th, NULL);
+    pf_discard(p, ncols);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->data);
+    free(p->loaded);
+    free(p);
+    cur->pf = NULL;
+}
+
+/* Asks for the row group after (file, rg) to be decoded ahead; starts the
+ * helper on first use (not at all on one CPU, or if it cannot start). */
+static void pf_start(pq_cursor_t *cur, const ql_vtab_table_t *t, int file, int rg)
+{
+    if (!cur->pf) {
+        if (sysconf(_SC_NPROCESSORS_ONLN) < 2) return;
+        prefetch_t *p = ql_calloc(1, sizeof *p);
+        p->cur = cur;
+        p->file = -1;
+        p->data = ql_calloc((size_t)t->ncols + 1, sizeof *p->data);
+        p->loaded = ql_calloc((size_t)t->ncols + 1, 1);
+        pthread_mutex_init(&p->mu, NULL);
+        pthread_cond_init(&p->cv, NULL);
+        if (pthread_create(&p->th, NULL, pf_main, p) != 0) {
+            pthread_mutex_destroy(&p->mu);
+            pthread_cond_destroy(&p->cv);
+            free(p->data);
+            free(p->loaded);
+            free(p);
+            return;
+        }
+        cur->pf = p;
+    }
+    prefetch_t *p = cur->pf;
+    pf_wait(p);
+    pf_discard(p, t->ncols);
+    pthread_mutex_lock(&p->mu);
+    p->from_file = file;
+    p->from_rg = rg;
+    p->file = -1;
+    p->job = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Takes the decoded-ahead columns if they are for (file, rg): into the
+ * cursor's current row group (strings pinned as load_col would). SQLITE_OK
+ * also when there is nothing to take; SQLITE_ERROR on a decode error. */
+static int pf_take(pq_cursor_t *cur, const ql_vtab_table_t *t, int file, int rg)
+{
+    prefetch_t *p = cur->pf;
+    if (!p) return SQLITE_OK;
+    pf_wait(p);
+    if (p->file != file || p->rg != rg) return SQLITE_OK;
+    if (p->rc) {
+        pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
+        sqlite3_free(vt->base.zErrMsg);
+        vt->base.zErrMsg = sqlite3_mprintf("%s", p->err);
+        pf_discard(p, t->ncols);
+        return SQLITE_ERROR;
+    }
+    pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
+    for (int c = 0; c < t->ncols; c++)
+        if (p->loaded[c] && !cur->loaded[c]) {
+            cur->data[c] = p->data[c];
+            memset(&p->data[c], 0, sizeof p->data[c]);
+            p->loaded[c] = 0;
+            cur->loaded[c] = (uint8_t)(1 + pin_dict(vt, &cur->data[c]));
+        }
+    pf_discard(p, t->ncols);
+    return SQLITE_OK;
+}
+
 /* Moves to the next row group that survives pruning; eof when none. With
  * `load`, decodes its filter columns (they decide the rows). */
 static int next_row_group(pq_cursor_t *cur, int load)
@@ -1106,6 +1299,11 @@ static int next_row_group(pq_cursor_t *cur, int load)
                     if (st) { st->rg_scanned++; st->rows_read += n; }
                     cur->rg_rows = n;
                     cur->row = 0;
+                    if (load) {   /* what was decoded ahead, and the next one started */
+                        int rc = pf_take(cur, t, cur->file, cur->rg);
+                        if (rc != SQLITE_OK) return rc;
+                        if (cur->col_used || cur->nfilts) pf_start(cur, t, cur->file, cur->rg);
+                    }
                     for (int i = 0; i < cur->nfilts && load; i++) {
                         int rc = load_col(cur, cur->filts[i].col);
                         if (rc != SQLITE_OK) return rc;
@@ -1699,6 +1897,7 @@ static int pq_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str
     pq_cursor_t *cur = (pq_cursor_t *)base;
     pq_vtab_t *vt = (pq_vtab_t *)base->pVtab;
     (void)idx_num;
+    pf_quiesce(cur, vt->t->ncols);
     free_held(cur, vt->t->ncols);
     unload(cur, vt->t->ncols);
     free_filts(cur);
