@@ -7,9 +7,10 @@
 #
 # questlog: wall and CPU (user+sys) time of the whole `questlog query` process
 # (start-up, footer parsing, scan, output written as CSV), best of R runs; and
-# the statement time the same runs print with --timer (lake opening with every
-# footer, prepare, scan, CSV written — no process start-up), the like-for-like
-# figure for DuckDB's.
+# the statement time the same runs print with --timer (lake opening, the used
+# tables' files listed and footers read, prepare, scan, CSV written — no
+# process start-up), the like-for-like figure for DuckDB's (whose statement
+# also lists its files and reads their footers).
 # DuckDB: wall and CPU time of the statement inside one warm node process (no
 # start-up), `COPY (query) TO '/dev/null' (FORMAT csv)`, best of R, 2 threads.
 # The machine is shared: wall figures are noisy.
@@ -103,8 +104,8 @@ done
 echo
 "$QL" query --lake "$LAKE" --stats --format csv "${qs[4]}" 2>&1 >/dev/null | sed 's/^/skipping on the last query: /'
 echo "(seconds, best of $R each. ql proc = the whole \`questlog query\` process (exec, start-up, footers,"
-echo " scan, CSV to a file); ql stmt = the same run's own --timer: opening the lake (listing, every footer)"
-echo " to the last CSV row written, i.e. without process start-up; DuckDB = the statement (COPY … TO"
-echo " /dev/null, CSV) in a warm process, 2 threads — stmt/D is the like-for-like ratio. CPU = user+sys of"
-echo " the questlog process / of DuckDB's process during the statement. The machine is shared: wall times"
-echo " are noisy, CPU times less so)"
+echo " scan, CSV to a file); ql stmt = the same run's own --timer: opening the lake (listing it; the files"
+echo " and footers of the tables the statement names) to the last CSV row written, i.e. without process"
+echo " start-up; DuckDB = the statement (COPY … TO /dev/null, CSV) in a warm process, 2 threads — stmt/D"
+echo " is the like-for-like ratio. CPU = user+sys of the questlog process (both its threads) / of DuckDB's"
+echo " process during the statement. The machine is shared: wall times are noisy, CPU times less so)"

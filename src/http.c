@@ -7,15 +7,23 @@
  *                          loop's current batch; the request is parked
  *                          (h2o keeps its memory until we answer).
  *   flush (loop thread)    at the end of the loop iteration (a zero-delay
- *                          h2o timeout) or when the batch is big: ONE
- *                          ql_log_append for every event of the batch. A
+ *                          h2o timeout): ONE ql_log_append_commit for every
+ *                          event of the batch — if the log is idle, this
+ *                          thread does the write + fdatasync right there;
+ *                          when the batch is big (mid-iteration) or at
+ *                          shutdown: one ql_log_append (never blocks). A
  *                          request's events are never split across batches,
  *                          so each request is all-or-nothing in the log.
- *   log_done (log thread)  records the status and posts the batch back to
- *                          its loop (h2o_multithread_send_message: one
- *                          wake-up however many batches arrive meanwhile).
- *   on_acks (loop thread)  answers every parked request of the batch:
- *                          200 if the log said 0, else 503.
+ *   log_done (any thread)  records the status. On the batch's own loop
+ *                          thread (inside its ql_log_append_commit) it puts
+ *                          the batch on L->committed, which flush answers
+ *                          when the call returns; elsewhere (log writer,
+ *                          librdkafka, the other loop) it posts the batch
+ *                          back to its loop (h2o_multithread_send_message:
+ *                          one wake-up however many batches arrive).
+ *   batch_answer (loop     from flush or on_acks: answers every parked
+ *     thread)              request of the batch: 200 if the log said 0,
+ *                          else 503.
  *
  * No response to an ingest request is sent anywhere else, so no 200 can
  * leave before the log's done(0) for the append holding its events.

@@ -159,10 +159,15 @@ typedef struct ql_consumer ql_consumer_t;
 
 typedef struct ql_consumer_callbacks {
     /* A partition is now ours: return the next offset to read (>= 0), or
-     * QL_OFFSET_BEGINNING / QL_OFFSET_END. Called from ql_consumer_poll. */
+     * QL_OFFSET_BEGINNING / QL_OFFSET_END. Called from ql_consumer_poll
+     * (Kafka: after librdkafka's rebalance callback has returned, so it may
+     * wait, e.g. for a lock; while it does, this consumer serves no further
+     * rebalance, and librdkafka drops it from the group after
+     * max.poll.interval.ms — bound the wait well below that). */
     int64_t (*assigned)(void *arg, int32_t partition);
     /* A partition is being taken away (Kafka rebalance): after this returns,
-     * poll returns no more of its records. Called from ql_consumer_poll. */
+     * poll returns no more of its records. Called from ql_consumer_poll
+     * (Kafka: inside librdkafka's rebalance callback — return quickly). */
     void (*revoked)(void *arg, int32_t partition);
     void *arg;
 } ql_consumer_callbacks_t;

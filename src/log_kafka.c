@@ -52,10 +52,12 @@
  *
  * Consumer (ql_consumer_open_kafka): a librdkafka high-level consumer with
  * enable.auto.commit=false and enable.auto.offset.store=false. With a group it
- * subscribes and, in the rebalance callback (served inside ql_consumer_poll),
- * asks the caller's `assigned` callback for each partition's start offset
- * (the lake's record) before assigning; on revoke it calls `revoked` and
- * drops any not-yet-returned record of those partitions. Without a group
+ * subscribes; an assignment (noted by librdkafka's rebalance callback, served
+ * inside ql_consumer_poll) is applied right after that callback returns:
+ * the caller's `assigned` gives each partition's start offset (the lake's
+ * record) — outside librdkafka's callback, since the loader may wait there
+ * for a partition's claim — then the partitions are assigned; on revoke it
+ * calls `revoked` and drops any not-yet-returned record of those partitions. Without a group
  * (`cat`) it reads the topic's partitions from metadata and assigns them all
  * itself (librdkafka still needs a group.id for its consumer queue: a private
  * one, never joined or committed). enable.partition.eof drives at_end.
@@ -424,9 +426,10 @@ static int producer_new(kproducer_t *p, rd_kafka_t **rkp, rd_kafka_topic_t **rkt
     rd_kafka_topic_conf_t *tc = rd_kafka_default_topic_conf_dup(rk);
     char part[64] = "";
     size_t sz = sizeof part;
-    p->rounds = tc && rd_kafka_topic_conf_get(tc, "partitioner", part, &sz) == RD_KAFKA_CONF_OK &&
-                !strcmp(part, "murmur2_random");
-    if (p->rounds) {
+    int rounds = tc && rd_kafka_topic_conf_get(tc, "partitioner", part, &sz) == RD_KAFKA_CONF_OK &&
+                 !strcmp(part, "murmur2_random");
+    if (!p->rk) p->rounds = rounds;   /* set once, at open (a rebuild has the same configuration) */
+    if (rounds) {
         rd_kafka_topic_conf_set_opaque(tc, p);
         rd_kafka_topic_conf_set_partitioner_cb(tc, partition_cb);
     }
@@ -710,6 +713,13 @@ int ql_log_open_kafka(ql_log_t **out, const char *brokers, const char *topic,
     if (conf_set(c, "bootstrap.servers", brokers, err, errlen) < 0) goto out;
     if (conf_set(c, "message.timeout.ms", tmo, err, errlen) < 0) goto out;
     if (conf_apply_list(c, conf_list, err, errlen) < 0) goto out;
+    {   /* -X message.timeout.ms wins over timeout_ms: the rounds' own
+         * timeout check (and the rebuild's drain bound) use what librdkafka uses */
+        char v[32];
+        size_t vl = sizeof v;
+        if (rd_kafka_conf_get(c, "message.timeout.ms", v, &vl) == RD_KAFKA_CONF_OK && atoi(v) > 0)
+            p->timeout_ms = atoi(v);
+    }
     rd_kafka_conf_set_dr_msg_cb(c, dr_msg_cb);
     rd_kafka_conf_set_error_cb(c, error_cb);
     rd_kafka_conf_set_log_cb(c, log_cb);
@@ -759,6 +769,10 @@ typedef struct kconsumer {
     rd_kafka_message_t **held;          /* returned last poll; freed at the next */
     size_t               nheld, capheld;
     char                 fatal[512];    /* set by the rebalance callback on failure */
+    rd_kafka_topic_partition_list_t *pending; /* assignment received, not applied yet (see rebalance_cb) */
+    int64_t              opened_us;     /* monotonic: when the consumer was opened */
+    int64_t              warned_us;     /* last "still no assignment" warning */
+    char                 last_err[256]; /* the last error librdkafka reported (for that warning) */
 } kconsumer_t;
 
 static kpart_t *part_get(kconsumer_t *c, int32_t p)
@@ -784,6 +798,16 @@ static int64_t start_offset(kconsumer_t *c, int32_t partition)
     return off;
 }
 
+/* Librdkafka's rebalance callback, served inside rd_kafka_consumer_poll.
+ *
+ * Contract: nothing here waits on the caller. An assignment is only noted
+ * (c->pending) and the poll is cut short (rd_kafka_yield); apply_pending
+ * then asks the caller's `assigned` for each partition's start offset — the
+ * loader takes the partition's claim in the lake there, which may wait for
+ * another loader's commit — and assigns, from ql_consumer_poll but outside
+ * librdkafka's callback. A revocation calls `revoked` here (it must return
+ * quickly: the loader only drops its open files) and unassigns at once; an
+ * assignment still pending is dropped with it. */
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_partition_list_t *parts,
                          void *opaque)
 {
@@ -792,38 +816,73 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
     rd_kafka_resp_err_t aerr = 0;
     c->cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        for (int i = 0; i < parts->cnt; i++) {
-            rd_kafka_topic_partition_t *tp = &parts->elems[i];
-            kpart_t *kp = part_get(c, tp->partition);
-            tp->offset = start_offset(c, tp->partition);
-            kp->assigned = 1;
-            kp->eof = 0;
-            kp->position = tp->offset >= 0 ? tp->offset : -1;
+        if (c->pending && c->cooperative) {
+            /* two increments before the poll returned: apply both */
+            for (int i = 0; i < parts->cnt; i++)
+                rd_kafka_topic_partition_list_add(c->pending, parts->elems[i].topic, parts->elems[i].partition);
+        } else {
+            if (c->pending) rd_kafka_topic_partition_list_destroy(c->pending);
+            c->pending = rd_kafka_topic_partition_list_copy(parts);
         }
-        if (c->cooperative) ierr = rd_kafka_incremental_assign(rk, parts);
-        else aerr = rd_kafka_assign(rk, parts);
-        c->ever_assigned = 1;
-        c->rebalancing = 0;
-    } else {
-        for (int i = 0; i < parts->cnt; i++) {
-            kpart_t *kp = part_get(c, parts->elems[i].partition);
-            if (!kp->assigned) continue;
-            if (c->cb.revoked && !c->closing) c->cb.revoked(c->cb.arg, parts->elems[i].partition);
-            kp->assigned = 0;
-            kp->eof = 0;
-            kp->position = -1;
-        }
-        c->revoked_now = 1;
-        c->rebalancing = 1;
-        if (c->cooperative) ierr = rd_kafka_incremental_unassign(rk, parts);
-        else aerr = rd_kafka_assign(rk, NULL);
+        rd_kafka_yield(rk);
+        return;
     }
+    if (c->pending) {
+        if (c->cooperative) {
+            for (int i = 0; i < parts->cnt; i++)
+                rd_kafka_topic_partition_list_del(c->pending, parts->elems[i].topic, parts->elems[i].partition);
+        } else {
+            rd_kafka_topic_partition_list_destroy(c->pending);
+            c->pending = NULL;
+        }
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        kpart_t *kp = part_get(c, parts->elems[i].partition);
+        if (!kp->assigned) continue;
+        if (c->cb.revoked && !c->closing) c->cb.revoked(c->cb.arg, parts->elems[i].partition);
+        kp->assigned = 0;
+        kp->eof = 0;
+        kp->position = -1;
+    }
+    c->revoked_now = 1;
+    c->rebalancing = 1;
+    if (c->cooperative) ierr = rd_kafka_incremental_unassign(rk, parts);
+    else aerr = rd_kafka_assign(rk, NULL);
     if (ierr) {
-        snprintf(c->fatal, sizeof c->fatal, "kafka (un)assign failed: %s", rd_kafka_error_string(ierr));
+        snprintf(c->fatal, sizeof c->fatal, "kafka unassign failed: %s", rd_kafka_error_string(ierr));
         rd_kafka_error_destroy(ierr);
     } else if (aerr) {
-        snprintf(c->fatal, sizeof c->fatal, "kafka (un)assign failed: %s", rd_kafka_err2str(aerr));
+        snprintf(c->fatal, sizeof c->fatal, "kafka unassign failed: %s", rd_kafka_err2str(aerr));
     }
+}
+
+/* Applies an assignment rebalance_cb noted: start offsets from the caller's
+ * `assigned`, then (incremental_)assign. Consumer thread, in ql_consumer_poll. */
+static void apply_pending(kconsumer_t *c)
+{
+    rd_kafka_topic_partition_list_t *parts = c->pending;
+    rd_kafka_error_t *ierr = NULL;
+    rd_kafka_resp_err_t aerr = 0;
+    c->pending = NULL;
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        kpart_t *kp = part_get(c, tp->partition);
+        tp->offset = start_offset(c, tp->partition);
+        kp->assigned = 1;
+        kp->eof = 0;
+        kp->position = tp->offset >= 0 ? tp->offset : -1;
+    }
+    if (c->cooperative) ierr = rd_kafka_incremental_assign(c->rk, parts);
+    else aerr = rd_kafka_assign(c->rk, parts);
+    c->ever_assigned = 1;
+    c->rebalancing = 0;
+    if (ierr) {
+        snprintf(c->fatal, sizeof c->fatal, "kafka assign failed: %s", rd_kafka_error_string(ierr));
+        rd_kafka_error_destroy(ierr);
+    } else if (aerr) {
+        snprintf(c->fatal, sizeof c->fatal, "kafka assign failed: %s", rd_kafka_err2str(aerr));
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
 }
 
 static void release_held(kconsumer_t *c)
@@ -835,8 +894,23 @@ static void release_held(kconsumer_t *c)
 static void cons_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     (void)rk;
-    (void)opaque;
+    kconsumer_t *c = opaque;
+    snprintf(c->last_err, sizeof c->last_err, "%s", reason);
     say("consumer: %s: %s", rd_kafka_err2name(err), reason);
+}
+
+#define UNASSIGNED_WARN_US 10000000   /* 10 s: the mock's group join alone takes 3 s */
+
+/* librdkafka logs a broker that cannot be reached once, then stays quiet
+ * while it retries: a loader waiting for its first assignment would look
+ * idle ("0 events/s") rather than stuck. Say so every 10 s. */
+static void warn_unassigned(kconsumer_t *c)
+{
+    int64_t now = ql_monotonic_us();
+    if (now - c->opened_us < UNASSIGNED_WARN_US || now - c->warned_us < UNASSIGNED_WARN_US) return;
+    c->warned_us = now;
+    fprintf(stderr, "questlog kafka: no partition of '%s' assigned after %.0f s (group join pending)%s%s; still trying\n",
+            c->topic, (double)(now - c->opened_us) / 1e6, c->last_err[0] ? "; last error: " : "", c->last_err);
 }
 
 static int kc_at_end(ql_consumer_t *cons)
@@ -889,6 +963,8 @@ static int kc_poll(ql_consumer_t *cons, ql_log_record_t *recs, size_t max, int t
         }
         c->revoked_now = 0;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, wait);
+        if (c->pending) apply_pending(c);
+        if (c->grouped && !c->ever_assigned) warn_unassigned(c);
         if (c->fatal[0]) {
             if (m) rd_kafka_message_destroy(m);
             ql_err(err, errlen, "%s", c->fatal);
@@ -1010,8 +1086,11 @@ static void kc_close(ql_consumer_t *cons)
 {
     kconsumer_t *c = (kconsumer_t *)cons;
     release_held(c);
+    if (c->pending) rd_kafka_topic_partition_list_destroy(c->pending);
+    c->pending = NULL;
     c->closing = 1;                          /* the final revoke calls no user callback */
     rd_kafka_consumer_close(c->rk);
+    if (c->pending) rd_kafka_topic_partition_list_destroy(c->pending);   /* an assignment during close */
     rd_kafka_destroy(c->rk);
     free(c->held);
     free(c->parts);
@@ -1100,6 +1179,7 @@ int ql_consumer_open_kafka(ql_consumer_t **out, const char *brokers, const char 
     c->base.ops = &kafka_consumer_ops;
     c->topic = ql_strdup(topic);
     c->grouped = group != NULL;
+    c->opened_us = ql_monotonic_us();
     if (cb) c->cb = *cb;
 
     rd_kafka_conf_t *conf = rd_kafka_conf_new();

@@ -13,7 +13,8 @@
  * partition keys (or missing columns) exclude every row and a row group whose
  * statistics do. Columns are decoded one row group at a time, each on first
  * use (so a filter column that rejects a whole row group spares decoding the
- * rest), in dictionary form where the chunk allows (ql_pq_read_column_dict).
+ * rest), in dictionary form where the chunk allows (ql_pq_read_column_dict);
+ * a helper thread decodes the next surviving row group ahead (prefetch_t).
  * Invariant: a row is dropped by the cursor only when a filter is certainly
  * false for it under SQLite's own comparison rules; everything else is left
  * to SQLite, which evaluates the constraint again — except where the module
@@ -406,9 +407,10 @@ typedef struct pq_cursor {
                                 * current chunk (dictionary form), else NULL */
     uint8_t *mask;             /* per row of the current row group: may match (match_rows) */
     size_t   mask_cap;
+    struct prefetch *pf;       /* streamed scans: the next row group decoded ahead, or NULL */
     ql_pq_column_data_t *data; /* per table column: decoded chunk of the current row group */
-    uint8_t *loaded;           /* per table column: data[c] holds the current row group (2: its
-                                * dictionary strings are pinned, see pin_dict) */
+    uint8_t *loaded;           /* per table column: data[c] holds the current row group (1 +
+                                * PIN_*: how its strings go to SQLite, see pin_dict) */
     /* Grouped scan (GROUP BY / DISTINCT consumed): every surviving row group's
      * used columns are held, and their values gathered into ecols in the
      * order rows are emitted (equal keys adjacent), so that emitting reads
@@ -440,14 +442,16 @@ typedef struct gtab {
     uint64_t *slot_h;
     uint32_t *slot_g;        /* group id; UINT32_MAX = empty */
     gval_t   *keys;          /* n * ng */
-    uint8_t  *stat;          /* per group: its key's strings may go out as SQLITE_STATIC */
+    uint8_t  *stat;          /* per group: how its key's strings go to SQLite (PIN_*) */
     size_t    keys_cap;      /* groups keys has room for */
 } gtab_t;
 
 static void gtab_free(gtab_t *gt);
 
 /* A gathered column: kind per row (EK_*), value, byte length of strings. */
-enum { EK_NULL, EK_INT, EK_REAL, EK_TIME, EK_TEXT, EK_TEXT_COPY, EK_BLOB, EK_BLOB_COPY };
+enum { EK_NULL, EK_INT, EK_REAL, EK_TIME,
+       EK_TEXT,             /* EK_TEXT + PIN_*: text */
+       EK_BLOB = EK_TEXT + 3 /* EK_BLOB + PIN_*: a blob */ };
 typedef union evalue { int64_t i; double d; const char *s; } evalue_t;
 typedef struct ecol {
     uint8_t   *kind;
@@ -866,10 +870,13 @@ static void free_held(pq_cursor_t *cur, int ncols)
     cur->grouped = 0;
 }
 
+static void pf_free(pq_cursor_t *cur, int ncols);
+
 static int pq_close(sqlite3_vtab_cursor *base)
 {
     pq_cursor_t *cur = (pq_cursor_t *)base;
     pq_vtab_t *vt = (pq_vtab_t *)base->pVtab;
+    pf_free(cur, vt->t->ncols);
     free_held(cur, vt->t->ncols);
     unload(cur, vt->t->ncols);
     free_filts(cur);
@@ -880,19 +887,31 @@ static int pq_close(sqlite3_vtab_cursor *base)
     return SQLITE_OK;
 }
 
-/* Moves the strings of a dictionary-form chunk into the table's pool (see
- * pq_vtab_t) when it has room: 1 if done, so they may go out as SQLITE_STATIC. */
+/* Ways a string goes to SQLite (loaded[] is 1 + one of these). */
+enum { PIN_NO = 0,     /* SQLITE_TRANSIENT: SQLite copies it */
+       PIN_LEN = 1,    /* SQLITE_STATIC with its length (it holds a NUL byte) */
+       PIN_Z = 2 };    /* SQLITE_STATIC, NUL-terminated, length -1: SQLite can
+                        * hand it out through sqlite3_column_text as it is
+                        * (with a length it would copy it to add the NUL) */
+
+/* Copies the strings of a dictionary-form chunk into the table's pool (see
+ * pq_vtab_t), each followed by a NUL byte, when the pool has room, and
+ * points the dictionary at the copies: PIN_Z or PIN_LEN if done, else
+ * PIN_NO. */
 static int pin_dict(pq_vtab_t *vt, ql_pq_column_data_t *d)
 {
-    if (!d->idx || d->dict_n == 0 || (d->type != QL_PQ_STRING && d->type != QL_PQ_BINARY)) return 0;
+    if (!d->idx || d->dict_n == 0 || (d->type != QL_PQ_STRING && d->type != QL_PQ_BINARY)) return PIN_NO;
     size_t total = 0;
     for (int64_t k = 0; k < d->dict_n; k++) total += d->dict_len[k];
-    if (vt->pool_bytes + total + (size_t)d->dict_n > POOL_MAX) return 0;
-    char *block = ql_malloc(total + 1), *o = block;
+    if (vt->pool_bytes + total + (size_t)d->dict_n > POOL_MAX) return PIN_NO;
+    char *block = ql_malloc(total + (size_t)d->dict_n + 1), *o = block;
+    int nul = 0;
     for (int64_t k = 0; k < d->dict_n; k++) {
         memcpy(o, d->dict_str[k], d->dict_len[k]);
+        if (!nul && memchr(o, 0, d->dict_len[k])) nul = 1;
         d->dict_str[k] = o;
         o += d->dict_len[k];
+        *o++ = 0;
     }
     if (vt->npool == vt->cappool) {
         vt->cappool = vt->cappool ? vt->cappool * 2 : 64;
@@ -900,11 +919,19 @@ static int pin_dict(pq_vtab_t *vt, ql_pq_column_data_t *d)
     }
     vt->pool[vt->npool++] = block;
     vt->pool_bytes += total + (size_t)d->dict_n;
-    return 1;
+    return nul || d->type == QL_PQ_BINARY ? PIN_LEN : PIN_Z;
+}
+
+/* Hands the string s as text (or a blob) to SQLite, passed as pin says. */
+static void result_bytes(sqlite3_context *ctx, int blob, const char *s, size_t n, int pin)
+{
+    sqlite3_destructor_type how = pin == PIN_NO ? SQLITE_TRANSIENT : SQLITE_STATIC;
+    if (blob) sqlite3_result_blob(ctx, s, (int)n, how);
+    else sqlite3_result_text(ctx, s, pin == PIN_Z ? -1 : (int)n, how);
 }
 
 /* Decodes column c of the current row group if not yet done. loaded[c]
- * becomes 2 when its strings are pinned (pin_dict), else 1. */
+ * becomes 1 + pin_dict's answer. */
 static int load_col(pq_cursor_t *cur, int c)
 {
     pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
@@ -1083,6 +1110,194 @@ static void match_rows(const pq_cursor_t *cur, const ql_pq_column_data_t *data, 
     }
 }
 
+/* ---- decoding ahead (streamed scans) ------------------------------------ */
+
+/* While SQLite consumes row group N, a helper thread finds the next row
+ * group that survives pruning and decodes its filter and used columns.
+ * The helper reads only the table, the files and the cursor's filters,
+ * which do not change while a job runs (pf_quiesce before xFilter replaces
+ * them or xClose frees them); it touches nothing of SQLite, the string pool
+ * or the counters, and hands its columns over under the mutex. */
+typedef struct prefetch {
+    pthread_t        th;
+    pthread_mutex_t  mu;
+    pthread_cond_t   cv;
+    int              job, busy, quit;   /* a job is asked for / running; the thread must end */
+    int              from_file, from_rg;/* job: the first surviving row group after this one */
+    int              file, rg;          /* result (file == nfiles: none left) */
+    ql_pq_column_data_t *data;          /* result columns (ncols) */
+    uint8_t         *loaded;
+    int              rc;
+    char             err[512];
+    pq_cursor_t     *cur;
+} prefetch_t;
+
+static void pf_discard(prefetch_t *p, int ncols)
+{
+    for (int c = 0; c < ncols; c++)
+        if (p->loaded[c]) {
+            ql_pq_column_data_free(&p->data[c]);
+            p->loaded[c] = 0;
+        }
+    p->rc = 0;
+}
+
+static void pf_work(prefetch_t *p)
+{
+    pq_cursor_t *cur = p->cur;
+    const ql_vtab_table_t *t = ((pq_vtab_t *)cur->base.pVtab)->t;
+    int file = p->from_file, rg = p->from_rg;
+    /* the walk of next_row_group, without its counters */
+    for (;;) {
+        if (file >= 0 && file < t->nfiles) {
+            const ql_vtab_file_t *f = &t->files[file];
+            int nrg = ql_pq_num_row_groups(f->pq);
+            for (rg++; rg < nrg; rg++) {
+                int64_t n = ql_pq_row_group_rows(f->pq, rg);
+                if (n > 0 && !rg_excluded(t, f, rg, cur->filts, cur->nfilts)) break;
+            }
+            if (rg < nrg) break;
+        }
+        file++;
+        rg = -1;
+        if (file >= t->nfiles) break;
+        if (file_excluded(t, &t->files[file], cur->filts, cur->nfilts)) rg = INT32_MAX - 1;
+    }
+    p->file = file;
+    p->rg = rg;
+    if (file >= t->nfiles) return;
+    const ql_vtab_file_t *f = &t->files[file];
+    for (int c = 0; c < t->ncols && p->rc == 0; c++) {
+        int want = (int)((cur->col_used >> (c < 63 ? c : 63)) & 1);
+        for (int i = 0; i < cur->nfilts && !want; i++) want = cur->filts[i].col == c;
+        if (!want || t->cols[c].part >= 0 || f->colmap[c] < 0) continue;
+        char err[256];
+        if (ql_pq_read_column_dict(f->pq, rg, f->colmap[c], &p->data[c], err, sizeof err) < 0) {
+            p->rc = -1;
+            snprintf(p->err, sizeof p->err, "%s: row group %d column %s: %s", f->path, rg, t->cols[c].name, err);
+        } else {
+            p->loaded[c] = 1;
+        }
+    }
+}
+
+static void *pf_main(void *arg)
+{
+    prefetch_t *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->job && !p->quit) pthread_cond_wait(&p->cv, &p->mu);
+        if (p->quit) break;
+        p->busy = 1;
+        pthread_mutex_unlock(&p->mu);
+        pf_work(p);
+        pthread_mutex_lock(&p->mu);
+        p->busy = 0;
+        p->job = 0;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Waits until no job is running or asked for. */
+static void pf_wait(prefetch_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->job || p->busy) pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Before the filters change or the cursor goes: no job left, results dropped. */
+static void pf_quiesce(pq_cursor_t *cur, int ncols)
+{
+    if (!cur->pf) return;
+    pf_wait(cur->pf);
+    pf_discard(cur->pf, ncols);
+    cur->pf->file = -1;
+}
+
+static void pf_free(pq_cursor_t *cur, int ncols)
+{
+    prefetch_t *p = cur->pf;
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->quit = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->th, NULL);
+    pf_discard(p, ncols);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->data);
+    free(p->loaded);
+    free(p);
+    cur->pf = NULL;
+}
+
+/* Asks for the row group after (file, rg) to be decoded ahead; starts the
+ * helper on first use (not at all on one CPU, or if it cannot start). */
+static void pf_start(pq_cursor_t *cur, const ql_vtab_table_t *t, int file, int rg)
+{
+    if (!cur->pf) {
+        if (sysconf(_SC_NPROCESSORS_ONLN) < 2) return;
+        prefetch_t *p = ql_calloc(1, sizeof *p);
+        p->cur = cur;
+        p->file = -1;
+        p->data = ql_calloc((size_t)t->ncols + 1, sizeof *p->data);
+        p->loaded = ql_calloc((size_t)t->ncols + 1, 1);
+        pthread_mutex_init(&p->mu, NULL);
+        pthread_cond_init(&p->cv, NULL);
+        if (pthread_create(&p->th, NULL, pf_main, p) != 0) {
+            pthread_mutex_destroy(&p->mu);
+            pthread_cond_destroy(&p->cv);
+            free(p->data);
+            free(p->loaded);
+            free(p);
+            return;
+        }
+        cur->pf = p;
+    }
+    prefetch_t *p = cur->pf;
+    pf_wait(p);
+    pf_discard(p, t->ncols);
+    pthread_mutex_lock(&p->mu);
+    p->from_file = file;
+    p->from_rg = rg;
+    p->file = -1;
+    p->job = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Takes the decoded-ahead columns if they are for (file, rg): into the
+ * cursor's current row group (strings pinned as load_col would). SQLITE_OK
+ * also when there is nothing to take; SQLITE_ERROR on a decode error. */
+static int pf_take(pq_cursor_t *cur, const ql_vtab_table_t *t, int file, int rg)
+{
+    prefetch_t *p = cur->pf;
+    if (!p) return SQLITE_OK;
+    pf_wait(p);
+    if (p->file != file || p->rg != rg) return SQLITE_OK;
+    if (p->rc) {
+        pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
+        sqlite3_free(vt->base.zErrMsg);
+        vt->base.zErrMsg = sqlite3_mprintf("%s", p->err);
+        pf_discard(p, t->ncols);
+        return SQLITE_ERROR;
+    }
+    pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
+    for (int c = 0; c < t->ncols; c++)
+        if (p->loaded[c] && !cur->loaded[c]) {
+            cur->data[c] = p->data[c];
+            memset(&p->data[c], 0, sizeof p->data[c]);
+            p->loaded[c] = 0;
+            cur->loaded[c] = (uint8_t)(1 + pin_dict(vt, &cur->data[c]));
+        }
+    pf_discard(p, t->ncols);
+    return SQLITE_OK;
+}
+
 /* Moves to the next row group that survives pruning; eof when none. With
  * `load`, decodes its filter columns (they decide the rows). */
 static int next_row_group(pq_cursor_t *cur, int load)
@@ -1106,6 +1321,11 @@ static int next_row_group(pq_cursor_t *cur, int load)
                     if (st) { st->rg_scanned++; st->rows_read += n; }
                     cur->rg_rows = n;
                     cur->row = 0;
+                    if (load) {   /* what was decoded ahead, and the next one started */
+                        int rc = pf_take(cur, t, cur->file, cur->rg);
+                        if (rc != SQLITE_OK) return rc;
+                        if (cur->col_used || cur->nfilts) pf_start(cur, t, cur->file, cur->rg);
+                    }
                     for (int i = 0; i < cur->nfilts && load; i++) {
                         int rc = load_col(cur, cur->filts[i].col);
                         if (rc != SQLITE_OK) return rc;
@@ -1245,8 +1465,8 @@ static void gtab_free(gtab_t *gt)
     free(gt->stat);
 }
 
-/* The group of key (ng values), added if new (st: its strings may go out
- * as SQLITE_STATIC). */
+/* The group of key (ng values), added if new (st: how its strings go to
+ * SQLite, PIN_*). */
 static uint32_t gtab_group(gtab_t *gt, const gval_t *key, int st)
 {
     uint64_t h = gkey_hash(key, gt->ng);
@@ -1449,7 +1669,7 @@ static void gather(const pq_cursor_t *cur, const ql_vtab_table_t *t, int c, cons
             uint32_t pl = pv ? (uint32_t)strlen(pv) : 0;
             for (; i < end; i++) {
                 uint32_t o = dest[i];
-                e->kind[o] = pv ? EK_TEXT : EK_NULL;
+                e->kind[o] = pv ? EK_TEXT + PIN_Z : EK_NULL;
                 e->v[o].s = pv;
                 e->len[o] = pl;
             }
@@ -1461,7 +1681,7 @@ static void gather(const pq_cursor_t *cur, const ql_vtab_table_t *t, int c, cons
             for (; i < end; i++) e->kind[dest[i]] = EK_NULL;
             continue;
         }
-        int pinned = cur->held_loaded[at] == 2;
+        int pin = cur->held_loaded[at] - 1;
         for (; i < end; i++) {
             uint32_t o = dest[i];
             gval_t g;
@@ -1470,8 +1690,7 @@ static void gather(const pq_cursor_t *cur, const ql_vtab_table_t *t, int c, cons
             case 1: e->kind[o] = d->type == QL_PQ_TIMESTAMP ? EK_TIME : EK_INT; e->v[o].i = g.i; break;
             case 2: e->kind[o] = EK_REAL; e->v[o].d = g.d; break;
             case 3:
-                e->kind[o] = d->type == QL_PQ_BINARY ? (pinned ? EK_BLOB : EK_BLOB_COPY)
-                                                     : (pinned ? EK_TEXT : EK_TEXT_COPY);
+                e->kind[o] = (uint8_t)((d->type == QL_PQ_BINARY ? EK_BLOB : EK_TEXT) + pin);
                 e->v[o].s = g.s;
                 e->len[o] = (uint32_t)g.n;
                 break;
@@ -1508,7 +1727,7 @@ static void group_rows(pq_cursor_t *cur, const ql_vtab_table_t *t, gtab_t *gt, i
     size_t at = (size_t)k * (size_t)t->ncols + (size_t)c0;
     const ql_pq_column_data_t *d = &cur->held_data[at];
     if (cur->ngcols == 1 && t->cols[c0].part < 0 && cur->held_loaded[at] && d->idx) {
-        int st = cur->held_loaded[at] == 2;
+        int st = cur->held_loaded[at] - 1;
         uint32_t *map = ql_malloc(((size_t)d->dict_n + 1) * sizeof *map), nullg = UINT32_MAX;
         uint32_t *cnt = ql_calloc((size_t)d->dict_n + 1, sizeof *cnt), nnull = 0;
         for (int64_t e = 0; e < d->dict_n; e++) {
@@ -1546,11 +1765,12 @@ static void group_rows(pq_cursor_t *cur, const ql_vtab_table_t *t, gtab_t *gt, i
     gval_t key[8];
     for (size_t i = from; i < to; i++) {
         int64_t r = hrow(h, from, i);
-        int st = 1;
+        int st = PIN_Z;   /* partition values are C strings the table owns */
         for (int g = 0; g < cur->ngcols; g++) {
             int c = cur->gcols[g];
             get_gval(cur, t, k, r, c, &key[g]);
-            if (t->cols[c].part < 0 && cur->held_loaded[(size_t)k * t->ncols + c] != 2) st = 0;
+            int pin = t->cols[c].part >= 0 ? PIN_Z : cur->held_loaded[(size_t)k * t->ncols + c] - 1;
+            if (key[g].kind == 3 && pin < st) st = pin;
         }
         uint32_t g = gtab_group(gt, key, st);
         gcount_add(gc, g);
@@ -1645,7 +1865,7 @@ static int build_groups(pq_cursor_t *cur)
         if (empty[k]) continue;
         for (int c = 0; c < nc; c++) {
             size_t at = (size_t)k * nc + c;
-            if (cur->held_loaded[at] && pin_dict(vt, &cur->held_data[at])) cur->held_loaded[at] = 2;
+            if (cur->held_loaded[at]) cur->held_loaded[at] = (uint8_t)(1 + pin_dict(vt, &cur->held_data[at]));
         }
         group_rows(cur, t, cur->gt, k, &h, rowg, &gc);
     }
@@ -1699,6 +1919,7 @@ static int pq_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str
     pq_cursor_t *cur = (pq_cursor_t *)base;
     pq_vtab_t *vt = (pq_vtab_t *)base->pVtab;
     (void)idx_num;
+    pf_quiesce(cur, vt->t->ncols);
     free_held(cur, vt->t->ncols);
     unload(cur, vt->t->ncols);
     free_filts(cur);
@@ -1807,7 +2028,6 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
         if (cur->keypos[c] >= 0) {   /* a key column: its group's value */
             uint32_t g = cur->gperm[cur->grank];
             const gval_t *v = &cur->gt->keys[(size_t)g * (size_t)cur->gt->ng + (size_t)cur->keypos[c]];
-            sqlite3_destructor_type how = cur->gt->stat[g] ? SQLITE_STATIC : SQLITE_TRANSIENT;
             switch (v->kind) {
             case 1:
                 if (t->cols[c].type == QL_PQ_TIMESTAMP) {
@@ -1819,10 +2039,7 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
                 }
                 break;
             case 2: sqlite3_result_double(ctx, v->d); break;
-            case 3:
-                if (t->cols[c].type == QL_PQ_BINARY) sqlite3_result_blob(ctx, v->s, (int)v->n, how);
-                else sqlite3_result_text(ctx, v->s, (int)v->n, how);
-                break;
+            case 3: result_bytes(ctx, t->cols[c].type == QL_PQ_BINARY, v->s, v->n, cur->gt->stat[g]); break;
             }
             return SQLITE_OK;
         }
@@ -1838,10 +2055,11 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
             sqlite3_result_text(ctx, buf, QL_RFC3339_LEN - 1, SQLITE_TRANSIENT);
             break;
         }
-        case EK_TEXT: sqlite3_result_text(ctx, e->v[p].s, (int)e->len[p], SQLITE_STATIC); break;
-        case EK_TEXT_COPY: sqlite3_result_text(ctx, e->v[p].s, (int)e->len[p], SQLITE_TRANSIENT); break;
-        case EK_BLOB: sqlite3_result_blob(ctx, e->v[p].s, (int)e->len[p], SQLITE_STATIC); break;
-        case EK_BLOB_COPY: sqlite3_result_blob(ctx, e->v[p].s, (int)e->len[p], SQLITE_TRANSIENT); break;
+        case EK_NULL: break;
+        default: {
+            int blob = e->kind[p] >= EK_BLOB;
+            result_bytes(ctx, blob, e->v[p].s, e->len[p], e->kind[p] - (blob ? EK_BLOB : EK_TEXT));
+        }
         }
         return SQLITE_OK;
     }
@@ -1871,12 +2089,7 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
         }
         break;
     case 2: sqlite3_result_double(ctx, v.d); break;
-    case 3: {
-        sqlite3_destructor_type how = cur->loaded[c] == 2 ? SQLITE_STATIC : SQLITE_TRANSIENT;
-        if (d->type == QL_PQ_BINARY) sqlite3_result_blob(ctx, v.s, (int)v.n, how);
-        else sqlite3_result_text(ctx, v.s, (int)v.n, how);
-        break;
-    }
+    case 3: result_bytes(ctx, d->type == QL_PQ_BINARY, v.s, v.n, cur->loaded[c] - 1); break;
     }
     return SQLITE_OK;
 }

@@ -9,6 +9,11 @@
 
 start_mock --brokers 3 --partitions 4 --topic events
 ok $? "mock cluster up with 3 brokers: $BOOT"
+# (checked at the end) a group consumer whose brokers cannot be reached
+# says so every 10 s instead of waiting in silence.
+dead="127.0.0.1:$(free_port)"
+timeout 12 "$KCLIENT" consume "$dead" events --group nobody >/dev/null 2>"$tmpdir/dead.err" 3>&- &
+deadpid=$!
 
 # 1. produce 5000 events in appends of 5, 50 keys; every done says 0.
 "$KCLIENT" produce "$BOOT" events 5000 --batch 5 --keys 50 >"$tmpdir/p1" 2>"$tmpdir/p1.err" 3>&-
@@ -102,7 +107,14 @@ awk '{ split($4, a, "\"seq\":"); seq = a[2] + 0
        part[$3] = $1; last[$3] = seq } END { exit bad > 0 }' "$tmpdir/dc"
 ok $? "… each key in one partition, in append order"
 
-# 7. an empty topic: the consumer reaches the end at once and exits.
+# 7. unreachable brokers (started at the top): no assignment, and a warning
+# naming the topic and the last error, every 10 s.
+wait $deadpid
+is $? 124 "a group consumer of unreachable brokers keeps trying (stopped by timeout)"
+grep -q "no partition of 'events' assigned after 1[0-9] s (group join pending); last error: .*$dead" "$tmpdir/dead.err"
+ok $? "… and says so: $(grep -m1 'no partition' "$tmpdir/dead.err" | head -c 200)"
+
+# 8. an empty topic: the consumer reaches the end at once and exits.
 mock_cmd "create empty 2"
 ok $? "created topic 'empty' with 2 partitions"
 timeout 30 "$KCLIENT" consume "$BOOT" empty >"$tmpdir/c2" 2>/dev/null 3>&-

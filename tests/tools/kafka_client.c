@@ -14,14 +14,16 @@
  *       raises a librdkafka fatal error once E events are appended.
  *
  *   kafka_client consume BROKERS TOPIC [--group G] [--state DIR] [--idle-ms T]
- *                [--commit] [-X key=value]...
+ *                [--commit] [--assign-delay-ms D] [-X key=value]...
  *       Reads with ql_consumer_*; prints "P OFFSET KEY VALUE" per record.
  *       Without --group: stops when at_end. With --group: stops after T ms
  *       (default 3000) without a record once every assigned partition is at
  *       its end. --state DIR plays the lake's role: DIR/pN holds the next
  *       offset of partition N, read by `assigned` and written after every
  *       batch is printed — so several consumers in one group, across
- *       rebalances, print every record exactly once.
+ *       rebalances, print every record exactly once. --assign-delay-ms makes
+ *       `assigned` take D ms, as the loader's does while it waits for a
+ *       partition's claim in the lake.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -131,12 +133,14 @@ typedef struct cstate {
     int64_t     next[1024];     /* per partition, -1 unknown */
     char        dirty[1024];
     int         verbose;
+    int         assign_delay_ms;
 } cstate_t;
 
 static int64_t on_assigned(void *arg, int32_t p)
 {
     cstate_t *s = arg;
     int64_t off = QL_OFFSET_BEGINNING;
+    if (s->assign_delay_ms > 0) usleep((useconds_t)s->assign_delay_ms * 1000);
     if (s->dir && p >= 0 && p < 1024) {
         char path[4096], *txt = NULL, err[256];
         size_t len;
@@ -173,11 +177,12 @@ static int save_state(cstate_t *s)
 }
 
 static int consume(const char *brokers, const char *topic, const char *group, const char *dir, int idle_ms,
-                   int commit, const char *const *xs)
+                   int commit, int assign_delay_ms, const char *const *xs)
 {
     char err[512];
     static cstate_t s;
     s.dir = dir;
+    s.assign_delay_ms = assign_delay_ms;
     s.verbose = 1;
     ql_consumer_callbacks_t cb = {on_assigned, on_revoked, &s};
     ql_consumer_t *c;
@@ -245,7 +250,7 @@ int main(int argc, char **argv)
     }
     const char *xs[MAX_X + 1] = {0};
     size_t nx = 0, batch = 1, keys = 100, window = 1000, n = 0, fatal_at = 0;
-    int timeout_ms = 0, idle_ms = 3000, commit = 0;
+    int timeout_ms = 0, idle_ms = 3000, commit = 0, assign_delay_ms = 0;
     long interval_us = 0;
     const char *group = NULL, *dir = NULL;
     int i = 4;
@@ -269,6 +274,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--group")) group = v;
         else if (!strcmp(a, "--state")) dir = v;
         else if (!strcmp(a, "--idle-ms")) idle_ms = atoi(v);
+        else if (!strcmp(a, "--assign-delay-ms")) assign_delay_ms = atoi(v);
         else { fprintf(stderr, "kafka_client: unknown option %s\n", a); return 2; }
     }
     if (batch == 0) batch = 1;
@@ -276,7 +282,7 @@ int main(int argc, char **argv)
     if (window == 0) window = 1;
     if (!strcmp(argv[1], "produce"))
         return produce(argv[2], argv[3], n, batch, keys, timeout_ms, interval_us, window, fatal_at, xs);
-    if (!strcmp(argv[1], "consume")) return consume(argv[2], argv[3], group, dir, idle_ms, commit, xs);
+    if (!strcmp(argv[1], "consume")) return consume(argv[2], argv[3], group, dir, idle_ms, commit, assign_delay_ms, xs);
     fprintf(stderr, "kafka_client: unknown command %s\n", argv[1]);
     return 2;
 }
