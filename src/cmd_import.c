@@ -600,6 +600,10 @@ int ql_cmd_import(int argc, char **argv)
             snprintf(err, sizeof err, "cannot read '%s': %s", argv[i], strerror(errno));
             goto fail;
         }
+        if (strcmp(argv[i], "-") && S_ISDIR(st.st_mode)) {
+            snprintf(err, sizeof err, "'%s' is a directory (give the JSON-lines files in it)", argv[i]);
+            goto fail;
+        }
         if (strcmp(argv[i], "-") && S_ISREG(st.st_mode)) r.total += (uint64_t)st.st_size;
     }
     if (ql_loader_env_open(&env, co.config_path, err, sizeof err)) goto fail;
