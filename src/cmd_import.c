@@ -52,8 +52,9 @@ static const char usage[] =
     "Each input is imported once: an input whose content (SHA-256) was imported\n"
     "before adds nothing, so re-running an import after a crash or by mistake\n"
     "is safe, and an import that was interrupted is replaced, not doubled.\n"
-    "Records of past imports: LAKE/.imports/ (delete one to import that\n"
-    "content again; its rows are then replaced).\n"
+    "Records of past imports: LAKE/.imports/<id> (the first 32 hex digits of\n"
+    "`sha256sum FILE`). Deleting one withdraws that import (its rows vanish)\n"
+    "until its content is imported again.\n"
     "\n"
     "Options:\n"
     "  --codec NAME     zstd (default), snappy or none\n"
@@ -597,6 +598,10 @@ int ql_cmd_import(int argc, char **argv)
         struct stat st;
         if (strcmp(argv[i], "-") && stat(argv[i], &st) != 0) {
             snprintf(err, sizeof err, "cannot read '%s': %s", argv[i], strerror(errno));
+            goto fail;
+        }
+        if (strcmp(argv[i], "-") && S_ISDIR(st.st_mode)) {
+            snprintf(err, sizeof err, "'%s' is a directory (give the JSON-lines files in it)", argv[i]);
             goto fail;
         }
         if (strcmp(argv[i], "-") && S_ISREG(st.st_mode)) r.total += (uint64_t)st.st_size;

@@ -181,7 +181,8 @@ int ql_lake_compact(const char *lake_dir, const char *table, const ql_lake_compa
 /* Takes an exclusive advisory lock LAKE/.NAME.lock (flock, non-blocking),
  * creating the lake directory if needed: one loader per lake ("loader"), one
  * compaction at a time ("compact"). *fd holds it until closed (or exit).
- * Returns -1 with "… is running (pid N)" when another process holds it. */
+ * Returns -1 with "another NAME is running on lake … (pid N): …" when another
+ * process holds it. */
 int ql_lake_lock(const char *lake_dir, const char *name, int *fd, char *err, size_t errlen);
 
 /* ---- imports: once per input content ------------------------------------- */

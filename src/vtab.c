@@ -409,8 +409,8 @@ typedef struct pq_cursor {
     size_t   mask_cap;
     struct prefetch *pf;       /* streamed scans: the next row group decoded ahead, or NULL */
     ql_pq_column_data_t *data; /* per table column: decoded chunk of the current row group */
-    uint8_t *loaded;           /* per table column: data[c] holds the current row group (2: its
-                                * dictionary strings are pinned, see pin_dict) */
+    uint8_t *loaded;           /* per table column: data[c] holds the current row group (1 +
+                                * PIN_*: how its strings go to SQLite, see pin_dict) */
     /* Grouped scan (GROUP BY / DISTINCT consumed): every surviving row group's
      * used columns are held, and their values gathered into ecols in the
      * order rows are emitted (equal keys adjacent), so that emitting reads
@@ -442,14 +442,16 @@ typedef struct gtab {
     uint64_t *slot_h;
     uint32_t *slot_g;        /* group id; UINT32_MAX = empty */
     gval_t   *keys;          /* n * ng */
-    uint8_t  *stat;          /* per group: its key's strings may go out as SQLITE_STATIC */
+    uint8_t  *stat;          /* per group: how its key's strings go to SQLite (PIN_*) */
     size_t    keys_cap;      /* groups keys has room for */
 } gtab_t;
 
 static void gtab_free(gtab_t *gt);
 
 /* A gathered column: kind per row (EK_*), value, byte length of strings. */
-enum { EK_NULL, EK_INT, EK_REAL, EK_TIME, EK_TEXT, EK_TEXT_COPY, EK_BLOB, EK_BLOB_COPY };
+enum { EK_NULL, EK_INT, EK_REAL, EK_TIME,
+       EK_TEXT,             /* EK_TEXT + PIN_*: text */
+       EK_BLOB = EK_TEXT + 3 /* EK_BLOB + PIN_*: a blob */ };
 typedef union evalue { int64_t i; double d; const char *s; } evalue_t;
 typedef struct ecol {
     uint8_t   *kind;
@@ -885,19 +887,31 @@ static int pq_close(sqlite3_vtab_cursor *base)
     return SQLITE_OK;
 }
 
-/* Moves the strings of a dictionary-form chunk into the table's pool (see
- * pq_vtab_t) when it has room: 1 if done, so they may go out as SQLITE_STATIC. */
+/* Ways a string goes to SQLite (loaded[] is 1 + one of these). */
+enum { PIN_NO = 0,     /* SQLITE_TRANSIENT: SQLite copies it */
+       PIN_LEN = 1,    /* SQLITE_STATIC with its length (it holds a NUL byte) */
+       PIN_Z = 2 };    /* SQLITE_STATIC, NUL-terminated, length -1: SQLite can
+                        * hand it out through sqlite3_column_text as it is
+                        * (with a length it would copy it to add the NUL) */
+
+/* Copies the strings of a dictionary-form chunk into the table's pool (see
+ * pq_vtab_t), each followed by a NUL byte, when the pool has room, and
+ * points the dictionary at the copies: PIN_Z or PIN_LEN if done, else
+ * PIN_NO. */
 static int pin_dict(pq_vtab_t *vt, ql_pq_column_data_t *d)
 {
-    if (!d->idx || d->dict_n == 0 || (d->type != QL_PQ_STRING && d->type != QL_PQ_BINARY)) return 0;
+    if (!d->idx || d->dict_n == 0 || (d->type != QL_PQ_STRING && d->type != QL_PQ_BINARY)) return PIN_NO;
     size_t total = 0;
     for (int64_t k = 0; k < d->dict_n; k++) total += d->dict_len[k];
-    if (vt->pool_bytes + total + (size_t)d->dict_n > POOL_MAX) return 0;
-    char *block = ql_malloc(total + 1), *o = block;
+    if (vt->pool_bytes + total + (size_t)d->dict_n > POOL_MAX) return PIN_NO;
+    char *block = ql_malloc(total + (size_t)d->dict_n + 1), *o = block;
+    int nul = 0;
     for (int64_t k = 0; k < d->dict_n; k++) {
         memcpy(o, d->dict_str[k], d->dict_len[k]);
+        if (!nul && memchr(o, 0, d->dict_len[k])) nul = 1;
         d->dict_str[k] = o;
         o += d->dict_len[k];
+        *o++ = 0;
     }
     if (vt->npool == vt->cappool) {
         vt->cappool = vt->cappool ? vt->cappool * 2 : 64;
@@ -905,11 +919,19 @@ static int pin_dict(pq_vtab_t *vt, ql_pq_column_data_t *d)
     }
     vt->pool[vt->npool++] = block;
     vt->pool_bytes += total + (size_t)d->dict_n;
-    return 1;
+    return nul || d->type == QL_PQ_BINARY ? PIN_LEN : PIN_Z;
+}
+
+/* Hands the string s as text (or a blob) to SQLite, passed as pin says. */
+static void result_bytes(sqlite3_context *ctx, int blob, const char *s, size_t n, int pin)
+{
+    sqlite3_destructor_type how = pin == PIN_NO ? SQLITE_TRANSIENT : SQLITE_STATIC;
+    if (blob) sqlite3_result_blob(ctx, s, (int)n, how);
+    else sqlite3_result_text(ctx, s, pin == PIN_Z ? -1 : (int)n, how);
 }
 
 /* Decodes column c of the current row group if not yet done. loaded[c]
- * becomes 2 when its strings are pinned (pin_dict), else 1. */
+ * becomes 1 + pin_dict's answer. */
 static int load_col(pq_cursor_t *cur, int c)
 {
     pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
@@ -1443,8 +1465,8 @@ static void gtab_free(gtab_t *gt)
     free(gt->stat);
 }
 
-/* The group of key (ng values), added if new (st: its strings may go out
- * as SQLITE_STATIC). */
+/* The group of key (ng values), added if new (st: how its strings go to
+ * SQLite, PIN_*). */
 static uint32_t gtab_group(gtab_t *gt, const gval_t *key, int st)
 {
     uint64_t h = gkey_hash(key, gt->ng);
@@ -1647,7 +1669,7 @@ static void gather(const pq_cursor_t *cur, const ql_vtab_table_t *t, int c, cons
             uint32_t pl = pv ? (uint32_t)strlen(pv) : 0;
             for (; i < end; i++) {
                 uint32_t o = dest[i];
-                e->kind[o] = pv ? EK_TEXT : EK_NULL;
+                e->kind[o] = pv ? EK_TEXT + PIN_Z : EK_NULL;
                 e->v[o].s = pv;
                 e->len[o] = pl;
             }
@@ -1659,7 +1681,7 @@ static void gather(const pq_cursor_t *cur, const ql_vtab_table_t *t, int c, cons
             for (; i < end; i++) e->kind[dest[i]] = EK_NULL;
             continue;
         }
-        int pinned = cur->held_loaded[at] == 2;
+        int pin = cur->held_loaded[at] - 1;
         for (; i < end; i++) {
             uint32_t o = dest[i];
             gval_t g;
@@ -1668,8 +1690,7 @@ static void gather(const pq_cursor_t *cur, const ql_vtab_table_t *t, int c, cons
             case 1: e->kind[o] = d->type == QL_PQ_TIMESTAMP ? EK_TIME : EK_INT; e->v[o].i = g.i; break;
             case 2: e->kind[o] = EK_REAL; e->v[o].d = g.d; break;
             case 3:
-                e->kind[o] = d->type == QL_PQ_BINARY ? (pinned ? EK_BLOB : EK_BLOB_COPY)
-                                                     : (pinned ? EK_TEXT : EK_TEXT_COPY);
+                e->kind[o] = (uint8_t)((d->type == QL_PQ_BINARY ? EK_BLOB : EK_TEXT) + pin);
                 e->v[o].s = g.s;
                 e->len[o] = (uint32_t)g.n;
                 break;
@@ -1706,7 +1727,7 @@ static void group_rows(pq_cursor_t *cur, const ql_vtab_table_t *t, gtab_t *gt, i
     size_t at = (size_t)k * (size_t)t->ncols + (size_t)c0;
     const ql_pq_column_data_t *d = &cur->held_data[at];
     if (cur->ngcols == 1 && t->cols[c0].part < 0 && cur->held_loaded[at] && d->idx) {
-        int st = cur->held_loaded[at] == 2;
+        int st = cur->held_loaded[at] - 1;
         uint32_t *map = ql_malloc(((size_t)d->dict_n + 1) * sizeof *map), nullg = UINT32_MAX;
         uint32_t *cnt = ql_calloc((size_t)d->dict_n + 1, sizeof *cnt), nnull = 0;
         for (int64_t e = 0; e < d->dict_n; e++) {
@@ -1744,11 +1765,12 @@ static void group_rows(pq_cursor_t *cur, const ql_vtab_table_t *t, gtab_t *gt, i
     gval_t key[8];
     for (size_t i = from; i < to; i++) {
         int64_t r = hrow(h, from, i);
-        int st = 1;
+        int st = PIN_Z;   /* partition values are C strings the table owns */
         for (int g = 0; g < cur->ngcols; g++) {
             int c = cur->gcols[g];
             get_gval(cur, t, k, r, c, &key[g]);
-            if (t->cols[c].part < 0 && cur->held_loaded[(size_t)k * t->ncols + c] != 2) st = 0;
+            int pin = t->cols[c].part >= 0 ? PIN_Z : cur->held_loaded[(size_t)k * t->ncols + c] - 1;
+            if (key[g].kind == 3 && pin < st) st = pin;
         }
         uint32_t g = gtab_group(gt, key, st);
         gcount_add(gc, g);
@@ -1843,7 +1865,7 @@ static int build_groups(pq_cursor_t *cur)
         if (empty[k]) continue;
         for (int c = 0; c < nc; c++) {
             size_t at = (size_t)k * nc + c;
-            if (cur->held_loaded[at] && pin_dict(vt, &cur->held_data[at])) cur->held_loaded[at] = 2;
+            if (cur->held_loaded[at]) cur->held_loaded[at] = (uint8_t)(1 + pin_dict(vt, &cur->held_data[at]));
         }
         group_rows(cur, t, cur->gt, k, &h, rowg, &gc);
     }
@@ -2006,7 +2028,6 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
         if (cur->keypos[c] >= 0) {   /* a key column: its group's value */
             uint32_t g = cur->gperm[cur->grank];
             const gval_t *v = &cur->gt->keys[(size_t)g * (size_t)cur->gt->ng + (size_t)cur->keypos[c]];
-            sqlite3_destructor_type how = cur->gt->stat[g] ? SQLITE_STATIC : SQLITE_TRANSIENT;
             switch (v->kind) {
             case 1:
                 if (t->cols[c].type == QL_PQ_TIMESTAMP) {
@@ -2018,10 +2039,7 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
                 }
                 break;
             case 2: sqlite3_result_double(ctx, v->d); break;
-            case 3:
-                if (t->cols[c].type == QL_PQ_BINARY) sqlite3_result_blob(ctx, v->s, (int)v->n, how);
-                else sqlite3_result_text(ctx, v->s, (int)v->n, how);
-                break;
+            case 3: result_bytes(ctx, t->cols[c].type == QL_PQ_BINARY, v->s, v->n, cur->gt->stat[g]); break;
             }
             return SQLITE_OK;
         }
@@ -2037,10 +2055,11 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
             sqlite3_result_text(ctx, buf, QL_RFC3339_LEN - 1, SQLITE_TRANSIENT);
             break;
         }
-        case EK_TEXT: sqlite3_result_text(ctx, e->v[p].s, (int)e->len[p], SQLITE_STATIC); break;
-        case EK_TEXT_COPY: sqlite3_result_text(ctx, e->v[p].s, (int)e->len[p], SQLITE_TRANSIENT); break;
-        case EK_BLOB: sqlite3_result_blob(ctx, e->v[p].s, (int)e->len[p], SQLITE_STATIC); break;
-        case EK_BLOB_COPY: sqlite3_result_blob(ctx, e->v[p].s, (int)e->len[p], SQLITE_TRANSIENT); break;
+        case EK_NULL: break;
+        default: {
+            int blob = e->kind[p] >= EK_BLOB;
+            result_bytes(ctx, blob, e->v[p].s, e->len[p], e->kind[p] - (blob ? EK_BLOB : EK_TEXT));
+        }
         }
         return SQLITE_OK;
     }
@@ -2070,12 +2089,7 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
         }
         break;
     case 2: sqlite3_result_double(ctx, v.d); break;
-    case 3: {
-        sqlite3_destructor_type how = cur->loaded[c] == 2 ? SQLITE_STATIC : SQLITE_TRANSIENT;
-        if (d->type == QL_PQ_BINARY) sqlite3_result_blob(ctx, v.s, (int)v.n, how);
-        else sqlite3_result_text(ctx, v.s, (int)v.n, how);
-        break;
-    }
+    case 3: result_bytes(ctx, d->type == QL_PQ_BINARY, v.s, v.n, cur->loaded[c] - 1); break;
     }
     return SQLITE_OK;
 }
