@@ -12,6 +12,8 @@ port=$(free_port)
 up=$!
 _bg_pids+=("$up")
 wait_port "$port" || { echo "Bail out! up did not start"; cat "$tmpdir/up.err"; exit 1; }
+# (the port opens just before the lines are printed: wait for them)
+for _ in $(seq 100); do grep -q "Ctrl-C to stop" "$tmpdir/up.out" && break; sleep 0.05; done
 grep -q "collecting events on http://127.0.0.1:$port" "$tmpdir/up.out"; ok $? "prints where it listens"
 grep -q "questlog query --lake $DATA/lake \"select \* from purchases limit 5\"" "$tmpdir/up.out"
 ok $? "prints the lake and an example query"
