@@ -426,9 +426,10 @@ static int producer_new(kproducer_t *p, rd_kafka_t **rkp, rd_kafka_topic_t **rkt
     rd_kafka_topic_conf_t *tc = rd_kafka_default_topic_conf_dup(rk);
     char part[64] = "";
     size_t sz = sizeof part;
-    p->rounds = tc && rd_kafka_topic_conf_get(tc, "partitioner", part, &sz) == RD_KAFKA_CONF_OK &&
-                !strcmp(part, "murmur2_random");
-    if (p->rounds) {
+    int rounds = tc && rd_kafka_topic_conf_get(tc, "partitioner", part, &sz) == RD_KAFKA_CONF_OK &&
+                 !strcmp(part, "murmur2_random");
+    if (!p->rk) p->rounds = rounds;   /* set once, at open (a rebuild has the same configuration) */
+    if (rounds) {
         rd_kafka_topic_conf_set_opaque(tc, p);
         rd_kafka_topic_conf_set_partitioner_cb(tc, partition_cb);
     }
@@ -712,6 +713,13 @@ int ql_log_open_kafka(ql_log_t **out, const char *brokers, const char *topic,
     if (conf_set(c, "bootstrap.servers", brokers, err, errlen) < 0) goto out;
     if (conf_set(c, "message.timeout.ms", tmo, err, errlen) < 0) goto out;
     if (conf_apply_list(c, conf_list, err, errlen) < 0) goto out;
+    {   /* -X message.timeout.ms wins over timeout_ms: the rounds' own
+         * timeout check (and the rebuild's drain bound) use what librdkafka uses */
+        char v[32];
+        size_t vl = sizeof v;
+        if (rd_kafka_conf_get(c, "message.timeout.ms", v, &vl) == RD_KAFKA_CONF_OK && atoi(v) > 0)
+            p->timeout_ms = atoi(v);
+    }
     rd_kafka_conf_set_dr_msg_cb(c, dr_msg_cb);
     rd_kafka_conf_set_error_cb(c, error_cb);
     rd_kafka_conf_set_log_cb(c, log_cb);
