@@ -99,7 +99,8 @@ int ql_cmd_compact(int argc, char **argv)
             char p[4096];
             snprintf(p, sizeof p, "%s/%s", co.lake_dir, tables[i]);
             if (access(p, F_OK) != 0) {
-                snprintf(err, sizeof err, "no table '%s' in %s", tables[i], co.lake_dir);
+                snprintf(err, sizeof err, "no table '%s' in %s (`questlog tables --lake %s` lists them)", tables[i],
+                         co.lake_dir, co.lake_dir);
                 goto fail;
             }
         }

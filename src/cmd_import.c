@@ -5,7 +5,8 @@
  *
  * Once per content: each input is one import, named by the SHA-256 of its
  * bytes (the first 128 bits, 32 hex digits: the id). Importing the same
- * content again — the same file, a copy, the same stream on stdin — adds
+ * content again — the same file, a copy, the same stream on stdin, its gzip
+ * (FILE.gz is decompressed as it is read; the id is of the JSON lines) — adds
  * nothing (a regular file whose size an earlier import had is hashed first
  * and skipped at once); an import of it that crashed half-way is replaced.
  * The commit protocol is lake.c's I8: files labelled "imp<ID>w<k>", made
@@ -36,6 +37,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "cli.h"
 #include "lake.h"
@@ -45,15 +47,17 @@
 static const char usage[] =
     "Usage: questlog import [options] FILE… | -\n"
     "\n"
-    "Loads JSON lines (one event object per line; `-` = stdin) straight into\n"
-    "the lake's tables. Events lacking event_id/timestamp get them (UUIDv7, now);\n"
-    "a valid RFC 3339 timestamp in the input is kept. Bad lines go to _rejected.\n"
+    "Loads JSON lines (one event object per line; `-` = stdin; FILE.gz is\n"
+    "decompressed) straight into the lake's tables. Events lacking event_id or\n"
+    "timestamp get them (UUIDv7, now); a valid RFC 3339 timestamp in the input\n"
+    "is kept. Bad lines go to _rejected.\n"
     "\n"
     "Each input is imported once: an input whose content (SHA-256) was imported\n"
     "before adds nothing, so re-running an import after a crash or by mistake\n"
     "is safe, and an import that was interrupted is replaced, not doubled.\n"
-    "Records of past imports: LAKE/.imports/ (delete one to import that\n"
-    "content again; its rows are then replaced).\n"
+    "Records of past imports: LAKE/.imports/<id> (the first 32 hex digits of\n"
+    "`sha256sum FILE`). Deleting one withdraws that import (its rows vanish)\n"
+    "until its content is imported again.\n"
     "\n"
     "Options:\n"
     "  --codec NAME     zstd (default), snappy or none\n"
@@ -259,10 +263,38 @@ static void progress(int64_t t0, uint64_t lines, uint64_t bytes, uint64_t total,
     if (final) fputc('\n', stderr);
 }
 
-/* Reads fd to its end in chunks cut after a line end, each for the workers'
- * queue and the hasher's. 0 ok (or the workers failed: see sh),
+/* An input: a file descriptor, read as it is or, for FILE.gz, through zlib. */
+typedef struct input {
+    int    fd;
+    gzFile gz;   /* NULL: plain */
+} input_t;
+
+static int is_gz_name(const char *arg)
+{
+    size_t n = strlen(arg);
+    return n > 3 && !strcmp(arg + n - 3, ".gz");
+}
+
+/* read(2) of the (decompressed) input: bytes read, 0 at the end, -1 with
+ * the reason in err. */
+static ssize_t input_read(input_t *in, char *buf, size_t n, const char *name, char *err, size_t errlen)
+{
+    for (;;) {
+        ssize_t k = in->gz ? gzread(in->gz, buf, n > (1u << 30) ? 1u << 30 : (unsigned)n) : read(in->fd, buf, n);
+        int zerr = Z_OK;
+        const char *zmsg = in->gz && k <= 0 ? gzerror(in->gz, &zerr) : NULL;
+        if (k > 0 || (k == 0 && zerr == Z_OK)) return k;   /* a gzip stream cut short ends with Z_BUF_ERROR */
+        if (!in->gz && errno == EINTR) continue;
+        if (zmsg && !strncmp(zmsg, "<fd:", 4) && strstr(zmsg, ": ")) zmsg = strstr(zmsg, ": ") + 2;
+        ql_err(err, errlen, "cannot read '%s': %s", name, !in->gz || zerr == Z_ERRNO ? strerror(errno) : zmsg);
+        return -1;
+    }
+}
+
+/* Reads an input to its end in chunks cut after a line end, each for the
+ * workers' queue and the hasher's. 0 ok (or the workers failed: see sh),
  * -1 on a read error (message in err). */
-static int read_input(run_t *r, shared_t *sh, shared_t *hq, int fd, const char *name, char *err, size_t errlen)
+static int read_input(run_t *r, shared_t *sh, shared_t *hq, input_t *in, const char *name, char *err, size_t errlen)
 {
     char *carry = NULL;
     size_t carry_len = 0;
@@ -278,10 +310,9 @@ static int read_input(run_t *r, shared_t *sh, shared_t *hq, int fd, const char *
         carry_len = 0;
         int eof = 0;
         while (len < target) {
-            ssize_t n = read(fd, buf + len, target - len);
-            if (n < 0 && errno == EINTR) continue;
+            ssize_t n = input_read(in, buf + len, target - len, name, err, errlen);
             if (n < 0) {
-                rc = ql_err(err, errlen, "cannot read '%s': %s", name, strerror(errno));
+                rc = -1;
                 break;
             }
             if (n == 0) { eof = 1; break; }
@@ -452,6 +483,7 @@ static int import_one(run_t *r, const char *arg, char *err, size_t errlen)
     const char *name = strcmp(arg, "-") ? arg : "(stdin)";
     int rc = -1, started = 0, fd = -1;
     uint64_t bytes0 = r->bytes;
+    input_t in = {-1, NULL};
     worker_t *ws = ql_calloc((size_t)r->nworkers, sizeof *ws);
     shared_t sh;
     hasher_t h;
@@ -468,10 +500,15 @@ static int import_one(run_t *r, const char *arg, char *err, size_t errlen)
         ql_err(err, errlen, "cannot open '%s': %s", arg, strerror(errno));
         goto out;
     }
-    /* a file of the size of an earlier import: hash it first, and skip it
-     * without reading it twice more if its content is in */
+    in.fd = fd;
+    if (is_gz_name(arg) && !(in.gz = gzdopen(dup(fd), "rb"))) {
+        ql_err(err, errlen, "cannot read '%s' as gzip", arg);
+        goto out;
+    }
+    /* a (plain) file of the size of an earlier import: hash it first, and
+     * skip it without reading it twice more if its content is in */
     struct stat st;
-    if (fd > 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+    if (!in.gz && fd > 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
         ql_lake_import_size_seen(r->lake_dir, (uint64_t)st.st_size)) {
         char id[QL_LAKE_IMPORT_ID_LEN + 1];
         if (file_id(fd, name, id, err, errlen)) goto out;
@@ -507,7 +544,7 @@ static int import_one(run_t *r, const char *arg, char *err, size_t errlen)
         }
         started++;
     }
-    if (read_input(r, &sh, &h.q, fd, name, err, errlen)) fail(&sh, err);
+    if (read_input(r, &sh, &h.q, &in, name, err, errlen)) fail(&sh, err);
     close_queue(&sh);
     close_queue(&h.q);
     for (int i = 0; i < started; i++) pthread_join(ws[i].th, NULL);
@@ -525,6 +562,7 @@ static int import_one(run_t *r, const char *arg, char *err, size_t errlen)
 out:
     queue_destroy(&sh);
     queue_destroy(&h.q);
+    if (in.gz) gzclose(in.gz);   /* its own dup of fd */
     if (fd > 0) close(fd);
     for (long i = 0; i < r->nworkers; i++) ql_loader_free(ws[i].ld);
     free(ws);
@@ -591,7 +629,7 @@ int ql_cmd_import(int argc, char **argv)
     if (r.nworkers > 8) r.nworkers = 8;
 
     char err[600];
-    int rc = 1;
+    int rc = 1, gz_inputs = 0;
     ql_loader_env_t env = {0};
     for (int i = optind; i < argc; i++) {   /* every input readable before anything is imported */
         struct stat st;
@@ -599,10 +637,16 @@ int ql_cmd_import(int argc, char **argv)
             snprintf(err, sizeof err, "cannot read '%s': %s", argv[i], strerror(errno));
             goto fail;
         }
+        if (strcmp(argv[i], "-") && S_ISDIR(st.st_mode)) {
+            snprintf(err, sizeof err, "'%s' is a directory (give the JSON-lines files in it)", argv[i]);
+            goto fail;
+        }
         if (strcmp(argv[i], "-") && S_ISREG(st.st_mode)) r.total += (uint64_t)st.st_size;
+        if (is_gz_name(argv[i])) gz_inputs = 1;
     }
     if (ql_loader_env_open(&env, co.config_path, err, sizeof err)) goto fail;
     if (ql_mkdir_p(co.lake_dir, err, sizeof err)) goto fail;
+    if (gz_inputs) r.total = 0;   /* the progress bar counts decompressed bytes: no total, no ETA */
     r.lake_dir = co.lake_dir;
     r.lo.lake_dir = co.lake_dir;
     r.lo.transform = env.tf;

@@ -1014,7 +1014,8 @@ int ql_lake_lock(const char *lake_dir, const char *name, int *fd, char *err, siz
         ssize_t n = pread(f, buf, sizeof buf - 1, 0);
         buf[n > 0 ? n : 0] = '\0';
         close(f);
-        return ql_err(err, errlen, "another %s is running on lake '%s' (pid %ld)", name, lake_dir, strtol(buf, NULL, 10));
+        return ql_err(err, errlen, "another %s is running on lake '%s' (pid %ld): wait for it or stop it, or use another --lake",
+                      name, lake_dir, strtol(buf, NULL, 10));
     }
     char pid[32];
     int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());

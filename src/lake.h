@@ -6,15 +6,18 @@
  *   LAKE/<table>/dt=YYYY-MM-DD/part-<label>-<first>-<last>.parquet
  *
  * <label> is the source: a log partition as 5+ decimal digits ("00000") for
- * files written by the loader, or "imp" + hex id (+ worker) for `import`
- * files; <first>/<last> are 19-digit zero-padded log offsets (import: input
- * line numbers) so names sort. The protocol, its invariants, the
- * zero-row-batch markers (LAKE/<table>/_offsets.<label>) and the partition
- * claims of loaders sharing a lake are described in lake.c and docs/lake.md.
+ * files written by the loader, or "imp" + the import's content id + "w" +
+ * worker for `import` files ("imp" + hex + "c" for merged imports);
+ * <first>/<last> are 19-digit zero-padded log offsets (import: input line
+ * numbers) so names sort. The protocol, its invariants, the zero-row-batch
+ * markers (LAKE/<table>/_offsets.<label>), the partition claims of loaders
+ * sharing a lake and the import records (LAKE/.imports/<id>) are described
+ * in lake.c and docs/lake.md.
  *
  * Readers (questlog query, describe, report, compact) MUST list files with
- * ql_lake_list_files(): it hides files covered by a compacted file, so the
- * swap a compaction makes is atomic for them.
+ * ql_lake_list_files(): it hides files covered by a compacted file and files
+ * of imports not yet committed, so a compaction's swap and an import are
+ * atomic for them.
  *
  * Threads: no shared state; every function may be called from any thread.
  * Errors: negative return, message in the caller's err buffer.
@@ -181,7 +184,8 @@ int ql_lake_compact(const char *lake_dir, const char *table, const ql_lake_compa
 /* Takes an exclusive advisory lock LAKE/.NAME.lock (flock, non-blocking),
  * creating the lake directory if needed: one loader per lake ("loader"), one
  * compaction at a time ("compact"). *fd holds it until closed (or exit).
- * Returns -1 with "… is running (pid N)" when another process holds it. */
+ * Returns -1 with "another NAME is running on lake … (pid N): …" when another
+ * process holds it. */
 int ql_lake_lock(const char *lake_dir, const char *name, int *fd, char *err, size_t errlen);
 
 /* ---- imports: once per input content ------------------------------------- */

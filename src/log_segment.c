@@ -67,7 +67,9 @@
  *    preparing leaves a partial one; it never was a segment) → list
  *    segments → delete a last segment that holds no valid record (a roll,
  *    then a crash before its first commit: nothing in it was acknowledged),
- *    repeatedly → scan the LAST segment from its start, checking length,
+ *    repeatedly — unless head's durable_end is past its base (then records
+ *    in it were acknowledged: it is damage, kept and cut below, loudly) →
+ *    scan the LAST segment from its start, checking length,
  *    CRC and consecutive offsets → any non-zero byte after the valid prefix
  *    is a torn write: cut it (truncate when it reaches EOF, else overwrite
  *    with zeros, so no stale frame can ever line up behind later records),
@@ -1043,7 +1045,11 @@ static int recover(seglog_t *l, char *err, size_t errlen)
         if (valid > 0 || n == 1) break;
         /* No valid record: a roll, then a crash before the first commit in it
          * (nothing there was acknowledged). Drop it and recover the one
-         * before, so the offsets in the names stay truthful. */
+         * before, so the offsets in the names stay truthful. Unless head
+         * says records of it were durable: then it is damage, not a torn
+         * first write, and it is cut below like any torn tail, loudly. */
+        if (memcmp(l->head->magic, HEAD_MAGIC, 8) == 0 && l->head->durable_end > l->seg_base) break;
+        size_t garbage = r == 1 ? 0 : end_of_nonzero(map, size);
         if (map) munmap(map, maplen);
         map = NULL;
         close(l->fd);
@@ -1053,6 +1059,9 @@ static int recover(seglog_t *l, char *err, size_t errlen)
             ql_err(err, errlen, "cannot remove empty segment '%s': %s", path, strerror(errno));
             goto out;
         }
+        if (garbage && !l->quiet)
+            fprintf(stderr, "questlog: log: removed %s: no valid record in it, %zu bytes of a torn first write (%s)\n",
+                    path, garbage, why);
         n--;
     }
     seg_path(path, sizeof path, l->dir, l->seg_base);

@@ -62,6 +62,10 @@ is "$(duck "select count(*) as n from read_parquet('$tmpdir/lake2/extracted_even
 ok $((! $?)) "missing input file: non-zero exit"
 grep -q "questlog import: cannot read" "$tmpdir/err3"; ok $? "error message names the problem"
 ok "$([ -z "$(find "$tmpdir/lake3" -name '*.parquet' 2>/dev/null)" ]; echo $?)" "nothing imported"
+"$QL" import -q --lake "$tmpdir/lake4" "$tmpdir/ev.jsonl" "$tmpdir" 2> "$tmpdir/err4"
+ok $((! $?)) "a directory among the inputs: non-zero exit"
+grep -q "is a directory" "$tmpdir/err4"; ok $? "saying so"
+ok "$([ -z "$(find "$tmpdir/lake4" -name '*.parquet' 2>/dev/null)" ]; echo $?)" "before importing anything"
 "$QL" import --help | grep -q "Usage: questlog import"; ok $? "--help"
 "$QL" import --bogus 2>/dev/null; is "$?" "2" "unknown option: exit 2"
 done_testing

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # import_once.t — `questlog import` is idempotent per input content: the same
-# content imported again (same file, a copy, stdin, other --workers, two at
-# once) adds nothing; an import killed mid-run, or one that "crashed" half-way
+# content imported again (same file, a copy, stdin, its gzip, other
+# --workers, two at once) adds nothing; an import killed mid-run, or one that "crashed" half-way
 # through its renames, is replaced by the next import of that content (or
 # cleaned by the next writer's recovery). Every lake is compared, table by
 # table, with DuckDB against a lake that got one clean import.
@@ -47,6 +47,17 @@ is "$(sig "$A")" "$want" "tables unchanged (DuckDB, every table)"
 is "$(nfiles "$A")" "$files" "no file added"
 is "$(qcount "$A")" "3000" "questlog query agrees"
 
+gzip -c "$tmpdir/ev.jsonl" > "$tmpdir/ev.jsonl.gz"
+"$QL" import --lake "$A" "$tmpdir/ev.jsonl.gz" 2> "$tmpdir/errgz"
+grep -q "already imported" "$tmpdir/errgz"; ok $? "its gzip is the same content (ids are of the decompressed bytes)"
+G="$tmpdir/g"
+"$QL" import -q --lake "$G" --workers 2 "$tmpdir/ev.jsonl.gz"
+ok $? "FILE.gz into a fresh lake"
+is "$(sig "$G")" "$want" "the same tables as from the plain file"
+head -c 20000 "$tmpdir/ev.jsonl.gz" > "$tmpdir/cut.jsonl.gz"
+"$QL" import -q --lake "$tmpdir/cut" "$tmpdir/cut.jsonl.gz" 2> "$tmpdir/errcut"
+ok $((! $?)) "a truncated gzip: non-zero exit"
+is "$(nfiles "$tmpdir/cut")" "0" "and nothing imported"
 "$QL" import -q --lake "$A" "$tmpdir/ev.jsonl" "$tmpdir/other.jsonl"
 is "$(qcount "$A")" "3500" "in a list of inputs only the new content is imported"
 
