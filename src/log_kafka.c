@@ -209,6 +209,8 @@ typedef struct kproducer {
     ppart_t           *parts;       /* per partition round state, nparts_cap entries */
     int32_t            nparts_cap;
     pqueue_t          *free_q;
+    char               last_err[200];  /* librdkafka's last error_cb text ("" none), for timeouts' messages */
+    int64_t            last_err_us;    /* monotonic, when it came */
 } kproducer_t;
 
 #define MAX_QUEUED 200000           /* messages accepted and not yet reported: beyond, EFULL */
@@ -235,7 +237,19 @@ static int map_err(rd_kafka_resp_err_t e)
 static void append_finish(kproducer_t *p, kappend_t *a)
 {
     int status = atomic_load(&a->status);
-    a->done(a->arg, status, -1, status ? a->errmsg : NULL);
+    char why[400];
+    const char *msg = status ? a->errmsg : NULL;
+    if (status == QL_LOG_ETIMEOUT) {
+        /* "Message timed out" alone does not say why: add the brokers' last
+         * error if it is recent (e.g. "Connect to … failed: Connection refused") */
+        pthread_mutex_lock(&p->mu);
+        if (p->last_err[0] && ql_monotonic_us() - p->last_err_us < 2 * (int64_t)p->timeout_ms * 1000) {
+            snprintf(why, sizeof why, "%s (last broker error: %s)", a->errmsg, p->last_err);
+            msg = why;
+        }
+        pthread_mutex_unlock(&p->mu);
+    }
+    a->done(a->arg, status, -1, msg);
     pthread_mutex_lock(&p->mu);
     if (status == 0) {
         p->st.appends++;
@@ -393,10 +407,12 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     (void)rk;
-    if (err == RD_KAFKA_RESP_ERR__FATAL) {
-        kproducer_t *p = opaque;
-        atomic_store(&p->fatal, 1);
-    }
+    kproducer_t *p = opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) atomic_store(&p->fatal, 1);
+    pthread_mutex_lock(&p->mu);
+    snprintf(p->last_err, sizeof p->last_err, "%s", reason);
+    p->last_err_us = ql_monotonic_us();
+    pthread_mutex_unlock(&p->mu);
     say("%s: %s", rd_kafka_err2name(err), reason);
 }
 

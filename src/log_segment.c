@@ -67,7 +67,9 @@
  *    preparing leaves a partial one; it never was a segment) → list
  *    segments → delete a last segment that holds no valid record (a roll,
  *    then a crash before its first commit: nothing in it was acknowledged),
- *    repeatedly → scan the LAST segment from its start, checking length,
+ *    repeatedly — unless head's durable_end is past its base (then records
+ *    in it were acknowledged: it is damage, kept and cut below, loudly) →
+ *    scan the LAST segment from its start, checking length,
  *    CRC and consecutive offsets → any non-zero byte after the valid prefix
  *    is a torn write: cut it (truncate when it reaches EOF, else overwrite
  *    with zeros, so no stale frame can ever line up behind later records),
@@ -761,6 +763,19 @@ static struct timespec abs_deadline(int64_t from_now_us)
     return ts;
 }
 
+/* With mu held and `committing` set by the caller: swaps the pending batch
+ * out, commits it with mu released (appends keep queueing into the other
+ * batch meanwhile), and clears `committing` with mu held again. */
+static void commit_pending_locked(seglog_t *l)
+{
+    batch_t *b = l->pending;
+    l->pending = b == &l->b[0] ? &l->b[1] : &l->b[0];
+    pthread_mutex_unlock(&l->mu);
+    commit_batch(l, b);
+    pthread_mutex_lock(&l->mu);
+    l->committing = 0;
+}
+
 /* Called with mu held, pending non-empty. Under load, clients whose appends
  * the last commit acknowledged come back within a short turnaround; waiting
  * that long (at most half the last commit's time, and linger_max_us) lets
@@ -805,12 +820,7 @@ static void *writer_main(void *arg)
         if (l->pending->nw == 0) break; /* closing and drained */
         l->committing = 1;
         linger(l);
-        batch_t *b = l->pending;
-        l->pending = b == &l->b[0] ? &l->b[1] : &l->b[0];
-        pthread_mutex_unlock(&l->mu);
-        commit_batch(l, b);
-        pthread_mutex_lock(&l->mu);
-        l->committing = 0;
+        commit_pending_locked(l);
     }
     pthread_mutex_unlock(&l->mu);
     return NULL;
@@ -862,15 +872,27 @@ static int enqueue_locked(seglog_t *l, const ql_log_msg_t *msgs, size_t n, size_
     return 0;
 }
 
-static int seg_append(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_done_fn done, void *arg)
+/* Both append entry points. `may_commit` 0 (ql_log_append): queue it, wake
+ * an idle writer. 1 (ql_log_append_commit): if no commit is running, this
+ * thread commits everything pending before returning; if one is, the append
+ * is queued and whoever commits next takes it (an inline committer signals
+ * the writer when it is done and something is pending). */
+static int append(seglog_t *l, const ql_log_msg_t *msgs, size_t n, ql_log_done_fn done, void *arg, int may_commit)
 {
-    seglog_t *l = (seglog_t *)log;
     size_t total;
     int rc = check_append(l, msgs, n, done, &total), wake;
     if (rc) return rc;
     pthread_mutex_lock(&l->mu);
     rc = enqueue_locked(l, msgs, n, total, done, arg, &wake);
-    if (rc == 0 && l->writer_idle) {
+    if (rc == 0 && may_commit) {
+        if (!l->committing) {
+            /* nobody is committing: this thread does it, for everything
+             * pending (the writer thread waits while `committing` is set) */
+            l->committing = 1;
+            commit_pending_locked(l);
+            wake = l->pending->nw > 0 || l->closing; /* what arrived meanwhile: the writer's */
+        }
+    } else if (rc == 0 && l->writer_idle) {
         wake = 1;
         l->writer_idle = 0; /* one signal per batch */
     }
@@ -879,33 +901,15 @@ static int seg_append(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_
     return rc;
 }
 
+static int seg_append(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_done_fn done, void *arg)
+{
+    return append((seglog_t *)log, msgs, n, done, arg, 0);
+}
+
 int ql_log_append_commit(ql_log_t *log, const ql_log_msg_t *msgs, size_t n, ql_log_done_fn done, void *arg)
 {
     if (log->ops != &seg_ops) return ql_log_append(log, msgs, n, done, arg);
-    seglog_t *l = (seglog_t *)log;
-    size_t total;
-    int rc = check_append(l, msgs, n, done, &total), wake;
-    if (rc) return rc;
-    pthread_mutex_lock(&l->mu);
-    rc = enqueue_locked(l, msgs, n, total, done, arg, &wake);
-    /* Another thread committing: this append is queued; whoever commits
-     * next takes it (an inline committer signals the writer when it is done
-     * and something is pending). */
-    if (rc == 0 && !l->committing) {
-        /* nobody is committing: this thread does it, for everything pending
-         * (the writer thread waits while `committing` is set) */
-        l->committing = 1;
-        batch_t *b = l->pending;
-        l->pending = b == &l->b[0] ? &l->b[1] : &l->b[0];
-        pthread_mutex_unlock(&l->mu);
-        commit_batch(l, b);
-        pthread_mutex_lock(&l->mu);
-        l->committing = 0;
-        wake = l->pending->nw > 0 || l->closing; /* what arrived meanwhile: the writer's */
-    }
-    pthread_mutex_unlock(&l->mu);
-    if (wake) pthread_cond_signal(&l->cv);
-    return rc;
+    return append((seglog_t *)log, msgs, n, done, arg, 1);
 }
 
 static void seg_stats(ql_log_t *log, ql_log_stats_t *out)
@@ -1043,7 +1047,11 @@ static int recover(seglog_t *l, char *err, size_t errlen)
         if (valid > 0 || n == 1) break;
         /* No valid record: a roll, then a crash before the first commit in it
          * (nothing there was acknowledged). Drop it and recover the one
-         * before, so the offsets in the names stay truthful. */
+         * before, so the offsets in the names stay truthful. Unless head
+         * says records of it were durable: then it is damage, not a torn
+         * first write, and it is cut below like any torn tail, loudly. */
+        if (memcmp(l->head->magic, HEAD_MAGIC, 8) == 0 && l->head->durable_end > l->seg_base) break;
+        size_t garbage = r == 1 ? 0 : end_of_nonzero(map, size);
         if (map) munmap(map, maplen);
         map = NULL;
         close(l->fd);
@@ -1053,6 +1061,9 @@ static int recover(seglog_t *l, char *err, size_t errlen)
             ql_err(err, errlen, "cannot remove empty segment '%s': %s", path, strerror(errno));
             goto out;
         }
+        if (garbage && !l->quiet)
+            fprintf(stderr, "questlog: log: removed %s: no valid record in it, %zu bytes of a torn first write (%s)\n",
+                    path, garbage, why);
         n--;
     }
     seg_path(path, sizeof path, l->dir, l->seg_base);

@@ -48,4 +48,19 @@ ok $? "kcat -C reads exactly the acknowledged events, fields intact"
 kcat -C -b "$BOOT" -t events -o beginning -e -q -f '%k %p\n' 2>/dev/null 3>&- | sort | uniq -c | awk '{print $1, $2}' > "$tmpdir/keys"
 is "$(cat "$tmpdir/keys")" "2 127.0.0.1:$port
 20 user1.comcast.com" "message keys: Host of each request, one partition per key (kcat -f '%k')"
+
+# Brokers that cannot be reached: the 503 says why, not only "timed out"
+# (-X message.timeout.ms sets the delivery timeout).
+dport="$(free_port)"
+"$QL" serve --kafka "127.0.0.1:$(free_port)" --listen "127.0.0.1:$dport" --data "$tmpdir/dead" \
+    -X message.timeout.ms=1000 > /dev/null 2> "$tmpdir/dead.err" 3>&- &
+dpid=$!
+_bg_pids+=($dpid)
+wait_port "$dport"
+body="$(curl -s -w ' %{http_code}' "http://127.0.0.1:$dport/purchase_a_sword")"
+case "$body" in *"timed out (last broker error: "*"Connection refused"*" 503") r=0 ;; *) r=1 ;; esac
+ok $r "unreachable brokers: 503 naming the broker error: $(echo "$body" | head -c 200)"
+kill -INT "$dpid"
+wait "$dpid"
+is "$?" 0 "… and SIGINT still exits 0"
 done_testing

@@ -572,6 +572,19 @@ static void test_crash_during_prealloc(void)
     int bad;
     is_int(read_all(dir, 0, &bad), n + 3, "every record reads back");
     ok(!bad, "dense and in order");
+
+    /* Damage, not a torn first write: the first record of the last segment
+     * goes bad although head says it was durable. The segment is kept and
+     * cut like a torn tail, with the warning about lost durable records. */
+    flip_byte(seg, 12);
+    log = open_capture(dir, msg, sizeof msg);
+    ql_log_stats_t st2;
+    ql_log_stats(log, &st2);
+    ql_log_close(log);
+    ok(access(seg, F_OK) == 0 && strstr(msg, "bytes of torn tail") && strstr(msg, "WARNING"),
+       "a record-less last segment that head said was durable is kept, cut and warned about");
+    if (!strstr(msg, "WARNING")) diag("stderr: %s", msg);
+    is_int(st2.end_offset, base, "the log ends at that segment's base");
 }
 
 /* ---- durable-only reading ------------------------------------------------ */
