@@ -222,8 +222,7 @@ int ql_cmd_describe(int argc, char **argv)
     ql_vtab_table_t *tab = NULL;
     char err[1024];
     char *sql = NULL;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, QL_COMMON_SHORTOPTS "f:w:", longopts, NULL)) != -1) {
+    while ((opt = ql_cli_next(&o, "describe", argc, argv, "f:w:", longopts)) != -1) {
         switch (opt) {
         case 'f':
             if (ql_sqlout_parse_format(optarg, &fmt) < 0) {
@@ -232,22 +231,15 @@ int ql_cmd_describe(int argc, char **argv)
             }
             break;
         case 'w': where = optarg; break;
-        default: {
-            int r = ql_cli_common(&o, opt, optarg, "describe");
-            if (r < 0) return 2;
-            if (r == 0) { fputs(usage, stderr); return 2; }
-        }
+        default: return 2;   /* ql_cli_next said why */
         }
     }
-    if (o.help) {
-        printf("%s\n%s", usage, ql_cli_common_help);
-        return 0;
-    }
-    if (optind != argc - 1) {
-        fputs(usage, stderr);
+    int end = ql_cli_end_operands(&o, "describe", usage, argc, 1, "no table given");
+    if (end >= 0) return end;
+    if (optind + 1 < argc) {
+        fprintf(stderr, "questlog describe: unexpected argument '%s' (one table at a time)\n", argv[optind + 1]);
         return 2;
     }
-    ql_cli_finish(&o);
     const char *name = argv[optind];
     if (strchr(name, '/') || name[0] == '.') {
         fprintf(stderr, "questlog describe: bad table name '%s'\n", name);

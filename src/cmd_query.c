@@ -48,8 +48,7 @@ int ql_cmd_query(int argc, char **argv)
     sqlite3 *db = NULL;
     char *sql = NULL;
     char err[1024];
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, QL_COMMON_SHORTOPTS "f:", longopts, NULL)) != -1) {
+    while ((opt = ql_cli_next(&o, "query", argc, argv, "f:", longopts)) != -1) {
         switch (opt) {
         case 'f':
             if (ql_sqlout_parse_format(optarg, &fmt) < 0) {
@@ -60,18 +59,12 @@ int ql_cmd_query(int argc, char **argv)
         case OPT_STATS: stats = 1; break;
         case OPT_TIMER: timer = 1; break;
         case OPT_WIDTH: width = atoi(optarg); break;
-        default: {
-            int r = ql_cli_common(&o, opt, optarg, "query");
-            if (r < 0) return 2;
-            if (r == 0) { fputs(usage, stderr); return 2; }
-        }
+        default: return 2;   /* ql_cli_next said why */
         }
     }
-    if (o.help) {
-        printf("%s\n%s", usage, ql_cli_common_help);
-        return 0;
-    }
-    ql_cli_finish(&o);
+    /* no operand: the SQL comes from stdin */
+    int end = ql_cli_end_operands(&o, "query", usage, argc, 0, NULL);
+    if (end >= 0) return end;
     if (optind < argc) {
         ql_buf_t b = QL_BUF_INIT;
         for (int i = optind; i < argc; i++) {

@@ -37,8 +37,7 @@ int ql_cmd_tables(int argc, char **argv)
     sqlite3 *db = NULL;
     sqlite3_stmt *ins = NULL, *st = NULL;
     char err[1024];
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, QL_COMMON_SHORTOPTS "f:s", longopts, NULL)) != -1) {
+    while ((opt = ql_cli_next(&o, "tables", argc, argv, "f:s", longopts)) != -1) {
         switch (opt) {
         case 'f':
             if (ql_sqlout_parse_format(optarg, &fmt) < 0) {
@@ -47,19 +46,11 @@ int ql_cmd_tables(int argc, char **argv)
             }
             break;
         case 's': schema = 1; break;
-        default: {
-            int r = ql_cli_common(&o, opt, optarg, "tables");
-            if (r < 0) return 2;
-            if (r == 0) { fputs(usage, stderr); return 2; }
-        }
+        default: return 2;   /* ql_cli_next said why */
         }
     }
-    if (o.help) {
-        printf("%s\n%s", usage, ql_cli_common_help);
-        return 0;
-    }
-    if (optind != argc) { fputs(usage, stderr); return 2; }
-    ql_cli_finish(&o);
+    int end = ql_cli_end_no_operands(&o, "tables", usage, argc, argv);
+    if (end >= 0) return end;
     if (ql_vtab_list_tables(o.lake_dir, &names, &n, err, sizeof err) < 0) {
         fprintf(stderr, "questlog tables: %s\n", err);
         return 1;
