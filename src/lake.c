@@ -839,6 +839,34 @@ int ql_lake_write_marker(const char *lake_dir, const char *table, int32_t partit
 
 /* ---- partition claims (several loaders on one lake) -------------------------- */
 
+/* flock(LOCK_EX) on a claim file, saying on stderr every 10 s whom it is
+ * waiting for: the holder is another loader committing a batch of the
+ * partition (seconds at most) — or a stopped or hung one, which only the
+ * user can see to. Returns 0 with the lock held, or -1 (err set). */
+static int lock_claim_waiting(int fd, int32_t partition, const char *path, char *err, size_t errlen)
+{
+    int64_t start = ql_monotonic_us(), next_note = start + 10 * 1000000ll;
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return ql_err(err, errlen, "cannot lock '%s': %s", path, strerror(errno));
+        int64_t now = ql_monotonic_us();
+        if (now >= next_note) {
+            char holder[64] = "";
+            ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
+            long pid = n > 0 ? strtol(holder, NULL, 10) : 0;
+            char who[48] = "another process";
+            if (pid > 0) snprintf(who, sizeof who, "loader pid %ld", pid);
+            fprintf(stderr,
+                    "questlog: waiting %.0f s for partition %d's claim in the lake, held by %s "
+                    "(a stopped or hung loader on this lake keeps it: resume or stop that process)\n",
+                    (double)(now - start) / 1e6, (int)partition, who);
+            next_note = now + 10 * 1000000ll;
+        }
+        usleep(20 * 1000);
+    }
+    return 0;
+}
+
 int ql_lake_claim_take(const char *lake_dir, int32_t partition, ql_lake_claim_t *c, char *err, size_t errlen)
 {
     static unsigned long seq;
@@ -851,10 +879,9 @@ int ql_lake_claim_take(const char *lake_dir, int32_t partition, ql_lake_claim_t 
         return ql_err(err, errlen, "path too long");
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return ql_err(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-    if (flock(fd, LOCK_EX) != 0) {
-        int e = errno;
+    if (lock_claim_waiting(fd, partition, path, err, errlen)) {
         close(fd);
-        return ql_err(err, errlen, "cannot lock '%s': %s", path, strerror(e));
+        return -1;
     }
     uint64_t rnd = 0;
     if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) rnd = (uint64_t)ql_now_us();

@@ -116,8 +116,9 @@ typedef struct ql_lake_claim {
     char token[64];    /* "PID RANDOM SEQ\n" */
 } ql_lake_claim_t;
 
-/* Opens the claim file, takes its flock (blocking: another loader may be
- * committing) and writes a new token. Returns 0 WITH THE LOCK HELD: read the
+/* Opens the claim file, takes its flock (waiting: another loader may be
+ * committing; every 10 s of waiting says on stderr which pid holds it) and
+ * writes a new token. Returns 0 WITH THE LOCK HELD: read the
  * partition's record (ql_lake_read_record) now, then ql_lake_claim_unlock. */
 int  ql_lake_claim_take(const char *lake_dir, int32_t partition, ql_lake_claim_t *c, char *err, size_t errlen);
 /* Takes the flock and checks the token: 0 = still ours (lock held: commit,
