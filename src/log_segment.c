@@ -462,26 +462,6 @@ static void fail_msg(seglog_t *l, int e, const char *what, char *err, size_t err
              strerror(e));
 }
 
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t at)
-{
-    const unsigned char *p = buf;
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, (off_t)at);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        if (n == 0) {
-            errno = ENOSPC;
-            return -1;
-        }
-        p += n;
-        at += (uint64_t)n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static const unsigned char zeros64k[64 << 10];
 
 /* Overwrites [at, at+len) of fd with zeros. 0 or -1 (errno). */
@@ -489,7 +469,7 @@ static int zero_range(int fd, uint64_t at, uint64_t len)
 {
     while (len > 0) {
         size_t n = len > sizeof zeros64k ? sizeof zeros64k : (size_t)len;
-        if (pwrite_all(fd, zeros64k, n, at) != 0) return -1;
+        if (ql_pwrite_all(fd, zeros64k, n, at) != 0) return -1;
         at += n;
         len -= n;
     }
@@ -541,7 +521,7 @@ static int prealloc_file(seglog_t *l)
             break;
         }
         size_t n = l->segment_bytes - at < PREP_CHUNK ? (size_t)(l->segment_bytes - at) : PREP_CHUNK;
-        rc = pwrite_all(fd, z, n, at);
+        rc = ql_pwrite_all(fd, z, n, at);
         if (rc == 0 && n == PREP_CHUNK) {
             /* write this step back now (not in one burst at the fsync), then
              * give the disk to the commits for a moment */
@@ -652,7 +632,7 @@ static int write_chunk(seglog_t *l, unsigned char *p, size_t len, size_t nrec, i
     }
     int64_t t0 = ql_monotonic_us();
     const char *what = "writing";
-    int rc = pwrite_all(l->fd, p, len, l->seg_size);
+    int rc = ql_pwrite_all(l->fd, p, len, l->seg_size);
     if (rc == 0) {
         what = "fdatasync of";
         rc = fdatasync(l->fd);

@@ -362,11 +362,12 @@ int ql_fsync_dir(const char *dir, char *err, size_t errlen)
     return 0;
 }
 
-int ql_write_all(int fd, const void *buf, size_t len)
+/* write(2) (at < 0) or pwrite(2) at offset `at` until all of buf is out. */
+static int write_fully(int fd, const void *buf, size_t len, int64_t at)
 {
     const char *p = buf;
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = at < 0 ? write(fd, p, len) : pwrite(fd, p, len, (off_t)at);
         if (n < 0) {
             if (errno == EINTR) continue;
             return -1;
@@ -376,9 +377,24 @@ int ql_write_all(int fd, const void *buf, size_t len)
             return -1;
         }
         p += n;
+        if (at >= 0) at += n;
         len -= (size_t)n;
     }
     return 0;
+}
+
+int ql_write_all(int fd, const void *buf, size_t len)
+{
+    return write_fully(fd, buf, len, -1);
+}
+
+int ql_pwrite_all(int fd, const void *buf, size_t len, uint64_t at)
+{
+    if (at > INT64_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    return write_fully(fd, buf, len, (int64_t)at);
 }
 
 int ql_write_file_atomic(const char *path, const void *buf, size_t len, char *err, size_t errlen)

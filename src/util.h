@@ -82,6 +82,8 @@ int  ql_mkdir_p(const char *path, char *err, size_t errlen);       /* mkdir -p *
 int  ql_fsync_dir(const char *dir, char *err, size_t errlen);      /* fsync a directory */
 /* write(2) all of buf, retrying on EINTR and short writes; -1 with errno set. */
 int  ql_write_all(int fd, const void *buf, size_t len);
+/* The same with pwrite(2) at file offset `at` (the file offset is untouched). */
+int  ql_pwrite_all(int fd, const void *buf, size_t len, uint64_t at);
 /* Durable replace: write `path`.tmp, fsync, rename over `path`, fsync dir. */
 int  ql_write_file_atomic(const char *path, const void *buf, size_t len, char *err, size_t errlen);
 /* Reads a whole file into *out (NUL-terminated, caller frees). */
