@@ -1217,6 +1217,16 @@ static void pf_quiesce(pq_cursor_t *cur, int ncols)
     cur->pf->file = -1;
 }
 
+/* Frees a helper that is not running (joined, or never started). */
+static void pf_destroy(prefetch_t *p)
+{
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->data);
+    free(p->loaded);
+    free(p);
+}
+
 static void pf_free(pq_cursor_t *cur, int ncols)
 {
     prefetch_t *p = cur->pf;
@@ -1227,11 +1237,7 @@ static void pf_free(pq_cursor_t *cur, int ncols)
     pthread_mutex_unlock(&p->mu);
     pthread_join(p->th, NULL);
     pf_discard(p, ncols);
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
-    free(p->data);
-    free(p->loaded);
-    free(p);
+    pf_destroy(p);
     cur->pf = NULL;
 }
 
@@ -1249,11 +1255,7 @@ static void pf_start(pq_cursor_t *cur, const ql_vtab_table_t *t, int file, int r
         pthread_mutex_init(&p->mu, NULL);
         pthread_cond_init(&p->cv, NULL);
         if (pthread_create(&p->th, NULL, pf_main, p) != 0) {
-            pthread_mutex_destroy(&p->mu);
-            pthread_cond_destroy(&p->cv);
-            free(p->data);
-            free(p->loaded);
-            free(p);
+            pf_destroy(p);
             return;
         }
         cur->pf = p;
