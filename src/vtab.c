@@ -2046,12 +2046,21 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
     pq_cursor_t *cur = (pq_cursor_t *)base;
     if (cur->grouped && !cur->eof && c >= 0 && c < ((pq_vtab_t *)base->pVtab)->t->ncols) {
         int k = cur->keypos[c];
-        if (k >= 0 && cur->gkey[k].kind == 3 && cur->gpin != PIN_NO &&
-            ((pq_vtab_t *)base->pVtab)->t->cols[c].type == QL_PQ_STRING)
-            sqlite3_result_text(ctx, cur->gkey[k].s, (int)cur->gkey[k].n, SQLITE_STATIC);
-        else
-            return column_slow(cur, ctx, c);
-        return SQLITE_OK;
+        if (k >= 0) {
+            if (cur->gkey[k].kind == 3 && cur->gpin != PIN_NO &&
+                ((pq_vtab_t *)base->pVtab)->t->cols[c].type == QL_PQ_STRING) {
+                sqlite3_result_text(ctx, cur->gkey[k].s, (int)cur->gkey[k].n, SQLITE_STATIC);
+                return SQLITE_OK;
+            }
+        } else if (cur->ecols && cur->ecols[c].kind) {   /* a gathered column: numbers here */
+            const ecol_t *e = &cur->ecols[c];
+            switch (e->kind[cur->pos]) {
+            case EK_INT: sqlite3_result_int64(ctx, e->v[cur->pos].i); return SQLITE_OK;
+            case EK_REAL: sqlite3_result_double(ctx, e->v[cur->pos].d); return SQLITE_OK;
+            case EK_NULL: return SQLITE_OK;
+            default: break;
+            }
+        }
     }
     return column_slow(cur, ctx, c);
 }
