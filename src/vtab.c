@@ -2033,7 +2033,8 @@ static int pq_eof(sqlite3_vtab_cursor *base)
     return ((pq_cursor_t *)base)->eof;
 }
 
-static int column_slow(pq_cursor_t *cur, sqlite3_context *ctx, int c);
+/* kept out of line so that pq_column's short path needs no stack frame */
+static int column_slow(pq_cursor_t *cur, sqlite3_context *ctx, int c) __attribute__((noinline));
 
 /* xColumn. SQLite calls it once per row for a grouped scan's key column (to
  * compare with the previous row's), so that case is kept short: a pinned
@@ -2115,12 +2116,14 @@ static int column_slow(pq_cursor_t *cur, sqlite3_context *ctx, int c)
         if (v) sqlite3_result_text(ctx, v, -1, SQLITE_STATIC);
         return SQLITE_OK;
     }
-    int rc = load_col(cur, c);
-    if (rc != SQLITE_OK) {
-        sqlite3_result_error(ctx, vt->base.zErrMsg ? vt->base.zErrMsg : "decode error", -1);
-        return rc;
+    if (!cur->loaded[c]) {   /* (checked here first: load_col is a call with a frame) */
+        int rc = load_col(cur, c);
+        if (rc != SQLITE_OK) {
+            sqlite3_result_error(ctx, vt->base.zErrMsg ? vt->base.zErrMsg : "decode error", -1);
+            return rc;
+        }
+        if (!cur->loaded[c]) return SQLITE_OK;   /* column absent from this file: NULL */
     }
-    if (!cur->loaded[c]) return SQLITE_OK;   /* column absent from this file: NULL */
     const ql_pq_column_data_t *d = &cur->data[c];
     gval_t v;
     cell_get(d, cur->row, &v);
