@@ -6,7 +6,8 @@
 # DuckDB-written lake if import is unavailable (LAKE_WRITER=duckdb forces it).
 #
 # questlog: wall and CPU (user+sys) time of the whole `questlog query` process
-# (start-up, footer parsing, scan, output written as CSV); and
+# (start-up, footer parsing, scan, output written as CSV), as bash's `time`
+# reports them for the child it started; and
 # the statement time the same runs print with --timer (lake opening, the used
 # tables' files listed and footers read, prepare, scan, CSV written — no
 # process start-up), the like-for-like figure for DuckDB's (whose statement
@@ -82,16 +83,15 @@ read -r ready <&"${DUCK[0]}"
 # One run of query i on each side, DuckDB first, then questlog; appends
 # "wall cpu" to $W/duck.i and "wall stmt cpu" (seconds) to $W/ql.i.
 run_pair() {
-    local i="$1" dw dc s e
+    local i="$1" dw dc TIMEFORMAT='%4R %4U %4S'
     echo "$i" >&"${DUCK[1]}"
     read -r dw dc <&"${DUCK[0]}"
     echo "$dw $dc" >> "$W/duck.$i"
-    s=$(date +%s%N)
-    /usr/bin/time -f "%U %S" -o "$W/time" "$QL" query --lake "$LAKE" --timer --format csv "${qs[$i]}" \
-        > "$W/out.csv" 2> "$W/timer"
-    e=$(date +%s%N)
-    echo "$(( (e - s) / 1000 )) $(awk '/^time: / { print $2 }' "$W/timer") $(awk '{ print $1 + $2 }' "$W/time")" |
-        awk '{ printf "%.4f %.4f %.4f\n", $1 / 1e6, $2, $3 }' >> "$W/ql.$i"
+    # bash's own `time` (wall, user, sys of the child it waits for): no
+    # helper process (date, /usr/bin/time) inside the measured interval
+    { time "$QL" query --lake "$LAKE" --timer --format csv "${qs[$i]}" > "$W/out.csv" 2> "$W/timer"; } 2> "$W/time"
+    echo "$(awk '{ print $1 }' "$W/time") $(awk '/^time: / { print $2 }' "$W/timer") $(awk '{ print $2 + $3 }' "$W/time")" |
+        awk '{ printf "%.4f %.4f %.4f\n", $1, $2, $3 }' >> "$W/ql.$i"
     rows[$i]=$(( $(wc -l < "$W/out.csv") - 1 ))
 }
 # median of column $2 of file $1
@@ -126,5 +126,5 @@ echo " \`questlog query\` process (exec, start-up, footers, scan, CSV to a file)
 echo " run's own --timer: opening the lake (listing it; the files and footers of the tables the"
 echo " statement names) to the last CSV row written, i.e. without process start-up; DuckDB = the"
 echo " statement (COPY … TO /dev/null, CSV) in a warm process, 2 threads — stmt/D is the like-for-like"
-echo " ratio. CPU = user+sys of the questlog process (both its threads; 10 ms resolution) / of DuckDB's"
+echo " ratio. CPU = user+sys of the questlog process (both its threads) / of DuckDB's"
 echo " process during the statement. The machine is shared: wall times are noisy, CPU times less so)"
