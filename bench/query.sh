@@ -6,14 +6,17 @@
 # DuckDB-written lake if import is unavailable (LAKE_WRITER=duckdb forces it).
 #
 # questlog: wall and CPU (user+sys) time of the whole `questlog query` process
-# (start-up, footer parsing, scan, output written as CSV), best of R runs; and
+# (start-up, footer parsing, scan, output written as CSV), as bash's `time`
+# reports them for the child it started; and
 # the statement time the same runs print with --timer (lake opening, the used
 # tables' files listed and footers read, prepare, scan, CSV written — no
 # process start-up), the like-for-like figure for DuckDB's (whose statement
 # also lists its files and reads their footers).
 # DuckDB: wall and CPU time of the statement inside one warm node process (no
-# start-up), `COPY (query) TO '/dev/null' (FORMAT csv)`, best of R, 2 threads.
-# The machine is shared: wall figures are noisy.
+# start-up), `COPY (query) TO '/dev/null' (FORMAT csv)`, 2 threads.
+# After one warm-up run of each, R rounds run every query once on each side
+# (DuckDB, then questlog), and the medians are shown, with the load average
+# at the start and the end. The machine is shared: wall figures are noisy.
 #
 #   bash bench/query.sh            N=200000 bash bench/query.sh     R=5 …
 #   KEEP_LAKE=/tmp/qlake bash bench/query.sh   (reuse the lake between runs)
@@ -54,58 +57,74 @@ qs=(
   "select sword_type, count(*) as n, avg(price) as p from purchases where timestamp >= '2026-11-22T00:00:00Z' group by sword_type"
 )
 
-# DuckDB: one warm process; views with the table names over the same files.
-duck_times="$(cd "$ROOT/tests/interop" && LAKE="$LAKE" R="$R" node --input-type=module -e '
+# DuckDB: one warm node process (a coprocess) with views named like the
+# tables over the same files; it runs query i when told "i" on its stdin and
+# answers "wall cpu" (seconds) of that one statement.
+coproc DUCK { cd "$ROOT/tests/interop" && LAKE="$LAKE" exec node --input-type=module -e '
 import { DuckDBInstance } from "@duckdb/node-api";
+import { createInterface } from "node:readline";
 const db = await DuckDBInstance.create(":memory:", { threads: "2" });
 const c = await db.connect();
 await c.run("SET TimeZone=\x27UTC\x27");
 for (const t of ["extracted_events", "purchases", "join_guilds", "default_hits"])
   await c.run(`CREATE VIEW ${t} AS SELECT * FROM read_parquet(\x27${process.env.LAKE}/${t}/*/*.parquet\x27, hive_partitioning=true, union_by_name=true)`);
 const qs = JSON.parse(process.argv[1]);
-for (const q of qs) {
-  let best = Infinity, bestcpu = Infinity;
-  for (let i = 0; i < Number(process.env.R); i++) {
-    const t = performance.now(), u = process.cpuUsage();
-    await c.run(`COPY (${q}) TO \x27/dev/null\x27 (FORMAT csv)`);
-    const cu = process.cpuUsage(u);
-    best = Math.min(best, performance.now() - t);
-    bestcpu = Math.min(bestcpu, (cu.user + cu.system) / 1000);
-  }
-  console.log((best / 1000).toFixed(4) + " " + (bestcpu / 1000).toFixed(4));
-}' "$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "${qs[@]}")")"
-mapfile -t dl <<<"$duck_times"
+console.log("ready");
+for await (const line of createInterface({ input: process.stdin })) {
+  const q = qs[Number(line)];
+  const t = performance.now(), u = process.cpuUsage();
+  await c.run(`COPY (${q}) TO \x27/dev/null\x27 (FORMAT csv)`);
+  const cu = process.cpuUsage(u);
+  console.log(((performance.now() - t) / 1000).toFixed(4) + " " + ((cu.user + cu.system) / 1e6).toFixed(4));
+}' "$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "${qs[@]}")"; }
+read -r ready <&"${DUCK[0]}"
+[ "$ready" = ready ] || { echo "bench: DuckDB did not start" >&2; exit 1; }
+
+# One run of query i on each side, DuckDB first, then questlog; appends
+# "wall cpu" to $W/duck.i and "wall stmt cpu" (seconds) to $W/ql.i.
+run_pair() {
+    local i="$1" dw dc TIMEFORMAT='%4R %4U %4S'
+    echo "$i" >&"${DUCK[1]}"
+    read -r dw dc <&"${DUCK[0]}"
+    echo "$dw $dc" >> "$W/duck.$i"
+    # bash's own `time` (wall, user, sys of the child it waits for): no
+    # helper process (date, /usr/bin/time) inside the measured interval
+    { time "$QL" query --lake "$LAKE" --timer --format csv "${qs[$i]}" > "$W/out.csv" 2> "$W/timer"; } 2> "$W/time"
+    echo "$(awk '{ print $1 }' "$W/time") $(awk '/^time: / { print $2 }' "$W/timer") $(awk '{ print $2 + $3 }' "$W/time")" |
+        awk '{ printf "%.4f %.4f %.4f\n", $1, $2, $3 }' >> "$W/ql.$i"
+    rows[$i]=$(( $(wc -l < "$W/out.csv") - 1 ))
+}
+# median of column $2 of file $1
+med() { awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+declare -a rows
+for i in "${!qs[@]}"; do run_pair "$i"; rm -f "$W/duck.$i" "$W/ql.$i"; done   # warm-up, not counted
+# Interleaved: every round runs every query once on each side, so a burst of
+# load from the machine's other users hits both sides alike.
+for ((k = 0; k < R; k++)); do
+    for i in "${!qs[@]}"; do run_pair "$i"; done
+done
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
+eval "exec ${DUCK[1]}>&-"
+wait "$DUCK_PID" 2>/dev/null || true
 
 printf '\n%-28s %9s %9s %9s %7s %7s   %8s %8s %7s %9s\n' "query ($N events)" "ql proc" "ql stmt" "DuckDB" \
     "proc/D" "stmt/D" "ql CPU" "duck CPU" "CPU/D" "rows"
 for i in "${!qs[@]}"; do
-    best="" bestcpu="" beststmt=""
-    for ((k = 0; k < R; k++)); do
-        s=$(date +%s%N)
-        /usr/bin/time -f "%U %S" -o "$W/time" "$QL" query --lake "$LAKE" --timer --format csv "${qs[$i]}" \
-            > "$W/out.csv" 2> "$W/timer"
-        e=$(date +%s%N)
-        us=$(( (e - s) / 1000 ))
-        cpu=$(awk '{ printf "%d", ($1 + $2) * 1000000 }' "$W/time")
-        stmt=$(awk '/^time: / { printf "%d", $2 * 1000000 }' "$W/timer")
-        if [ -z "$best" ] || [ "$us" -lt "$best" ]; then best=$us; fi
-        if [ -z "$bestcpu" ] || [ "$cpu" -lt "$bestcpu" ]; then bestcpu=$cpu; fi
-        if [ -z "$beststmt" ] || [ "$stmt" -lt "$beststmt" ]; then beststmt=$stmt; fi
-    done
-    rows=$(( $(wc -l < "$W/out.csv") - 1 ))
-    read -r dwall dcpu <<<"${dl[$i]}"
-    qsec=$(echo "scale=4; $best / 1000000" | bc)
-    qstmt=$(echo "scale=4; $beststmt / 1000000" | bc)
-    qcpu=$(echo "scale=4; $bestcpu / 1000000" | bc)
+    qsec=$(med "$W/ql.$i" 1) qstmt=$(med "$W/ql.$i" 2) qcpu=$(med "$W/ql.$i" 3)
+    dwall=$(med "$W/duck.$i" 1) dcpu=$(med "$W/duck.$i" 2)
     printf '%-28s %9.3f %9.3f %9.3f %6.1fx %6.1fx   %8.3f %8.3f %6.1fx %9s\n' "${names[$i]}" "$qsec" "$qstmt" "$dwall" \
         "$(echo "scale=2; $qsec / $dwall" | bc)" "$(echo "scale=2; $qstmt / $dwall" | bc)" \
-        "$qcpu" "$dcpu" "$(echo "scale=2; $qcpu / ($dcpu + 0.0001)" | bc)" "$rows"
+        "$qcpu" "$dcpu" "$(echo "scale=2; $qcpu / ($dcpu + 0.0001)" | bc)" "${rows[$i]}"
 done
+echo "load average: $load0 at the start, $load1 at the end (2 cores)"
 echo
 "$QL" query --lake "$LAKE" --stats --format csv "${qs[4]}" 2>&1 >/dev/null | sed 's/^/skipping on the last query: /'
-echo "(seconds, best of $R each. ql proc = the whole \`questlog query\` process (exec, start-up, footers,"
-echo " scan, CSV to a file); ql stmt = the same run's own --timer: opening the lake (listing it; the files"
-echo " and footers of the tables the statement names) to the last CSV row written, i.e. without process"
-echo " start-up; DuckDB = the statement (COPY … TO /dev/null, CSV) in a warm process, 2 threads — stmt/D"
-echo " is the like-for-like ratio. CPU = user+sys of the questlog process (both its threads) / of DuckDB's"
+echo "(seconds, median of $R interleaved runs each, after one warm-up run. ql proc = the whole"
+echo " \`questlog query\` process (exec, start-up, footers, scan, CSV to a file); ql stmt = the same"
+echo " run's own --timer: opening the lake (listing it; the files and footers of the tables the"
+echo " statement names) to the last CSV row written, i.e. without process start-up; DuckDB = the"
+echo " statement (COPY … TO /dev/null, CSV) in a warm process, 2 threads — stmt/D is the like-for-like"
+echo " ratio. CPU = user+sys of the questlog process (both its threads) / of DuckDB's"
 echo " process during the statement. The machine is shared: wall times are noisy, CPU times less so)"

@@ -309,12 +309,17 @@ static int typed_token(ql_event_builder_t *b, ql_field_type_t t, const ql_json_t
 
 /* 1 if the name is an HTTP token (RFC 9110 tchar): h2o only passes those,
  * and anything else would not be a sensible column name. */
+/* RFC 9110 tchar: ALPHA / DIGIT / one of !#$%&'*+-.^_`|~ */
+static int is_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && c < 0x80 && memchr("!#$%&'*+-.^_`|~", c, 15));
+}
+
 static int is_token(const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c)) || c == 0 || c >= 0x80) return 0;
-    }
+    for (size_t i = 0; i < n; i++)
+        if (!is_tchar((unsigned char)s[i])) return 0;
     return n > 0;
 }
 
@@ -441,6 +446,36 @@ static int add_body(ql_event_builder_t *b, const ql_catalog_event_t *ev, const c
 
 /* ---- output ------------------------------------------------------------- */
 
+/* The hot path writes straight into `out`, reserved once for the worst
+ * case (every byte escaped as \u00XX): strings without anything to escape
+ * (nearly all) are copied with their quotes in place, the rest go through
+ * ql_json_write_string. `o` is the write position; `out->len` is only
+ * brought up to date around those calls and at the end. */
+#define LIT(o, s) (memcpy((o), (s), sizeof(s) - 1), (o) + sizeof(s) - 1)
+
+static int plain_json(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == '"' || c == '\\') return 0;
+    }
+    return 1;
+}
+
+static char *put_string(ql_buf_t *out, char *o, const char *s, size_t n)
+{
+    if (plain_json(s, n)) {
+        *o++ = '"';
+        memcpy(o, s, n);
+        o += n;
+        *o++ = '"';
+        return o;
+    }
+    out->len = (size_t)(o - out->data);
+    ql_json_write_string(out, s, n); /* within the reservation: no move */
+    return out->data + out->len;
+}
+
 static void emit(ql_event_builder_t *b, const ql_catalog_event_t *ev, int64_t now_us, ql_buf_t *out)
 {
     if (b->nspans == b->capspans) {
@@ -450,25 +485,37 @@ static void emit(ql_event_builder_t *b, const ql_catalog_event_t *ev, int64_t no
     ql_event_span_t *sp = &b->spans[b->nspans++];
     sp->type = ev;
     sp->off = out->len;
+    size_t name_len = strlen(ev->name), bound = 64 + QL_UUID_LEN + QL_RFC3339_LEN + 6 * name_len;
+    for (size_t i = 0; i < b->nf; i++) bound += 6 * (b->fields[i].klen + b->fields[i].vlen) + 8;
+    ql_buf_reserve(out, bound);
+    char *o = out->data + out->len;
+    o = LIT(o, "{\"event_type\":");
+    o = put_string(out, o, ev->name, name_len);
+    o = LIT(o, ",\"event_id\":\"");
     ql_uuidv7(now_us, sp->id);
+    memcpy(o, sp->id, QL_UUID_LEN - 1);
+    o += QL_UUID_LEN - 1;
+    o = LIT(o, "\",\"timestamp\":\"");
     char ts[QL_RFC3339_LEN];
     ql_rfc3339_format(now_us, ts);
-    ql_buf_puts(out, "{\"event_type\":");
-    ql_json_write_string(out, ev->name, strlen(ev->name));
-    ql_buf_puts(out, ",\"event_id\":\"");
-    ql_buf_append(out, sp->id, QL_UUID_LEN - 1);
-    ql_buf_puts(out, "\",\"timestamp\":\"");
-    ql_buf_append(out, ts, QL_RFC3339_LEN - 1);
-    ql_buf_putc(out, '"');
+    memcpy(o, ts, QL_RFC3339_LEN - 1);
+    o += QL_RFC3339_LEN - 1;
+    *o++ = '"';
     for (size_t i = 0; i < b->nf; i++) {
         const field_t *f = &b->fields[i];
-        ql_buf_putc(out, ',');
-        ql_json_write_string(out, b->arena.data + f->koff, f->klen);
-        ql_buf_putc(out, ':');
-        if (f->vkind == V_RAW) ql_json_write_string(out, b->arena.data + f->voff, f->vlen);
-        else ql_buf_append(out, b->arena.data + f->voff, f->vlen);
+        *o++ = ',';
+        o = put_string(out, o, b->arena.data + f->koff, f->klen);
+        *o++ = ':';
+        if (f->vkind == V_RAW) {
+            o = put_string(out, o, b->arena.data + f->voff, f->vlen);
+        } else {
+            memcpy(o, b->arena.data + f->voff, f->vlen);
+            o += f->vlen;
+        }
     }
-    ql_buf_putc(out, '}');
+    *o++ = '}';
+    *o = '\0';
+    out->len = (size_t)(o - out->data);
     sp->len = out->len - sp->off;
 }
 

@@ -86,12 +86,24 @@ static int rle_next_run(ql_pq_rle_t *r, const char **msg)
 }
 
 /* Values [0, k) of the current bit-packed run from bit r->bitpos on; -1 if
- * their bytes are missing (a truncated final run). Values whose 8-byte
- * window lies inside the run are read with one unaligned load each. */
+ * their bytes are missing (a truncated final run). Where an 8-byte window
+ * lies inside the run, one unaligned load gives the next 57 / bw values (after
+ * the shift by pos % 8 at least 57 of its bits are the run's), then one load
+ * per value; the last few bytes are read one by one. */
 #define RLE_BP_BODY(T)                                                            \
     size_t avail = (size_t)(r->bp_end - r->bp);                                   \
     uint64_t mask = ((uint64_t)1 << r->bw) - 1, pos = r->bitpos;                  \
     size_t i = 0;                                                                 \
+    size_t per = r->bw ? (size_t)(57 / r->bw) : 0;                                \
+    if (avail >= 8 && per > 1)                                                    \
+        while (i + per <= k && (pos >> 3) <= avail - 8) {                         \
+            uint64_t w;                                                           \
+            memcpy(&w, r->bp + (pos >> 3), 8);                                    \
+            w >>= pos & 7;                                                        \
+            for (size_t j = 0; j < per; j++, w >>= r->bw) out[i + j] = (T)(w & mask); \
+            i += per;                                                             \
+            pos += (uint64_t)per * (uint64_t)r->bw;                               \
+        }                                                                         \
     if (avail >= 8)                                                               \
         for (; i < k && (pos >> 3) <= avail - 8; i++, pos += (uint64_t)r->bw) {  \
             uint64_t w;                                                           \

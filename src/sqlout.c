@@ -194,21 +194,59 @@ out:
     return rc;
 }
 
+/* Inline appends for the per-cell CSV path (ql_buf_append/putc are calls into
+ * util.c; these only call it to grow). Same contract: data stays
+ * NUL-terminated. */
+static inline void buf_add(ql_buf_t *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) ql_buf_reserve(b, n);
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+static inline void buf_add1(ql_buf_t *b, char c) { buf_add(b, &c, 1); }
+
+/* Length of the longest prefix of s[0..n) free of the bytes that make a CSV
+ * field need quotes (comma, quote, CR, LF): 8 bytes at a time (a byte of
+ * x ^ c is zero where x holds c), the tail one by one. */
+static size_t csv_plain_prefix(const char *s, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, y = 0;
+        memcpy(&x, s + i, 8);
+        static const uint64_t specials[4] = {',' * 0x0101010101010101ull, '"' * 0x0101010101010101ull,
+                                             '\r' * 0x0101010101010101ull, '\n' * 0x0101010101010101ull};
+        for (int k = 0; k < 4; k++) {
+            uint64_t z = x ^ specials[k];
+            y |= (z - ones) & ~z & highs;
+        }
+        if (y) break;
+    }
+    for (; i < n; i++)
+        if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n') break;
+    return i;
+}
+
+/* Appends s[0..n) as one CSV field (RFC 4180: quoted, with doubled quotes,
+ * when it holds a comma, quote or line break). */
 static void csv_field(ql_buf_t *b, const char *s, size_t n)
 {
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n') break;
-    if (i == n) {
-        ql_buf_append(b, s, n);
+    if (csv_plain_prefix(s, n) == n) {
+        buf_add(b, s, n);
         return;
     }
-    ql_buf_putc(b, '"');
-    for (i = 0; i < n; i++) {
-        if (s[i] == '"') ql_buf_putc(b, '"');
-        ql_buf_putc(b, s[i]);
+    ql_buf_reserve(b, 2 * n + 2);
+    char *o = b->data + b->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"') *o++ = '"';
+        *o++ = s[i];
     }
-    ql_buf_putc(b, '"');
+    *o++ = '"';
+    *o = '\0';
+    b->len = (size_t)(o - b->data);
 }
 
 static void json_value(ql_buf_t *b, sqlite3_stmt *st, int c)
@@ -272,31 +310,38 @@ int ql_sqlout_write(sqlite3_stmt *st, FILE *out, ql_sqlout_format_t fmt, int wid
         for (int c = 0; c < nc; c++) {
             switch (fmt) {
             case QL_SQLOUT_CSV:
-                if (c) ql_buf_putc(&b, ',');
-                switch (sqlite3_column_type(st, c)) {
+                if (c) buf_add1(&b, ',');
+                /* The cell's value once, then its type, text and length from
+                 * it: each sqlite3_column_* call enters the connection's
+                 * mutex and checks for a malloc failure, three times per cell
+                 * otherwise. (Reading an "unprotected" value is safe here: the
+                 * statement's connection is only used by this thread, which
+                 * is inside no other SQLite call.) */
+                sqlite3_value *cv = sqlite3_column_value(st, c);
+                switch (sqlite3_value_type(cv)) {
                 case SQLITE_NULL: break;
                 case SQLITE_INTEGER: {
                     /* digits by hand: asking SQLite for the text converts
                      * (and allocates) per cell */
                     char tmp[24], *e = tmp + sizeof tmp, *q = e;
-                    sqlite3_int64 v = sqlite3_column_int64(st, c);
+                    sqlite3_int64 v = sqlite3_value_int64(cv);
                     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
                     do *--q = (char)('0' + u % 10); while ((u /= 10) != 0);
                     if (v < 0) *--q = '-';
-                    ql_buf_append(&b, q, (size_t)(e - q));
+                    buf_add(&b, q, (size_t)(e - q));
                     break;
                 }
                 case SQLITE_FLOAT: {
                     /* SQLite's own REAL-to-text rendering ("%!.15g"), without
                      * the allocation column_text makes for it per cell */
                     char tmp[64];
-                    sqlite3_snprintf(sizeof tmp, tmp, "%!.15g", sqlite3_column_double(st, c));
+                    sqlite3_snprintf(sizeof tmp, tmp, "%!.15g", sqlite3_value_double(cv));
                     ql_buf_puts(&b, tmp);
                     break;
                 }
                 default: {
-                    const char *s = (const char *)sqlite3_column_text(st, c);
-                    csv_field(&b, s ? s : "", (size_t)sqlite3_column_bytes(st, c));
+                    const char *s = (const char *)sqlite3_value_text(cv);
+                    csv_field(&b, s ? s : "", (size_t)sqlite3_value_bytes(cv));
                 }
                 }
                 break;
@@ -315,7 +360,7 @@ int ql_sqlout_write(sqlite3_stmt *st, FILE *out, ql_sqlout_format_t fmt, int wid
         }
         if (fmt == QL_SQLOUT_JSON) ql_buf_puts(&b, nc ? "}" : "{}");
         if (fmt == QL_SQLOUT_MD) ql_buf_puts(&b, " |");
-        ql_buf_putc(&b, '\n');
+        buf_add1(&b, '\n');
         if (b.len >= 65536) {
             fwrite(b.data, 1, b.len, out);
             ql_buf_reset(&b);

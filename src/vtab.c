@@ -427,6 +427,9 @@ typedef struct pq_cursor {
     int8_t  *keypos;                  /* per table column: its place in the key, or -1 */
     uint32_t *gperm, *gstart;         /* group id by rank; first output row by rank (+ end) */
     size_t   ngroups, grank;          /* groups; rank of the current row's group */
+    uint64_t gend;                    /* gstart[grank + 1]: first row of the next group */
+    const struct gval *gkey;          /* the current group's key values (gt->keys) */
+    uint8_t  gpin;                    /* and how its strings go to SQLite (gt->stat) */
 } pq_cursor_t;
 
 /* One value as SQLite will see it: kind 0 = NULL (NaN too: SQLite turns a
@@ -458,6 +461,17 @@ typedef struct ecol {
     evalue_t  *v;
     uint32_t  *len;   /* strings only */
 } ecol_t;
+
+/* Moves the grouped scan's current group forward to the one holding row
+ * pos (pos < norder) and caches what pq_column needs of it. */
+static void enter_group(pq_cursor_t *cur)
+{
+    while (cur->pos >= (int64_t)cur->gstart[cur->grank + 1]) cur->grank++;
+    cur->gend = cur->gstart[cur->grank + 1];
+    uint32_t g = cur->gperm[cur->grank];
+    cur->gkey = &cur->gt->keys[(size_t)g * (size_t)cur->gt->ng];
+    cur->gpin = cur->gt->stat[g];
+}
 
 /* idxStr: "<colUsed hex>;<col>:<op>,<col>:<op>,…|<gcol>a,<gcol>d,…" — the
  * constraints in argv order, then the GROUP BY/DISTINCT columns (a/d: the
@@ -1902,8 +1916,8 @@ static int build_groups(pq_cursor_t *cur)
     cur->norder = (int64_t)nrefs;
     cur->pos = 0;
     cur->grank = 0;
-    while (cur->grank < ngroups && cur->gstart[cur->grank + 1] == 0) cur->grank++;
     cur->eof = nrefs == 0;
+    if (!cur->eof) enter_group(cur);
 out:
     free(refs);
     free(rowg);
@@ -2008,8 +2022,7 @@ static int pq_next(sqlite3_vtab_cursor *base)
     pq_cursor_t *cur = (pq_cursor_t *)base;
     if (cur->grouped) {
         if (++cur->pos >= cur->norder) cur->eof = 1;
-        else
-            while (cur->pos >= (int64_t)cur->gstart[cur->grank + 1]) cur->grank++;
+        else if ((uint64_t)cur->pos >= cur->gend) enter_group(cur);
         return SQLITE_OK;
     }
     return advance(cur);
@@ -2020,16 +2033,48 @@ static int pq_eof(sqlite3_vtab_cursor *base)
     return ((pq_cursor_t *)base)->eof;
 }
 
+/* kept out of line so that pq_column's short path needs no stack frame */
+static int column_slow(pq_cursor_t *cur, sqlite3_context *ctx, int c) __attribute__((noinline));
+
+/* xColumn. SQLite calls it once per row for a grouped scan's key column (to
+ * compare with the previous row's), so that case is kept short: a pinned
+ * string goes to SQLite with its length. Without the length SQLite would run
+ * strlen per row to mark it NUL-terminated; a key's value reaches the output
+ * (where sqlite3_column_text then copies it once to add the NUL) only once
+ * per group. Everything else is column_slow. */
 static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
 {
     pq_cursor_t *cur = (pq_cursor_t *)base;
-    pq_vtab_t *vt = (pq_vtab_t *)base->pVtab;
+    if (cur->grouped && !cur->eof && c >= 0 && c < ((pq_vtab_t *)base->pVtab)->t->ncols) {
+        int k = cur->keypos[c];
+        if (k >= 0) {
+            if (cur->gkey[k].kind == 3 && cur->gpin != PIN_NO &&
+                ((pq_vtab_t *)base->pVtab)->t->cols[c].type == QL_PQ_STRING) {
+                sqlite3_result_text(ctx, cur->gkey[k].s, (int)cur->gkey[k].n, SQLITE_STATIC);
+                return SQLITE_OK;
+            }
+        } else if (cur->ecols && cur->ecols[c].kind) {   /* a gathered column: numbers here */
+            const ecol_t *e = &cur->ecols[c];
+            switch (e->kind[cur->pos]) {
+            case EK_INT: sqlite3_result_int64(ctx, e->v[cur->pos].i); return SQLITE_OK;
+            case EK_REAL: sqlite3_result_double(ctx, e->v[cur->pos].d); return SQLITE_OK;
+            case EK_NULL: return SQLITE_OK;
+            default: break;
+            }
+        }
+    }
+    return column_slow(cur, ctx, c);
+}
+
+static int column_slow(pq_cursor_t *cur, sqlite3_context *ctx, int c)
+{
+    pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
     ql_vtab_table_t *t = vt->t;
     if (c < 0 || c >= t->ncols || cur->eof) return SQLITE_OK;
     if (cur->grouped) {
-        if (cur->keypos[c] >= 0) {   /* a key column: its group's value */
-            uint32_t g = cur->gperm[cur->grank];
-            const gval_t *v = &cur->gt->keys[(size_t)g * (size_t)cur->gt->ng + (size_t)cur->keypos[c]];
+        int k = cur->keypos[c];
+        if (k >= 0) {   /* a key column: its group's value */
+            const gval_t *v = &cur->gkey[k];
             switch (v->kind) {
             case 1:
                 if (t->cols[c].type == QL_PQ_TIMESTAMP) {
@@ -2041,7 +2086,7 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
                 }
                 break;
             case 2: sqlite3_result_double(ctx, v->d); break;
-            case 3: result_bytes(ctx, t->cols[c].type == QL_PQ_BINARY, v->s, v->n, cur->gt->stat[g]); break;
+            case 3: result_bytes(ctx, t->cols[c].type == QL_PQ_BINARY, v->s, v->n, cur->gpin); break;
             }
             return SQLITE_OK;
         }
@@ -2071,12 +2116,14 @@ static int pq_column(sqlite3_vtab_cursor *base, sqlite3_context *ctx, int c)
         if (v) sqlite3_result_text(ctx, v, -1, SQLITE_STATIC);
         return SQLITE_OK;
     }
-    int rc = load_col(cur, c);
-    if (rc != SQLITE_OK) {
-        sqlite3_result_error(ctx, vt->base.zErrMsg ? vt->base.zErrMsg : "decode error", -1);
-        return rc;
+    if (!cur->loaded[c]) {   /* (checked here first: load_col is a call with a frame) */
+        int rc = load_col(cur, c);
+        if (rc != SQLITE_OK) {
+            sqlite3_result_error(ctx, vt->base.zErrMsg ? vt->base.zErrMsg : "decode error", -1);
+            return rc;
+        }
+        if (!cur->loaded[c]) return SQLITE_OK;   /* column absent from this file: NULL */
     }
-    if (!cur->loaded[c]) return SQLITE_OK;   /* column absent from this file: NULL */
     const ql_pq_column_data_t *d = &cur->data[c];
     gval_t v;
     cell_get(d, cur->row, &v);

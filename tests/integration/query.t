@@ -69,6 +69,12 @@ echo "$out" | grep -q "scanned 1, skipped 9"; ok $? "upper-bound timestamp filte
 # Output formats.
 out="$("$QL" query --lake "$LAKE" --format csv "select 'a,b' as x, 'say \"hi\"' as y, null as z, 1.5 as w")"
 is "$out" "$(printf 'x,y,z,w\n"a,b","say ""hi""",,1.5')" "csv: header, RFC 4180 quoting, NULL empty"
+# longer fields: the special byte in the first 8, past them, in the tail, or absent
+out="$("$QL" query --lake "$LAKE" --format csv "select 'abcdefghij,klm' as a, 'abcdefgh\"ijklmnopq' as b, \
+  'abcdefghijklmnop' || char(10) || 'x' as c, 'abcdefghijklmnopq' || char(13) as d, 'abc,defghijklmnop' as e, \
+  'abcdefghijklmnopqrstuvwxyz0123456789' as f, -42 as g")"
+is "$out" "$(printf 'a,b,c,d,e,f,g\n"abcdefghij,klm","abcdefgh""ijklmnopq","abcdefghijklmnop\nx","abcdefghijklmnopq\r","abc,defghijklmnop",abcdefghijklmnopqrstuvwxyz0123456789,-42')" \
+  "csv: quoting found anywhere in long fields"
 out="$("$QL" query --lake "$LAKE" "select event_type, count(*) as n from extracted_events group by 1 order by 1")"
 want='+--------------+-----+
 |    event_type|    n|

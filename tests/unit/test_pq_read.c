@@ -98,6 +98,42 @@ static void test_rle(void)
     ok(ql_pq_rle_get_u32(&r, v, 3, &msg) == 0 && v[2] == 7, "empty runs are skipped");
     ql_pq_rle_init(&r, h, 4, 3);
     ok(ql_pq_rle_get_u32(&r, v, 1, &msg) < 0, "only empty runs: error, no endless loop");
+    /* every bit width: a bit-packed run of 512 values (written bit by bit
+     * here), read back in pieces of odd sizes, whole and truncated */
+    int widths_ok = 1, trunc_ok = 1;
+    for (int bw = 1; bw <= 32; bw++) {
+        static uint8_t run[1 + 1 + 64 * 32];
+        static uint32_t want[512], got[512];
+        size_t nb = 64 * (size_t)bw;
+        memset(run, 0, sizeof run);
+        run[0] = (uint8_t)(((64 << 1 | 1) & 0x7f) | 0x80);   /* header: 64 groups of 8, bit-packed (varint) */
+        run[1] = (64 << 1 | 1) >> 7;
+        uint64_t x = 88172645463325252ull;
+        for (size_t i = 0; i < 512; i++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            want[i] = (uint32_t)(bw == 32 ? x : x & (((uint64_t)1 << bw) - 1));
+            for (int b = 0; b < bw; b++)
+                if (want[i] >> b & 1) run[2 + (i * (size_t)bw + (size_t)b) / 8] |= (uint8_t)(1u << ((i * (size_t)bw + (size_t)b) % 8));
+        }
+        ql_pq_rle_init(&r, run, 2 + nb, bw);
+        static const size_t pieces[] = {1, 7, 33, 100, 3, 368};
+        size_t at = 0;
+        for (size_t k = 0; k < QL_ARRAY_LEN(pieces) && widths_ok; k++) {
+            widths_ok = ql_pq_rle_get_u32(&r, got + at, pieces[k], &msg) == 0;
+            at += pieces[k];
+        }
+        widths_ok = widths_ok && at == 512 && memcmp(got, want, sizeof want) == 0;
+        if (!widths_ok) { diag("bit width %d", bw); break; }
+        /* cut inside the last value: the values before it decode, it does not */
+        size_t keep = (511 * (size_t)bw) / 8;   /* bytes before the last value's last one */
+        ql_pq_rle_init(&r, run, 2 + keep, bw);
+        size_t full = keep * 8 / (size_t)bw;
+        trunc_ok = trunc_ok && ql_pq_rle_get_u32(&r, got, full, &msg) == 0 && memcmp(got, want, full * 4) == 0 &&
+                   ql_pq_rle_get_u32(&r, got, 1, &msg) < 0;
+        if (!trunc_ok) { diag("truncated, bit width %d", bw); break; }
+    }
+    ok(widths_ok, "bit-packed runs of every width 1..32 decode, read in pieces");
+    ok(trunc_ok, "truncated bit-packed runs of every width: present values decode, the next fails");
 
     /* Round trip through the writer's encoder at every width. */
     int all = 1;

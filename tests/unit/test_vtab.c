@@ -234,6 +234,9 @@ int main(void)
         "select distinct Host from %s order by Host desc",
         "select d, max(n) from %s group by d order by d desc",
         "select timestamp, count(*) from %s where n < 12 group by timestamp order by timestamp desc",
+        /* a key column read per row by functions (its string comes without NUL) */
+        "select Host, sum(length(Host)), max(upper(Host)), count(*) from %s group by Host",
+        "select Host || '!', substr(Host, 2), instr(Host, '.'), count(*) from %s group by Host order by 1",
     };
     for (size_t i = 0; i < QL_ARRAY_LEN(groups); i++) {
         char q[512];
