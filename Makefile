@@ -32,6 +32,7 @@ LIBS     := -lh2o-evloop -lssl -lcrypto -lrdkafka -lsqlite3 -lzstd -lsnappy -lja
 # longer maps those libraries and binds ~3 300 of their symbols at each exec;
 # h2o, OpenSSL and librdkafka stay shared — h2o's .so needs OpenSSL's anyway),
 # and SQLite's per-row calls go without the PLT. The tests keep $(LIBS).
+# (libstdc++.a: Debian's libstdc++-12-dev, in tools/deps.sh.)
 QL_LIBS  := -lh2o-evloop -lssl -lcrypto -lrdkafka \
             -Wl,-Bstatic -lsqlite3 -ljansson -lsnappy -lstdc++ -Wl,-Bdynamic \
             -lzstd -lz -lm -lpthread

@@ -5,7 +5,7 @@
 set -e
 PKGS="libh2o-evloop-dev libssl-dev librdkafka-dev libzstd-dev libsnappy-dev \
 libsqlite3-dev sqlite3 libjansson-dev zlib1g-dev kcat apache2-utils curl clang \
-libclang-rt-14-dev time python3"
+libclang-rt-14-dev time python3 libstdc++-12-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
