@@ -13,8 +13,11 @@
 # rounds (default 3), each one wrk run on the seed followed by one on
 # questlog. Each run prints its CPU split per request — questlog (or the
 # seed), the mock cluster, wrk — from /proc and bash's `time`, which shows
-# where the time goes on a shared 2-core machine. The summary is the median
-# of each side and the ratio of the medians.
+# where the time goes on a shared 2-core machine, and the machine's idle
+# share during the run next to the share those three processes took (what
+# is missing went to interrupts and to neighbours: on a machine shared with
+# other jobs, a run with little idle and a low share was starved). The
+# summary is the median of each side and the ratio of the medians.
 #
 #   bash bench/seed-vs-questlog.sh
 #   DUR=10s CONN=64 THREADS=2 RUNS=3   wrk's runs;   QLX="-X linger.ms=5 --threads 1"
@@ -66,17 +69,20 @@ topic_count() {  # messages in topic events (sum of high watermarks)
     echo "$sum"
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }   # user+sys, 1/100 s
+machine_ticks() { awk '/^cpu / {print $5 + $6, $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit}' /proc/stat; }  # idle, irq, all
 hz=$(getconf CLK_TCK)
 median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 # run_wrk NAME PORT SERVERPID [DURATION]: one wrk run; prints a line and
 # appends "req/s" to $tmp/NAME.rps (not for warm-ups).
 run_wrk() {
-    local name=$1 port=$2 spid=$3 dur=${4:-$DUR} s0 m0 e0 s1 m1 e1 wt
+    local name=$1 port=$2 spid=$3 dur=${4:-$DUR} s0 m0 e0 s1 m1 e1 wt i0 q0 t0 i1 q1 t1
     s0=$(cpu_ticks "$spid"); m0=$(cpu_ticks "$mockpid"); e0=$(topic_count)
+    read -r i0 q0 t0 <<<"$(machine_ticks)"
     TIMEFORMAT='%U %S'
     { time wrk -t"$THREADS" -c"$CONN" -d"$dur" -H "Host: user1.comcast.com" \
           "http://127.0.0.1:$port/purchase_a_sword" >"$tmp/wrk.out" 2>&1; } 2>"$tmp/wrk.time"
+    read -r i1 q1 t1 <<<"$(machine_ticks)"    # (before the seed's drain: the run only)
     [ "$name" = seed ] && sleep 2          # kafka-python's background sender drains
     [ -n "${4:-}" ] && return 0
     s1=$(cpu_ticks "$spid"); m1=$(cpu_ticks "$mockpid"); e1=$(topic_count)
@@ -85,9 +91,14 @@ run_wrk() {
     wt=$(awk '{print $1 + $2}' "$tmp/wrk.time")
     echo "$rps" >>"$tmp/$name.rps"
     awk -v n="$name" -v r="$rps" -v t="$total" -v b="$bad" -v ev=$((e1 - e0)) -v s=$((s1 - s0)) -v m=$((m1 - m0)) \
-        -v w="$wt" -v hz="$hz" 'BEGIN {
+        -v w="$wt" -v hz="$hz" -v idle=$((i1 - i0)) -v irq=$((q1 - q0)) -v tot=$((t1 - t0)) -v la="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
         printf "  %-9s %9.0f req/s  %7d requests, %d non-2xx, %7d events in the topic;", n, r, t, b, ev
         if (t > 0) printf "  CPU us/request: %s %.1f, mock %.1f, wrk %.1f", n, s * 1e6 / hz / t, m * 1e6 / hz / t, w * 1e6 / t
+        # The machine during the run: idle, the three processes measured,
+        # interrupts (mostly softirqs of the loopback TCP traffic); the rest
+        # went to neighbours (builds, tests, other benchmarks).
+        if (tot > 0) printf ";  machine: idle %.0f%%, these three %.0f%%, irq %.0f%%, load %s", 100 * idle / tot,
+            100 * (s + m + w * hz) / tot, 100 * irq / tot, la
         printf "\n" }'
 }
 
