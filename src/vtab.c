@@ -1667,53 +1667,95 @@ static int64_t hrow(const hrows_t *h, size_t from, size_t i)
 /* Gathers column c's values of the rows h into e, row i at position
  * dest[i]: the source is read in sequence, the writes go to one stream per
  * group. Pinned dictionary strings and partition values (which live as
- * long as the table) may be handed to SQLite as SQLITE_STATIC. */
-static void gather(const pq_cursor_t *cur, const ql_vtab_table_t *t, int c, const hrows_t *h,
-                   const uint32_t *dest, ecol_t *e)
+ * long as the table) may be handed to SQLite as SQLITE_STATIC.
+ * gather_alloc sizes e for every row; gather_rg fills in held row group k's
+ * rows. Different k write different positions (dest is a permutation), so
+ * row groups may be gathered on different threads. */
+static void gather_alloc(const pq_cursor_t *cur, const ql_vtab_table_t *t, int c, size_t n, ecol_t *e)
 {
-    int nc = t->ncols;
-    size_t n = h->n;
     ql_pq_type_t ty = t->cols[c].type;
     int strings = ty == QL_PQ_STRING || ty == QL_PQ_BINARY || t->cols[c].part >= 0;
     e->kind = ql_malloc(n ? n : 1);
     e->v = ql_malloc((n ? n : 1) * sizeof *e->v);
     e->len = strings || !((pq_vtab_t *)cur->base.pVtab)->uniform[c] ? ql_malloc((n ? n : 1) * sizeof *e->len) : NULL;
-    for (int k = 0; k < cur->nheld; k++) {
-        size_t from = kstart(h, k), end = h->kend[k], i = from;
-        if (t->cols[c].part >= 0) {
-            const char *pv = t->files[cur->held_file[k]].part_vals[t->cols[c].part];
-            uint32_t pl = pv ? (uint32_t)strlen(pv) : 0;
-            for (; i < end; i++) {
-                uint32_t o = dest[i];
-                e->kind[o] = pv ? EK_TEXT + PIN_Z : EK_NULL;
-                e->v[o].s = pv;
-                e->len[o] = pl;
-            }
-            continue;
-        }
-        size_t at = (size_t)k * (size_t)nc + (size_t)c;
-        const ql_pq_column_data_t *d = &cur->held_data[at];
-        if (!cur->held_loaded[at]) {
-            for (; i < end; i++) e->kind[dest[i]] = EK_NULL;
-            continue;
-        }
-        int pin = cur->held_loaded[at] - 1;
+}
+
+static void gather_rg(const pq_cursor_t *cur, const ql_vtab_table_t *t, int c, const hrows_t *h,
+                      const uint32_t *dest, ecol_t *e, int k)
+{
+    int nc = t->ncols;
+    size_t from = kstart(h, k), end = h->kend[k], i = from;
+    if (t->cols[c].part >= 0) {
+        const char *pv = t->files[cur->held_file[k]].part_vals[t->cols[c].part];
+        uint32_t pl = pv ? (uint32_t)strlen(pv) : 0;
         for (; i < end; i++) {
             uint32_t o = dest[i];
-            gval_t g;
-            cell_get(d, hrow(h, from, i), &g);
-            switch (g.kind) {
-            case 1: e->kind[o] = d->type == QL_PQ_TIMESTAMP ? EK_TIME : EK_INT; e->v[o].i = g.i; break;
-            case 2: e->kind[o] = EK_REAL; e->v[o].d = g.d; break;
-            case 3:
-                e->kind[o] = (uint8_t)((d->type == QL_PQ_BINARY ? EK_BLOB : EK_TEXT) + pin);
-                e->v[o].s = g.s;
-                e->len[o] = (uint32_t)g.n;
-                break;
-            default: e->kind[o] = EK_NULL;
-            }
+            e->kind[o] = pv ? EK_TEXT + PIN_Z : EK_NULL;
+            e->v[o].s = pv;
+            e->len[o] = pl;
+        }
+        return;
+    }
+    size_t at = (size_t)k * (size_t)nc + (size_t)c;
+    const ql_pq_column_data_t *d = &cur->held_data[at];
+    if (!cur->held_loaded[at]) {
+        for (; i < end; i++) e->kind[dest[i]] = EK_NULL;
+        return;
+    }
+    int pin = cur->held_loaded[at] - 1;
+    for (; i < end; i++) {
+        uint32_t o = dest[i];
+        gval_t g;
+        cell_get(d, hrow(h, from, i), &g);
+        switch (g.kind) {
+        case 1: e->kind[o] = d->type == QL_PQ_TIMESTAMP ? EK_TIME : EK_INT; e->v[o].i = g.i; break;
+        case 2: e->kind[o] = EK_REAL; e->v[o].d = g.d; break;
+        case 3:
+            e->kind[o] = (uint8_t)((d->type == QL_PQ_BINARY ? EK_BLOB : EK_TEXT) + pin);
+            e->v[o].s = g.s;
+            e->len[o] = (uint32_t)g.n;
+            break;
+        default: e->kind[o] = EK_NULL;
         }
     }
+}
+
+/* The gathering of every used non-key column, held row group by row group,
+ * taken in turn by this thread and (for enough rows on two CPUs) a helper.
+ * Both only read the held data and write their row groups' positions of
+ * the ecols; nothing of SQLite is touched. */
+typedef struct gpool {
+    const pq_cursor_t     *cur;
+    const ql_vtab_table_t *t;
+    const hrows_t         *h;
+    const uint32_t        *dest;
+    const uint8_t         *cols;   /* per table column: gather it */
+    int                    next;   /* next held row group to take (atomic) */
+} gpool_t;
+
+static void *gpool_run(void *arg)
+{
+    gpool_t *p = arg;
+    for (;;) {
+        int k = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+        if (k >= p->cur->nheld) return NULL;
+        for (int c = 0; c < p->t->ncols; c++)
+            if (p->cols[c]) gather_rg(p->cur, p->t, c, p->h, p->dest, &p->cur->ecols[c], k);
+    }
+}
+
+static void gather_all(pq_cursor_t *cur, const ql_vtab_table_t *t, const hrows_t *h, const uint32_t *dest,
+                       const uint8_t *cols)
+{
+    for (int c = 0; c < t->ncols; c++)
+        if (cols[c]) gather_alloc(cur, t, c, h->n, &cur->ecols[c]);
+    gpool_t p = {.cur = cur, .t = t, .h = h, .dest = dest, .cols = cols};
+    pthread_t th;
+    int helper = 0;
+    if (cur->nheld > 1 && h->n >= 8192 && sysconf(_SC_NPROCESSORS_ONLN) > 1)
+        helper = pthread_create(&th, NULL, gpool_run, &p) == 0;
+    gpool_run(&p);
+    if (helper) pthread_join(th, NULL);
 }
 
 /* Counts per group id, grown with the group table. */
@@ -1910,8 +1952,8 @@ static int build_groups(pq_cursor_t *cur)
         for (size_t i = 0; i < nrefs; i++) rowg[i] = next[rowg[i]]++;   /* now: the row's place in the output */
         free(next);
         cur->ecols = ql_calloc((size_t)nc + 1, sizeof *cur->ecols);
-        for (int c = 0; c < nc; c++)
-            if (want[c] && cur->keypos[c] < 0) gather(cur, t, c, &h, rowg, &cur->ecols[c]);
+        for (int c = 0; c < nc; c++) want[c] = want[c] && cur->keypos[c] < 0;   /* now: gather it */
+        gather_all(cur, t, &h, rowg, want);
     }
     cur->norder = (int64_t)nrefs;
     cur->pos = 0;

@@ -23,6 +23,9 @@ same "count by Host (NULL group)"   "select Host, count(*) as n from extracted_e
 same "sum/avg/min/max price"        "select sum(price) as s, round(avg(price), 4) as a, min(price) as lo, max(price) as hi, count(price) as c from purchases"
 same "min/max timestamp"            "select min(timestamp) as a, max(timestamp) as b from extracted_events"
 same "sword types"                  "select sword_type, count(*) as n, sum(price) as s from purchases group by sword_type order by sword_type"
+# grouped scans gather the non-key columns on two threads (from 8192 rows on)
+same "grouped: many gathered columns" "select Host, count(*) as n, sum(price) as s, min(timestamp) as t, round(max(damage), 6) as d, max(dt) as day, min(sword_type) as w, max(\"User-Agent\") as ua from extracted_events group by Host order by coalesce(Host, '')"
+same "grouped, filtered, gathered"   "select sword_type, count(*) as n, sum(price) as s, max(timestamp) as t from purchases where timestamp >= '2026-11-21T22:30:00Z' group by sword_type order by sword_type"
 same "avg of a double"              "select round(avg(damage), 6) as a, max(damage) as m from extracted_events"
 # Filters.
 same "timestamp >= (Z literal)"     "select count(*) as n from extracted_events where timestamp >= '2026-11-22T00:00:00Z'"
