@@ -5,17 +5,17 @@
 # memory. Same run, same client: `wrk -t1 -c64 -d10s --latency`.
 #
 #   bash bench/ingest.sh            (after `make`; DURATION=10 CONNS=64 ROUNDS=1 WARMUP=2
-#                                     THREADS=1 WORKERS=2 PATHQ=... to vary)
+#                                     THREADS=2 WORKERS=2 PATHQ=... to vary)
 #
-# Cores: both peers get the whole 2-core machine (wrk runs on it too):
-# nginx with WORKERS worker processes (2), questlog with THREADS event loops
-# (`serve --threads`, 1 here; serve's own default is one per core). On this
-# 2-vCPU VM the load generator keeps one core busy, and a second loop costs
-# more than it gives: with the log on tmpfs (no disk) one loop answered
-# 84.8k req/s at p99 2.2 ms and two loops 53.9k at p99 19.5 ms (nginx, 2
-# workers: 59.8k, 7.8 ms), and on the disk one loop used 12 µs of CPU per
-# request against 16 for two (docs/collector.md, "Session 3"). THREADS=2
-# measures serve's default. Before the measured rounds each peer gets
+# Cores: both peers get the same share of the 2-core machine (wrk runs on
+# it too): nginx with WORKERS worker processes, questlog with THREADS event
+# loops (`serve --threads`); by default 2 each, one per core, which is
+# serve's own default. On this 2-vCPU VM the load generator keeps one core
+# busy and one process each does better for BOTH peers: one loop used 12 µs
+# of CPU per request against 16 for two (docs/collector.md, "Session 3"),
+# but nginx gains as much (THREADS=1 WORKERS=1, load ~2: questlog 66.8k,
+# nginx 110.9k req/s = 0.60x; the 2/2 run beside it: 0.56-0.69x), so
+# compare like with like: set both. Before the measured rounds each peer gets
 # WARMUP seconds of the same load (questlog's first segment is a plain file
 # until a preallocated one is ready, ~1 MiB in; connections, caches and the
 # CPU frequency settle).
@@ -31,7 +31,7 @@ DURATION="${DURATION:-10}"
 CONNS="${CONNS:-64}"
 ROUNDS="${ROUNDS:-1}"
 WARMUP="${WARMUP:-2}"
-THREADS="${THREADS:-1}"
+THREADS="${THREADS:-2}"
 WORKERS="${WORKERS:-2}"
 PATHQ="${PATHQ:-/purchase_a_sword?sword_type=katana}"
 
