@@ -307,8 +307,6 @@ static int typed_token(ql_event_builder_t *b, ql_field_type_t t, const ql_json_t
 
 /* ---- sources ------------------------------------------------------------ */
 
-/* 1 if the name is an HTTP token (RFC 9110 tchar): h2o only passes those,
- * and anything else would not be a sensible column name. */
 /* RFC 9110 tchar: ALPHA / DIGIT / one of !#$%&'*+-.^_`|~ */
 static int is_tchar(unsigned char c)
 {
@@ -316,6 +314,8 @@ static int is_tchar(unsigned char c)
            (c && c < 0x80 && memchr("!#$%&'*+-.^_`|~", c, 15));
 }
 
+/* 1 if the name is an HTTP token (RFC 9110 tchar): h2o only passes those,
+ * and anything else would not be a sensible column name. */
 static int is_token(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
