@@ -48,6 +48,14 @@ wait_port() {  # wait_port PORT [SECONDS]
     return 1
 }
 bg() { "$@" & _bg_pids+=($!); }
+# serve_bg DATA: `questlog serve --data DATA` in the background on a fresh
+# loopback port; sets $port and $serve_pid, bails out if it never listens.
+serve_bg() {
+    port=$(free_port)
+    bg "$QL" serve --data "$1" --listen "127.0.0.1:$port" >/dev/null 2>&1
+    serve_pid=$!
+    wait_port "$port" || { echo "Bail out! serve did not start on $port"; exit 1; }
+}
 duck() { node "$ROOT/tests/interop/duck.mjs" "$@"; }
 
 # Fuzz runners (tests/fuzz/NAME.t):

@@ -7,12 +7,9 @@ command -v flock >/dev/null || skip_all "flock (util-linux) not installed"
 
 DATA="$tmpdir/data"
 LAKE="$DATA/lake"
-port=$(free_port)
-bg "$QL" serve --data "$DATA" --listen "127.0.0.1:$port" >/dev/null 2>&1
-spid=$!
-wait_port "$port" || { echo "Bail out! serve did not start"; exit 1; }
+serve_bg "$DATA"
 for i in 1 2 3 4 5; do curl -sf "http://127.0.0.1:$port/purchase_a_sword?sword_type=katana" >/dev/null; done
-kill -TERM "$spid"; wait "$spid" 2>/dev/null
+kill -TERM "$serve_pid"; wait "$serve_pid" 2>/dev/null
 
 mkdir -p "$LAKE"
 # hold partition 0's claim for 12 s, as a loader stopped with SIGSTOP would

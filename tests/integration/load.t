@@ -10,9 +10,7 @@ command -v ab >/dev/null || skip_all "ab (apache2-utils) not installed"
 
 DATA="$tmpdir/data"
 LAKE="$DATA/lake"
-port=$(free_port)
-bg "$QL" serve --data "$DATA" --listen "127.0.0.1:$port" >/dev/null 2>&1
-wait_port "$port" || { echo "Bail out! serve did not start"; exit 1; }
+serve_bg "$DATA"
 
 # the seed's ab runs (project_3): 10 per route per Host
 for host in user1.comcast.com user2.att.com; do
@@ -55,9 +53,7 @@ curl -s "http://127.0.0.1:$port/purchase_a_sword?sword_type=katana&color=red" > 
 kill -TERM "${_bg_pids[0]}"; wait "${_bg_pids[0]}" 2>/dev/null
 printf '%s\n' '{"event_type":"purchase_sword", broken' | "$QL_BUILD_DIR/tools/logwrite" "$DATA/log"
 ok $? "a corrupt record written into the log"
-port=$(free_port)
-bg "$QL" serve --data "$DATA" --listen "127.0.0.1:$port" >/dev/null 2>&1
-wait_port "$port" || { echo "Bail out! serve did not restart"; exit 1; }
+serve_bg "$DATA"
 curl -s "http://127.0.0.1:$port/purchase_a_sword?sword_type=rapier" > /dev/null
 "$QL" load --once -q --data "$DATA"
 ok $? "load the new records"
