@@ -86,27 +86,12 @@ run_wrk() {
     echo "$rps $p99 $cpu $idle"
 }
 
-# --- nginx: fixed 200, 2 workers, no logging ---------------------------------
-np="$(port)"
-mkdir -p "$out/nginx"
-cat > "$out/nginx/nginx.conf" <<EOF
-worker_processes $WORKERS;
-pid $out/nginx/nginx.pid;
-error_log $out/nginx/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $out/nginx; proxy_temp_path $out/nginx; fastcgi_temp_path $out/nginx;
-    uwsgi_temp_path $out/nginx; scgi_temp_path $out/nginx;
-    server {
-        listen 127.0.0.1:$np reuseport;
-        location / { default_type text/plain; return 200 "Sword Purchased!\n"; }
-    }
-}
-EOF
-nginx -c "$out/nginx/nginx.conf" -p "$out/nginx" -g 'daemon off;' &
-pids+=($!)
-wait_port "$np"
+# --- nginx: fixed 200 from memory, WORKERS workers, no logging --------------
+. "$ROOT/bench/nginx.sh"
+nginx_start "$out/nginx" "$WORKERS"
+pids+=("$NGINX_MASTER")
+np="$NGINX_PORT"
+nginx_pids=($NGINX_PIDS)
 
 # --- questlog serve: durable acks, data on the work disk ---------------------
 qp="$(port)"
@@ -116,7 +101,6 @@ pids+=($qpid)
 wait_port "$qp"
 curl -sf "http://127.0.0.1:$qp$PATHQ" > /dev/null   # warm up, and check it answers 200
 
-nginx_pids=($(pgrep -P "${pids[0]}") "${pids[0]}")
 if [ "$WARMUP" -gt 0 ]; then
     wrk -t1 -c"$CONNS" -d"${WARMUP}s" "http://127.0.0.1:$np$PATHQ" > /dev/null
     wrk -t1 -c"$CONNS" -d"${WARMUP}s" "http://127.0.0.1:$qp$PATHQ" > /dev/null

@@ -21,7 +21,15 @@
 #
 #   bash bench/seed-vs-questlog.sh
 #   DUR=10s CONN=64 THREADS=2 RUNS=3   wrk's runs;   QLX="-X linger.ms=5 --threads 1"
-#   extra questlog serve arguments;   SKIP_SEED=1 questlog only (tuning)
+#   extra questlog serve arguments;   SKIP_SEED=1 questlog only (tuning);
+#   NGINX_WORKERS=2 (0: no ceiling runs)
+#
+# The ceiling: each round also runs the same wrk against nginx answering the
+# same route with a fixed text from memory (bench/nginx.sh) — an HTTP server
+# that does no Kafka work at all, beside the same idle mock cluster. Its
+# ratio to the seed is the most any server can reach here; questlog's
+# share of it is what its Kafka path (librdkafka, the mock broker, their
+# loopback traffic, answering from delivery reports) costs.
 #
 # Limits: the mock cluster is librdkafka's in-process test broker, one
 # process, in memory; questlog, wrk and the mock share the machine's cores
@@ -68,12 +76,16 @@ topic_count() {  # messages in topic events (sum of high watermarks)
     done
     echo "$sum"
 }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }   # user+sys, 1/100 s
+cpu_ticks() {   # user+sys of the given pids (one word), in 1/CLK_TCK s
+    local t=0 p v
+    for p in $1; do v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) && t=$((t + v)); done
+    echo "$t"
+}
 machine_ticks() { awk '/^cpu / {print $5 + $6, $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit}' /proc/stat; }  # idle, irq, all
 hz=$(getconf CLK_TCK)
 median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-# run_wrk NAME PORT SERVERPID [DURATION]: one wrk run; prints a line and
+# run_wrk NAME PORT "SERVERPIDS" [DURATION]: one wrk run; prints a line and
 # appends "req/s" to $tmp/NAME.rps (not for warm-ups).
 run_wrk() {
     local name=$1 port=$2 spid=$3 dur=${4:-$DUR} s0 m0 e0 s1 m1 e1 wt i0 q0 t0 i1 q1 t1
@@ -129,12 +141,22 @@ qlp=$!
 pids+=($qlp)
 wait_port "$qport" || { echo "questlog serve did not start:"; cat "$tmp/ql.log"; exit 1; }
 
+# 3. The ceiling: nginx, fixed 200 from memory, no Kafka.
+NGINX_WORKERS="${NGINX_WORKERS:-2}"
+if [ "$NGINX_WORKERS" -gt 0 ]; then
+    . "$ROOT/bench/nginx.sh"
+    nginx_start "$tmp/nginx" "$NGINX_WORKERS" || exit 1
+    pids+=("$NGINX_MASTER")
+fi
+
 [ -z "${SKIP_SEED:-}" ] && run_wrk seed "$sport" "$seed" 3s
 run_wrk questlog "$qport" "$qlp" 3s
+[ "$NGINX_WORKERS" -gt 0 ] && run_wrk nginx "$NGINX_PORT" "$NGINX_PIDS" 3s
 for ((r = 1; r <= RUNS; r++)); do
     echo "run $r:"
     [ -z "${SKIP_SEED:-}" ] && run_wrk seed "$sport" "$seed"
     run_wrk questlog "$qport" "$qlp"
+    [ "$NGINX_WORKERS" -gt 0 ] && run_wrk nginx "$NGINX_PORT" "$NGINX_PIDS"
 done
 kill -INT "$qlp"; wait "$qlp" 2>/dev/null
 
@@ -144,4 +166,12 @@ if [ -z "${SKIP_SEED:-}" ]; then
     seed_med=$(median <"$tmp/seed.rps")
     printf 'seed (Flask + kafka-python):   %10.0f req/s (median of %d: %s)\n' "$seed_med" "$RUNS" "$(sort -g "$tmp/seed.rps" | tr '\n' ' ')"
     awk -v a="$seed_med" -v b="$ql_med" 'BEGIN { if (a > 0) printf "ratio questlog/seed: %.0fx (target >= 100x)\n", b / a }'
+fi
+if [ "$NGINX_WORKERS" -gt 0 ]; then
+    ng_med=$(median <"$tmp/nginx.rps")
+    printf 'ceiling: nginx fixed 200 (%d workers, no Kafka): %10.0f req/s (median of %d: %s)\n' "$NGINX_WORKERS" "$ng_med" "$RUNS" \
+        "$(sort -g "$tmp/nginx.rps" | tr '\n' ' ')"
+    awk -v n="$ng_med" -v b="$ql_med" -v a="${seed_med:-0}" 'BEGIN {
+        if (a > 0) printf "  ceiling/seed: %.0fx -- the most any server could show here; ", n / a
+        printf "questlog/ceiling: %.2f\n", b / n }'
 fi

@@ -30,36 +30,11 @@ if [ -n "$need" ]; then
 fi
 
 dir="$(mktemp -d /tmp/questlog-bench-sim.XXXXXX)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-cleanup() { [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null; sleep 0.2; rm -rf "$dir"; }
+cleanup() { nginx_stop; rm -rf "$dir"; }
 trap cleanup EXIT
-cat > "$dir/nginx.conf" <<CONF
-worker_processes $workers;
-daemon on;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-  client_body_temp_path $dir/body;
-  proxy_temp_path $dir/proxy;
-  fastcgi_temp_path $dir/fastcgi;
-  uwsgi_temp_path $dir/uwsgi;
-  scgi_temp_path $dir/scgi;
-  server {
-    listen 127.0.0.1:$port backlog=4096;
-    location = / { return 200 "This is the default response!\n"; }
-    location = /purchase_a_sword { return 200 "Sword Purchased!\n"; }
-    location = /join_guild { return 200 "Guild joined!\n"; }
-    location = /events { return 200 '{"accepted":1}\n'; }
-    location / { return 404 '{"error":"not found"}\n'; }
-  }
-}
-CONF
-nginx -c "$dir/nginx.conf" -p "$dir" 2>/dev/null
-for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+. bench/nginx.sh
+nginx_start "$dir" "$workers"
+port="$NGINX_PORT"
 
 echo "nginx $(nginx -v 2>&1 | sed 's/.*\///'), $workers worker(s), port $port; $(nproc) cores; $rounds rounds of ${secs}s, taking turns"
 wrk_all=""; sim_all=""
