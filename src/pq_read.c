@@ -1374,6 +1374,21 @@ static int rd_begin(rd_t *d, ql_pq_file_t *f, int rg, int col, ql_pq_column_data
     return 0;
 }
 
+/* One step of a walk over a column chunk's pages, for read_chunk and
+ * ql_pq_read_dictionary. The caller guarantees ch->start <= *pos < ch->end.
+ * Parses the page header at *pos, checks that the page's (compressed) body
+ * stays inside the chunk, points *src at that body and moves *pos past it.
+ * Returns 0, or -1 with the message in d->err (nothing advanced). */
+static int next_page(rd_t *d, const chunkx_t *ch, int64_t *pos, page_hdr_t *h, const uint8_t **src)
+{
+    size_t hlen = 0;
+    if (parse_page_header(d->f->buf + *pos, (size_t)(ch->end - *pos), h, &hlen, d->err, d->errlen) < 0) return -1;
+    if ((int64_t)h->csize > ch->end - *pos - (int64_t)hlen) return rd_fail(d, "page runs past the end of its chunk");
+    *src = d->f->buf + *pos + hlen;
+    *pos += (int64_t)hlen + h->csize;
+    return 0;
+}
+
 static int read_chunk(ql_pq_file_t *f, int rg, int col, int dict_form, ql_pq_column_data_t *out, char *err,
                       size_t errlen)
 {
@@ -1387,18 +1402,12 @@ static int read_chunk(ql_pq_file_t *f, int rg, int col, int dict_form, ql_pq_col
     int64_t pos = ch->start, usum = 0;
     while (got < total) {
         page_hdr_t h;
-        size_t hlen;
+        const uint8_t *src;
         if (pos >= ch->end) {
             ql_err(err, errlen, "column %s: chunk ends after %zu of %zu values", d.c->info.name, got, total);
             goto out;
         }
-        if (parse_page_header(f->buf + pos, (size_t)(ch->end - pos), &h, &hlen, err, errlen) < 0) goto out;
-        const uint8_t *src = f->buf + pos + hlen;
-        if ((int64_t)h.csize > ch->end - pos - (int64_t)hlen) {
-            rd_fail(&d, "page runs past the end of its chunk");
-            goto out;
-        }
-        pos += (int64_t)hlen + h.csize;
+        if (next_page(&d, ch, &pos, &h, &src) < 0) goto out;
         /* The chunk's declared uncompressed size (which includes the page
          * headers) bounds what its pages may decompress to in total. */
         usum += h.usize;
@@ -1463,14 +1472,8 @@ int ql_pq_read_dictionary(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t 
     int64_t pos = ch->start;
     while (pos < ch->end) {
         page_hdr_t h;
-        size_t hlen;
-        if (parse_page_header(f->buf + pos, (size_t)(ch->end - pos), &h, &hlen, err, errlen) < 0) goto out;
-        const uint8_t *src = f->buf + pos + hlen;
-        if ((int64_t)h.csize > ch->end - pos - (int64_t)hlen) {
-            rd_fail(&d, "page runs past the end of its chunk");
-            goto out;
-        }
-        pos += (int64_t)hlen + h.csize;
+        const uint8_t *src;
+        if (next_page(&d, ch, &pos, &h, &src) < 0) goto out;
         if (h.type == PQ_PAGE_DICTIONARY && h.has_dict) {
             if (read_dictionary_page(&d, &h, src) < 0) goto out;
         } else if (h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2) {
