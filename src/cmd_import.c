@@ -406,7 +406,11 @@ out:
 
 static void note_skipped(run_t *r, const char *name, const char *id)
 {
-    if (!r->quiet)
+    if (!r->quiet && ql_lake_import_merged(r->lake_dir, id))
+        fprintf(stderr, "questlog import: %s: already imported (same content: %s/.imports/%s; compacted together "
+                "with other imports, so it stays in the lake even without its record); nothing added\n",
+                name, r->lake_dir, id);
+    else if (!r->quiet)
         fprintf(stderr, "questlog import: %s: already imported (same content: %s/.imports/%s); nothing added\n",
                 name, r->lake_dir, id);
     r->skipped++;
