@@ -1117,6 +1117,7 @@ static int mark_imports_merged(const char *lake_dir, const char *out_name, const
         if (snprintf(path, sizeof path, "%s/.imports/%s.merged", lake_dir, id) >= (int)sizeof path)
             return ql_err(err, errlen, "path too long");
         int len = snprintf(text, sizeof text, "merged into %s\n", out_name);
+        if (len < 0 || len >= (int)sizeof text) return ql_err(err, errlen, "path too long");
         if (ql_write_file_atomic(path, text, (size_t)len, err, errlen)) return -1;
     }
     return 0;
