@@ -57,7 +57,8 @@ static const char usage[] =
     "is safe, and an import that was interrupted is replaced, not doubled.\n"
     "Records of past imports: LAKE/.imports/<id> (the first 32 hex digits of\n"
     "`sha256sum FILE`). Deleting one withdraws that import (its rows vanish)\n"
-    "until its content is imported again.\n"
+    "until its content is imported again — unless `compact` has merged its\n"
+    "files with other imports' (LAKE/.imports/<id>.merged): then it stays.\n"
     "\n"
     "Options:\n"
     "  --codec NAME     zstd (default), snappy or none\n"
@@ -406,7 +407,11 @@ out:
 
 static void note_skipped(run_t *r, const char *name, const char *id)
 {
-    if (!r->quiet)
+    if (!r->quiet && ql_lake_import_merged(r->lake_dir, id))
+        fprintf(stderr, "questlog import: %s: already imported (same content: %s/.imports/%s; compacted together "
+                "with other imports, so it stays in the lake even without its record); nothing added\n",
+                name, r->lake_dir, id);
+    else if (!r->quiet)
         fprintf(stderr, "questlog import: %s: already imported (same content: %s/.imports/%s); nothing added\n",
                 name, r->lake_dir, id);
     r->skipped++;
