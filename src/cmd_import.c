@@ -600,10 +600,7 @@ int ql_cmd_import(int argc, char **argv)
         switch (c) {
         case 'q': r.quiet = 1; break;
         case OPT_CODEC:
-            if (ql_pq_codec_parse(optarg, &r.lo.wopt.codec)) {
-                fprintf(stderr, "questlog import: unknown codec '%s' (zstd, snappy or none)\n", optarg);
-                return 2;
-            }
+            if (ql_cli_codec("import", optarg, &r.lo.wopt.codec)) return 2;
             break;
         case OPT_LEVEL:
             r.lo.wopt.zstd_level = atoi(optarg);
@@ -613,10 +610,7 @@ int ql_cmd_import(int argc, char **argv)
             }
             break;
         case OPT_FILE_ROWS:
-            if (ql_parse_size(optarg, &file_rows) || file_rows == 0) {
-                fprintf(stderr, "questlog import: bad --file-rows '%s'\n", optarg);
-                return 2;
-            }
+            if (ql_cli_size("import", "file-rows", optarg, &file_rows)) return 2;
             break;
         case OPT_WORKERS:
             r.nworkers = atol(optarg);
