@@ -498,6 +498,7 @@ static void producer_rebuild(kproducer_t *p)
 static void *poll_main(void *arg)
 {
     kproducer_t *p = arg;
+    pthread_setname_np(pthread_self(), "ql-kafka-dr");
     while (!atomic_load(&p->stop)) {
         rd_kafka_poll(p->rk, 50);
         if (atomic_load(&p->fatal)) {
