@@ -818,6 +818,29 @@ static int64_t start_offset(kconsumer_t *c, int32_t partition)
     return off;
 }
 
+/* Adds (assign = 1) or removes (0) the partitions in parts, for
+ * apply_pending and rebalance_cb's revocation: the cooperative protocol
+ * (incremental_(un)assign) changes just those, the eager one replaces the
+ * whole assignment (with parts, or with none). A failure is kept in
+ * c->fatal ("kafka assign failed: …" / "kafka unassign failed: …"), which
+ * ql_consumer_poll reports. parts stays the caller's. */
+static void set_assignment(kconsumer_t *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts, int assign)
+{
+    rd_kafka_error_t *ierr = NULL;
+    rd_kafka_resp_err_t aerr = 0;
+    const char *what = assign ? "assign" : "unassign";
+    if (c->cooperative)
+        ierr = assign ? rd_kafka_incremental_assign(rk, parts) : rd_kafka_incremental_unassign(rk, parts);
+    else
+        aerr = rd_kafka_assign(rk, assign ? parts : NULL);
+    if (ierr) {
+        snprintf(c->fatal, sizeof c->fatal, "kafka %s failed: %s", what, rd_kafka_error_string(ierr));
+        rd_kafka_error_destroy(ierr);
+    } else if (aerr) {
+        snprintf(c->fatal, sizeof c->fatal, "kafka %s failed: %s", what, rd_kafka_err2str(aerr));
+    }
+}
+
 /* Librdkafka's rebalance callback, served inside rd_kafka_consumer_poll.
  *
  * Contract: nothing here waits on the caller. An assignment is only noted
@@ -832,8 +855,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
                          void *opaque)
 {
     kconsumer_t *c = opaque;
-    rd_kafka_error_t *ierr = NULL;
-    rd_kafka_resp_err_t aerr = 0;
     c->cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         if (c->pending && c->cooperative) {
@@ -866,14 +887,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
     }
     c->revoked_now = 1;
     c->rebalancing = 1;
-    if (c->cooperative) ierr = rd_kafka_incremental_unassign(rk, parts);
-    else aerr = rd_kafka_assign(rk, NULL);
-    if (ierr) {
-        snprintf(c->fatal, sizeof c->fatal, "kafka unassign failed: %s", rd_kafka_error_string(ierr));
-        rd_kafka_error_destroy(ierr);
-    } else if (aerr) {
-        snprintf(c->fatal, sizeof c->fatal, "kafka unassign failed: %s", rd_kafka_err2str(aerr));
-    }
+    set_assignment(c, rk, parts, 0);
 }
 
 /* Applies an assignment rebalance_cb noted: start offsets from the caller's
@@ -881,8 +895,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
 static void apply_pending(kconsumer_t *c)
 {
     rd_kafka_topic_partition_list_t *parts = c->pending;
-    rd_kafka_error_t *ierr = NULL;
-    rd_kafka_resp_err_t aerr = 0;
     c->pending = NULL;
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
@@ -892,16 +904,9 @@ static void apply_pending(kconsumer_t *c)
         kp->eof = 0;
         kp->position = tp->offset >= 0 ? tp->offset : -1;
     }
-    if (c->cooperative) ierr = rd_kafka_incremental_assign(c->rk, parts);
-    else aerr = rd_kafka_assign(c->rk, parts);
+    set_assignment(c, c->rk, parts, 1);
     c->ever_assigned = 1;
     c->rebalancing = 0;
-    if (ierr) {
-        snprintf(c->fatal, sizeof c->fatal, "kafka assign failed: %s", rd_kafka_error_string(ierr));
-        rd_kafka_error_destroy(ierr);
-    } else if (aerr) {
-        snprintf(c->fatal, sizeof c->fatal, "kafka assign failed: %s", rd_kafka_err2str(aerr));
-    }
     rd_kafka_topic_partition_list_destroy(parts);
 }
 
