@@ -78,6 +78,26 @@ int ql_cli_duration(const char *cmd, const char *flag, const char *arg, int64_t 
     return 0;
 }
 
+int ql_cli_size(const char *cmd, const char *flag, const char *arg, uint64_t *v)
+{
+    uint64_t n;
+    if (ql_parse_size(arg, &n) || n == 0) {
+        fprintf(stderr, "questlog %s: bad --%s '%s'\n", cmd, flag, arg);
+        return -1;
+    }
+    *v = n;
+    return 0;
+}
+
+int ql_cli_codec(const char *cmd, const char *arg, ql_pq_codec_t *codec)
+{
+    if (ql_pq_codec_parse(arg, codec)) {
+        fprintf(stderr, "questlog %s: unknown codec '%s' (zstd, snappy or none)\n", cmd, arg);
+        return -1;
+    }
+    return 0;
+}
+
 int ql_cli_next(ql_common_opts_t *o, const char *cmd, int argc, char **argv, const char *shortopts,
                 const struct option *longopts)
 {

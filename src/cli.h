@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pq.h"
+
 /* Option codes for long-only common flags (above any char). */
 enum {
     QL_OPT_DATA = 1000, QL_OPT_LAKE, QL_OPT_CONFIG, QL_OPT_LISTEN, QL_OPT_KAFKA, QL_OPT_TOPIC,
@@ -66,6 +68,14 @@ void ql_cli_finish(ql_common_opts_t *o);
  * which must be >= min_ms; otherwise prints "questlog CMD: bad --FLAG 'ARG'"
  * and returns -1 (a usage error). */
 int  ql_cli_duration(const char *cmd, const char *flag, const char *arg, int64_t min_ms, int64_t *ms);
+/* Parses the value of a count or size flag ("1000000", "64k", "1G"; see
+ * ql_parse_size) into *v, which must not be 0; otherwise prints
+ * "questlog CMD: bad --FLAG 'ARG'" and returns -1 (*v unchanged). */
+int  ql_cli_size(const char *cmd, const char *flag, const char *arg, uint64_t *v);
+/* Parses the value of --codec (zstd, snappy or none; ql_pq_codec_parse)
+ * into *codec; otherwise prints "questlog CMD: unknown codec 'ARG' (zstd,
+ * snappy or none)" and returns -1 (*codec unchanged). */
+int  ql_cli_codec(const char *cmd, const char *arg, ql_pq_codec_t *codec);
 
 /* getopt_long for a command, with the common flags handled here: returns
  * the command's next own option (a char of `shortopts` or a code of

@@ -62,17 +62,11 @@ int ql_cmd_compact(int argc, char **argv)
             break;
         case OPT_ALL: o.all = 1; break;
         case OPT_MAXB:
-            if (ql_parse_size(optarg, &v) || v == 0) {
-                fprintf(stderr, "questlog compact: bad --max-bytes '%s'\n", optarg);
-                return 2;
-            }
+            if (ql_cli_size("compact", "max-bytes", optarg, &v)) return 2;
             o.max_bytes = (int64_t)v;
             break;
         case OPT_CODEC:
-            if (ql_pq_codec_parse(optarg, &wo.codec)) {
-                fprintf(stderr, "questlog compact: unknown codec '%s'\n", optarg);
-                return 2;
-            }
+            if (ql_cli_codec("compact", optarg, &wo.codec)) return 2;
             break;
         case 'n': o.dry_run = 1; break;
         case 'q': quiet = 1; break;

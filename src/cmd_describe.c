@@ -225,10 +225,7 @@ int ql_cmd_describe(int argc, char **argv)
     while ((opt = ql_cli_next(&o, "describe", argc, argv, "f:w:", longopts)) != -1) {
         switch (opt) {
         case 'f':
-            if (ql_sqlout_parse_format(optarg, &fmt) < 0) {
-                fprintf(stderr, "questlog describe: unknown format '%s'\n", optarg);
-                return 2;
-            }
+            if (ql_sqlout_format_flag("describe", optarg, &fmt) < 0) return 2;
             break;
         case 'w': where = optarg; break;
         default: return 2;   /* ql_cli_next said why */

@@ -57,7 +57,8 @@ static const char usage[] =
     "is safe, and an import that was interrupted is replaced, not doubled.\n"
     "Records of past imports: LAKE/.imports/<id> (the first 32 hex digits of\n"
     "`sha256sum FILE`). Deleting one withdraws that import (its rows vanish)\n"
-    "until its content is imported again.\n"
+    "until its content is imported again — unless `compact` has merged its\n"
+    "files with other imports' (LAKE/.imports/<id>.merged): then it stays.\n"
     "\n"
     "Options:\n"
     "  --codec NAME     zstd (default), snappy or none\n"
@@ -406,7 +407,11 @@ out:
 
 static void note_skipped(run_t *r, const char *name, const char *id)
 {
-    if (!r->quiet)
+    if (!r->quiet && ql_lake_import_merged(r->lake_dir, id))
+        fprintf(stderr, "questlog import: %s: already imported (same content: %s/.imports/%s; compacted together "
+                "with other imports, so it stays in the lake even without its record); nothing added\n",
+                name, r->lake_dir, id);
+    else if (!r->quiet)
         fprintf(stderr, "questlog import: %s: already imported (same content: %s/.imports/%s); nothing added\n",
                 name, r->lake_dir, id);
     r->skipped++;
@@ -595,10 +600,7 @@ int ql_cmd_import(int argc, char **argv)
         switch (c) {
         case 'q': r.quiet = 1; break;
         case OPT_CODEC:
-            if (ql_pq_codec_parse(optarg, &r.lo.wopt.codec)) {
-                fprintf(stderr, "questlog import: unknown codec '%s' (zstd, snappy or none)\n", optarg);
-                return 2;
-            }
+            if (ql_cli_codec("import", optarg, &r.lo.wopt.codec)) return 2;
             break;
         case OPT_LEVEL:
             r.lo.wopt.zstd_level = atoi(optarg);
@@ -608,10 +610,7 @@ int ql_cmd_import(int argc, char **argv)
             }
             break;
         case OPT_FILE_ROWS:
-            if (ql_parse_size(optarg, &file_rows) || file_rows == 0) {
-                fprintf(stderr, "questlog import: bad --file-rows '%s'\n", optarg);
-                return 2;
-            }
+            if (ql_cli_size("import", "file-rows", optarg, &file_rows)) return 2;
             break;
         case OPT_WORKERS:
             r.nworkers = atol(optarg);

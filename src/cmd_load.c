@@ -75,16 +75,10 @@ int ql_cmd_load(int argc, char **argv)
             if (ql_cli_duration("load", "status", optarg, 0, &status_ms)) return 2;
             break;
         case OPT_BATCH:
-            if (ql_parse_size(optarg, &batch_rows) || batch_rows == 0) {
-                fprintf(stderr, "questlog load: bad --batch-rows '%s'\n", optarg);
-                return 2;
-            }
+            if (ql_cli_size("load", "batch-rows", optarg, &batch_rows)) return 2;
             break;
         case OPT_CODEC:
-            if (ql_pq_codec_parse(optarg, &codec)) {
-                fprintf(stderr, "questlog load: unknown codec '%s'\n", optarg);
-                return 2;
-            }
+            if (ql_cli_codec("load", optarg, &codec)) return 2;
             break;
         default: return 2;   /* ql_cli_next said why */
         }

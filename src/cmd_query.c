@@ -51,10 +51,7 @@ int ql_cmd_query(int argc, char **argv)
     while ((opt = ql_cli_next(&o, "query", argc, argv, "f:", longopts)) != -1) {
         switch (opt) {
         case 'f':
-            if (ql_sqlout_parse_format(optarg, &fmt) < 0) {
-                fprintf(stderr, "questlog query: unknown format '%s' (table, csv, json, md)\n", optarg);
-                return 2;
-            }
+            if (ql_sqlout_format_flag("query", optarg, &fmt) < 0) return 2;
             break;
         case OPT_STATS: stats = 1; break;
         case OPT_TIMER: timer = 1; break;

@@ -40,10 +40,7 @@ int ql_cmd_tables(int argc, char **argv)
     while ((opt = ql_cli_next(&o, "tables", argc, argv, "f:s", longopts)) != -1) {
         switch (opt) {
         case 'f':
-            if (ql_sqlout_parse_format(optarg, &fmt) < 0) {
-                fprintf(stderr, "questlog tables: unknown format '%s'\n", optarg);
-                return 2;
-            }
+            if (ql_sqlout_format_flag("tables", optarg, &fmt) < 0) return 2;
             break;
         case 's': schema = 1; break;
         default: return 2;   /* ql_cli_next said why */

@@ -50,6 +50,7 @@ static const char usage[] =
 static void *loader_main(void *arg)
 {
     ql_loader_follow_t *f = arg;
+    pthread_setname_np(pthread_self(), "ql-loader");
     static char err[512];
     return ql_loader_follow(f, err, sizeof err) != 0 ? err : NULL;
 }

@@ -783,6 +783,9 @@ static void loop_dispose(loop_t *L);
 static void *loop_main(void *arg)
 {
     loop_t *L = arg;
+    char name[16];
+    snprintf(name, sizeof name, "ql-http-%d", L->idx);
+    pthread_setname_np(pthread_self(), name);   /* shows in top -H, perf, /proc */
     loop_init(L);
     pthread_barrier_wait(&L->srv->ready);
     while (!L->exit) {

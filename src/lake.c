@@ -106,6 +106,20 @@
  *       next import of that content. Engines listing files themselves see
  *       them until then (docs/lake.md).
  *
+ *   I9  (a merged import cannot be withdrawn) Deleting the record
+ *       .imports/ID withdraws that import: I8 then hides and deletes its
+ *       files, and importing the content again brings it back once. A
+ *       merge of several imports' files (I6) puts their rows into one file
+ *       under a new label that no id can hide, so before that merge's intent
+ *       and rename, .imports/ID.merged is written durably for every import
+ *       among its inputs. An id with that marker counts as imported whether
+ *       or not its record still exists (ql_lake_import_done): its files are
+ *       never hidden or deleted by id, and a re-import adds nothing — a
+ *       withdrawal that would keep part of the rows (the merged ones) and
+ *       a re-import that would add them twice are both refused. A crash
+ *       between the marker and the merge's rename leaves a marker without a
+ *       merge: that import is only kept from being withdrawn (the safe side).
+ *
  * Import files carry a non-numeric label ("imp" + id) and input line numbers:
  * they are not part of any offset record and cannot collide with log files.
  */
@@ -1083,11 +1097,36 @@ int ql_lake_import_lock(const char *lake_dir, int *fd, char *err, size_t errlen)
     return 0;
 }
 
+int ql_lake_import_merged(const char *lake_dir, const char *id)
+{
+    char p[4096];
+    if (snprintf(p, sizeof p, "%s/.imports/%s.merged", lake_dir, id) >= (int)sizeof p) return 0;
+    return access(p, F_OK) == 0;
+}
+
 int ql_lake_import_done(const char *lake_dir, const char *id)
 {
     char p[4096];
     if (snprintf(p, sizeof p, "%s/.imports/%s", lake_dir, id) >= (int)sizeof p) return 0;
-    return access(p, F_OK) == 0;
+    return access(p, F_OK) == 0 || ql_lake_import_merged(lake_dir, id);
+}
+
+/* I9: before a merge of several imports' files commits, each import whose
+ * own files (imp<ID>w…) are among the inputs gets LAKE/.imports/ID.merged,
+ * durably. Merged files of earlier merges (imp…c) already have theirs. */
+static int mark_imports_merged(const char *lake_dir, const char *out_name, const ql_lake_file_t *files, size_t n,
+                               char *err, size_t errlen)
+{
+    char id[QL_LAKE_IMPORT_ID_LEN + 1], path[4096], text[4200];
+    for (size_t i = 0; i < n; i++) {
+        if (!import_id_of(files[i].label, id) || ql_lake_import_merged(lake_dir, id)) continue;
+        if (snprintf(path, sizeof path, "%s/.imports/%s.merged", lake_dir, id) >= (int)sizeof path)
+            return ql_err(err, errlen, "path too long");
+        int len = snprintf(text, sizeof text, "merged into %s\n", out_name);
+        if (len < 0 || len >= (int)sizeof text) return ql_err(err, errlen, "path too long");
+        if (ql_write_file_atomic(path, text, (size_t)len, err, errlen)) return -1;
+    }
+    return 0;
 }
 
 int ql_lake_import_size_seen(const char *lake_dir, uint64_t bytes)
@@ -1329,6 +1368,7 @@ static int merge_run(const char *lake_dir, const char *table, ql_lake_file_t *fi
         snprintf(label, sizeof label, "imp%012llx%04xc", (unsigned long long)(ql_now_us() / 1000) & 0xFFFFFFFFFFFFull,
                  rnd);
         ql_lake_pending_name(&p, label, 0, rows_in > 0 ? rows_in - 1 : 0);
+        if ((rc = mark_imports_merged(lake_dir, p.final, files, n, err, errlen))) goto out;
         if ((rc = write_intent(p.dir, strrchr(p.final, '/') + 1, files, n, intent, sizeof intent, err, errlen)))
             goto out;
     } else {

@@ -209,9 +209,13 @@ void ql_lake_import_label(const char *id, int worker, char out[QL_LAKE_LABEL_MAX
  * *fd holds it until closed (or exit). */
 int ql_lake_import_lock(const char *lake_dir, int *fd, char *err, size_t errlen);
 
-/* 1 when LAKE/.imports/ID exists (an import of that content committed),
- * else 0. */
+/* 1 when LAKE/.imports/ID exists (an import of that content committed) or
+ * LAKE/.imports/ID.merged does (a compaction merged its files with other
+ * imports': it stays imported even if its record is deleted, lake.c I9),
+ * else 0. Thread: any. */
 int ql_lake_import_done(const char *lake_dir, const char *id);
+/* 1 when LAKE/.imports/ID.merged exists (lake.c I9), else 0. Thread: any. */
+int ql_lake_import_merged(const char *lake_dir, const char *id);
 
 /* 1 when some import record says its input had `bytes` bytes, else 0: a
  * cheap "may this file be imported already?" before hashing it. */

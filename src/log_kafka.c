@@ -500,6 +500,7 @@ static void producer_rebuild(kproducer_t *p)
 static void *poll_main(void *arg)
 {
     kproducer_t *p = arg;
+    pthread_setname_np(pthread_self(), "ql-kafka-dr");
     while (!atomic_load(&p->stop)) {
         rd_kafka_poll(p->rk, 50);
         if (atomic_load(&p->fatal)) {
@@ -645,6 +646,29 @@ static void kp_stats(ql_log_t *log, ql_log_stats_t *out)
     out->end_offset = -1;
 }
 
+/* Frees p and what it owns besides the librdkafka handles (the caller has
+ * destroyed those and joined the poll thread, or never got that far): the
+ * configuration template, the round state appends left (none after every
+ * append was answered, nor on ql_log_open_kafka's failure path), the
+ * locks and the topic name. For kp_close and ql_log_open_kafka's failure. */
+static void kp_free(kproducer_t *p)
+{
+    rd_kafka_conf_destroy(p->conf_tmpl);
+    for (int32_t i = 0; i < p->nparts_cap; i++)
+        if (p->parts[i].pending) pqueue_free(p->parts[i].pending);
+    free(p->parts);
+    while (p->free_q) {
+        pqueue_t *q = p->free_q;
+        p->free_q = q->next_free;
+        pqueue_free(q);
+    }
+    pthread_rwlock_destroy(&p->rk_lock);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->idle);
+    free(p->topic);
+    free(p);
+}
+
 static void kp_close(ql_log_t *log)
 {
     kproducer_t *p = (kproducer_t *)log;
@@ -658,20 +682,7 @@ static void kp_close(ql_log_t *log)
     rd_kafka_topic_destroy(p->rkt);
     rd_kafka_flush(p->rk, 1000);
     rd_kafka_destroy(p->rk);
-    rd_kafka_conf_destroy(p->conf_tmpl);
-    for (int32_t i = 0; i < p->nparts_cap; i++)
-        if (p->parts[i].pending) pqueue_free(p->parts[i].pending);   /* none left: every append was answered */
-    free(p->parts);
-    while (p->free_q) {
-        pqueue_t *q = p->free_q;
-        p->free_q = q->next_free;
-        pqueue_free(q);
-    }
-    pthread_rwlock_destroy(&p->rk_lock);
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->idle);
-    free(p->topic);
-    free(p);
+    kp_free(p);
 }
 
 static const ql_log_ops_t kafka_producer_ops = {kp_append, kp_stats, kp_close};
@@ -752,14 +763,7 @@ int ql_log_open_kafka(ql_log_t **out, const char *brokers, const char *topic,
     *out = &p->base;
     rc = 0;
 out:
-    if (rc < 0) {
-        rd_kafka_conf_destroy(c);
-        pthread_rwlock_destroy(&p->rk_lock);
-        pthread_mutex_destroy(&p->mu);
-        pthread_cond_destroy(&p->idle);
-        free(p->topic);
-        free(p);
-    }
+    if (rc < 0) kp_free(p);   /* and c, its conf_tmpl */
     return rc;
 }
 

@@ -542,6 +542,7 @@ static int prealloc_file(seglog_t *l)
 static void *prep_main(void *arg)
 {
     seglog_t *l = arg;
+    pthread_setname_np(pthread_self(), "ql-log-prep");
     pthread_mutex_lock(&l->prep_mu);
     for (;;) {
         while (l->prep_state != PREP_WANT && !l->prep_stop) pthread_cond_wait(&l->prep_cv, &l->prep_mu);
@@ -781,6 +782,7 @@ static const ql_log_ops_t seg_ops;
 static void *writer_main(void *arg)
 {
     seglog_t *l = arg;
+    pthread_setname_np(pthread_self(), "ql-log-writer");
     pthread_mutex_lock(&l->mu);
     for (;;) {
         while ((l->pending->nw == 0 || l->committing) && !(l->closing && !l->committing)) {

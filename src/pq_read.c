@@ -1271,27 +1271,39 @@ static int page_keeps(const rd_t *d, int enc)
     return d->rep == REP_STR && (enc == PQ_ENC_PLAIN || enc == PQ_ENC_DELTA_LENGTH_BYTE_ARRAY);
 }
 
+/* Validity bytes for rows [at, at+n) of out, for both data page versions:
+ * an optional column decodes its definition levels (RLE, bit width 1, the
+ * lvlen bytes at lv, already bounds-checked by the caller against the page);
+ * a required column has none (lv is ignored) and every row is valid. */
+static int page_valid(rd_t *d, const uint8_t *lv, size_t lvlen, size_t at, size_t n)
+{
+    uint8_t *valid = d->out->valid + at;
+    if (d->c->max_def == 0) {
+        memset(valid, 1, n);
+        return 0;
+    }
+    ql_pq_rle_t r;
+    const char *msg;
+    ql_pq_rle_init(&r, lv, lvlen, 1);
+    if (ql_pq_rle_get_u8(&r, valid, n, &msg) < 0) return rd_fail(d, msg);
+    return 0;
+}
+
 static int data_page_v1(rd_t *d, const page_hdr_t *h, const uint8_t *src, size_t at)
 {
     size_t n = (size_t)h->num_values;
     const uint8_t *p = page_data(d, d->codec, src, (size_t)h->csize, (size_t)h->usize, page_keeps(d, h->encoding));
     if (!p) return -1;
-    size_t len = (size_t)h->usize;
-    uint8_t *valid = d->out->valid + at;
-    if (d->c->max_def > 0) {
-        ql_pq_rle_t r;
-        const char *msg;
+    size_t len = (size_t)h->usize, dl = 0;
+    if (d->c->max_def > 0) {   /* the levels lead the page, after their 4-byte length */
         if (h->def_enc != PQ_ENC_RLE) return rd_fail(d, "definition levels not RLE-encoded");
         if (len < 4 || le32(p) > len - 4) return rd_fail(d, "definition levels truncated");
-        uint32_t dl = le32(p);
-        ql_pq_rle_init(&r, p + 4, dl, 1);
-        if (ql_pq_rle_get_u8(&r, valid, n, &msg) < 0) return rd_fail(d, msg);
-        p += 4 + dl;
-        len -= 4 + (size_t)dl;
-    } else {
-        memset(valid, 1, n);
+        dl = le32(p);
+        p += 4;
+        len -= 4;
     }
-    return page_values(d, h->encoding, p, len, at, n);
+    if (page_valid(d, p, dl, at, n) < 0) return -1;
+    return page_values(d, h->encoding, p + dl, len - dl, at, n);
 }
 
 static int data_page_v2(rd_t *d, const page_hdr_t *h, const uint8_t *src, size_t at)
@@ -1300,15 +1312,7 @@ static int data_page_v2(rd_t *d, const page_hdr_t *h, const uint8_t *src, size_t
     size_t lv = (size_t)h->def_len + (size_t)h->rep_len;
     if (h->rep_len != 0) return rd_fail(d, "repetition levels in a flat column");
     if (lv > (size_t)h->csize || lv > (size_t)h->usize) return rd_fail(d, "page levels larger than the page");
-    uint8_t *valid = d->out->valid + at;
-    if (d->c->max_def > 0) {
-        ql_pq_rle_t r;
-        const char *msg;
-        ql_pq_rle_init(&r, src, (size_t)h->def_len, 1);
-        if (ql_pq_rle_get_u8(&r, valid, n, &msg) < 0) return rd_fail(d, msg);
-    } else {
-        memset(valid, 1, n);
-    }
+    if (page_valid(d, src, (size_t)h->def_len, at, n) < 0) return -1;
     ql_pq_codec_t codec = h->is_compressed ? d->codec : QL_PQ_UNCOMPRESSED;
     const uint8_t *p = page_data(d, codec, src + lv, (size_t)h->csize - lv, (size_t)h->usize - lv,
                                  page_keeps(d, h->encoding));
@@ -1374,6 +1378,21 @@ static int rd_begin(rd_t *d, ql_pq_file_t *f, int rg, int col, ql_pq_column_data
     return 0;
 }
 
+/* One step of a walk over a column chunk's pages, for read_chunk and
+ * ql_pq_read_dictionary. The caller guarantees ch->start <= *pos < ch->end.
+ * Parses the page header at *pos, checks that the page's (compressed) body
+ * stays inside the chunk, points *src at that body and moves *pos past it.
+ * Returns 0, or -1 with the message in d->err (nothing advanced). */
+static int next_page(rd_t *d, const chunkx_t *ch, int64_t *pos, page_hdr_t *h, const uint8_t **src)
+{
+    size_t hlen = 0;
+    if (parse_page_header(d->f->buf + *pos, (size_t)(ch->end - *pos), h, &hlen, d->err, d->errlen) < 0) return -1;
+    if ((int64_t)h->csize > ch->end - *pos - (int64_t)hlen) return rd_fail(d, "page runs past the end of its chunk");
+    *src = d->f->buf + *pos + hlen;
+    *pos += (int64_t)hlen + h->csize;
+    return 0;
+}
+
 static int read_chunk(ql_pq_file_t *f, int rg, int col, int dict_form, ql_pq_column_data_t *out, char *err,
                       size_t errlen)
 {
@@ -1387,18 +1406,12 @@ static int read_chunk(ql_pq_file_t *f, int rg, int col, int dict_form, ql_pq_col
     int64_t pos = ch->start, usum = 0;
     while (got < total) {
         page_hdr_t h;
-        size_t hlen;
+        const uint8_t *src;
         if (pos >= ch->end) {
             ql_err(err, errlen, "column %s: chunk ends after %zu of %zu values", d.c->info.name, got, total);
             goto out;
         }
-        if (parse_page_header(f->buf + pos, (size_t)(ch->end - pos), &h, &hlen, err, errlen) < 0) goto out;
-        const uint8_t *src = f->buf + pos + hlen;
-        if ((int64_t)h.csize > ch->end - pos - (int64_t)hlen) {
-            rd_fail(&d, "page runs past the end of its chunk");
-            goto out;
-        }
-        pos += (int64_t)hlen + h.csize;
+        if (next_page(&d, ch, &pos, &h, &src) < 0) goto out;
         /* The chunk's declared uncompressed size (which includes the page
          * headers) bounds what its pages may decompress to in total. */
         usum += h.usize;
@@ -1463,14 +1476,8 @@ int ql_pq_read_dictionary(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t 
     int64_t pos = ch->start;
     while (pos < ch->end) {
         page_hdr_t h;
-        size_t hlen;
-        if (parse_page_header(f->buf + pos, (size_t)(ch->end - pos), &h, &hlen, err, errlen) < 0) goto out;
-        const uint8_t *src = f->buf + pos + hlen;
-        if ((int64_t)h.csize > ch->end - pos - (int64_t)hlen) {
-            rd_fail(&d, "page runs past the end of its chunk");
-            goto out;
-        }
-        pos += (int64_t)hlen + h.csize;
+        const uint8_t *src;
+        if (next_page(&d, ch, &pos, &h, &src) < 0) goto out;
         if (h.type == PQ_PAGE_DICTIONARY && h.has_dict) {
             if (read_dictionary_page(&d, &h, src) < 0) goto out;
         } else if (h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2) {

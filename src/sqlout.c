@@ -30,6 +30,15 @@ int ql_sqlout_parse_format(const char *s, ql_sqlout_format_t *out)
     return -1;
 }
 
+int ql_sqlout_format_flag(const char *cmd, const char *arg, ql_sqlout_format_t *out)
+{
+    if (ql_sqlout_parse_format(arg, out) < 0) {
+        fprintf(stderr, "questlog %s: unknown format '%s' (table, csv, json, md)\n", cmd, arg);
+        return -1;
+    }
+    return 0;
+}
+
 int ql_sqlout_terminal_width(FILE *f)
 {
     int fd = fileno(f);

@@ -21,6 +21,10 @@ typedef enum ql_sqlout_format {
 
 /* "table" | "csv" | "json" | "md": 0 and *out, or -1. */
 int ql_sqlout_parse_format(const char *s, ql_sqlout_format_t *out);
+/* The same for the value of a command's --format flag: on a bad value prints
+ * "questlog CMD: unknown format 'ARG' (table, csv, json, md)" to stderr and
+ * returns -1 (*out unchanged); the caller exits with status 2. */
+int ql_sqlout_format_flag(const char *cmd, const char *arg, ql_sqlout_format_t *out);
 
 /* The width of the terminal `f` is, or 0 if it is not a terminal. */
 int ql_sqlout_terminal_width(FILE *f);

@@ -140,6 +140,42 @@ static char *unescape_part(const char *s, size_t len)
     return o;
 }
 
+/* The Hive partition directories ("key=value", key not empty) on a file's
+ * path, for ql_vtab_table_open's two passes (collecting the keys, then each
+ * file's values): rel starts at the path below the table's directory
+ * (below_dir); each next_part_dir call moves to the next such directory and
+ * points key/val into the path (not NUL-terminated), 0 when none is left.
+ * The file name itself (after the last '/') is never a partition. */
+typedef struct part_dir {
+    const char *rel;
+    const char *key, *val;
+    size_t      klen, vlen;
+} part_dir_t;
+
+static const char *below_dir(const char *path, size_t dlen)
+{
+    const char *rel = strlen(path) > dlen ? path + dlen : path;
+    while (*rel == '/') rel++;
+    return rel;
+}
+
+static int next_part_dir(part_dir_t *pd)
+{
+    const char *slash;
+    while ((slash = strchr(pd->rel, '/')) != NULL) {
+        const char *name = pd->rel, *eq = memchr(name, '=', (size_t)(slash - name));
+        pd->rel = slash + 1;
+        if (eq && eq > name) {
+            pd->key = name;
+            pd->klen = (size_t)(eq - name);
+            pd->val = eq + 1;
+            pd->vlen = (size_t)(slash - eq - 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int ql_vtab_table_column(const ql_vtab_table_t *t, const char *name)
 {
     for (int i = 0; i < t->ncols; i++)
@@ -214,6 +250,20 @@ void ql_vtab_table_free(ql_vtab_table_t *t)
     free(t);
 }
 
+/* Appends a column named name (copied) to t; *cap is t->cols' capacity,
+ * grown as needed. part: the partition key's index, or -1 for a file column. */
+static void add_column(ql_vtab_table_t *t, int *cap, const char *name, ql_pq_type_t type, int part)
+{
+    if (t->ncols == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        t->cols = ql_realloc(t->cols, (size_t)*cap * sizeof *t->cols);
+    }
+    t->cols[t->ncols].name = ql_strdup(name);
+    t->cols[t->ncols].type = type;
+    t->cols[t->ncols].part = part;
+    t->ncols++;
+}
+
 int ql_vtab_table_open(ql_vtab_table_t **out, const char *dir, char *err, size_t errlen)
 {
     int rc = 0;
@@ -247,64 +297,35 @@ int ql_vtab_table_open(ql_vtab_table_t **out, const char *dir, char *err, size_t
         t->bytes += f->bytes;
         t->rows += ql_pq_num_rows(f->pq);
         /* Hive partition keys from the directories between dir and the file. */
-        const char *rel = strlen(f->path) > dlen ? f->path + dlen : f->path;
-        while (*rel == '/') rel++;
-        const char *slash;
-        while ((slash = strchr(rel, '/')) != NULL) {
-            const char *eq = memchr(rel, '=', (size_t)(slash - rel));
-            if (eq && eq > rel) {
-                char *key = ql_strndup(rel, (size_t)(eq - rel));
-                int k;
-                for (k = 0; k < pkeys.n && strcmp(pkeys.v[k], key) != 0; k++) {}
-                if (k == pkeys.n) strvec_push(&pkeys, key); else free(key);
-            }
-            rel = slash + 1;
+        part_dir_t pd = {.rel = below_dir(f->path, dlen)};
+        while (next_part_dir(&pd)) {
+            char *key = ql_strndup(pd.key, pd.klen);
+            int k;
+            for (k = 0; k < pkeys.n && strcmp(pkeys.v[k], key) != 0; k++) {}
+            if (k == pkeys.n) strvec_push(&pkeys, key); else free(key);
         }
         /* Union of columns by name, in order of first appearance. */
         int nc = ql_pq_num_columns(f->pq);
         for (int c = 0; c < nc; c++) {
             const ql_pq_column_info_t *ci = ql_pq_column(f->pq, c);
-            if (ql_vtab_table_column(t, ci->name) >= 0) continue;
-            if (t->ncols == cap_cols) {
-                cap_cols = cap_cols ? cap_cols * 2 : 16;
-                t->cols = ql_realloc(t->cols, (size_t)cap_cols * sizeof *t->cols);
-            }
-            t->cols[t->ncols].name = ql_strdup(ci->name);
-            t->cols[t->ncols].type = ci->type;
-            t->cols[t->ncols].part = -1;
-            t->ncols++;
+            if (ql_vtab_table_column(t, ci->name) < 0) add_column(t, &cap_cols, ci->name, ci->type, -1);
         }
     }
     /* Partition keys become trailing TEXT columns, unless a file column has the name. */
     t->npart = pkeys.n;
     for (int k = 0; k < pkeys.n; k++) {
-        if (ql_vtab_table_column(t, pkeys.v[k]) >= 0) continue;
-        if (t->ncols == cap_cols) {
-            cap_cols = cap_cols ? cap_cols * 2 : 16;
-            t->cols = ql_realloc(t->cols, (size_t)cap_cols * sizeof *t->cols);
-        }
-        t->cols[t->ncols].name = ql_strdup(pkeys.v[k]);
-        t->cols[t->ncols].type = QL_PQ_STRING;
-        t->cols[t->ncols].part = k;
-        t->ncols++;
+        if (ql_vtab_table_column(t, pkeys.v[k]) < 0) add_column(t, &cap_cols, pkeys.v[k], QL_PQ_STRING, k);
     }
     for (int i = 0; i < t->nfiles; i++) {
         ql_vtab_file_t *f = &t->files[i];
         f->part_vals = ql_calloc((size_t)t->npart + 1, sizeof(char *));
-        const char *rel = strlen(f->path) > dlen ? f->path + dlen : f->path;
-        while (*rel == '/') rel++;
-        const char *slash;
-        while ((slash = strchr(rel, '/')) != NULL) {
-            const char *eq = memchr(rel, '=', (size_t)(slash - rel));
-            if (eq && eq > rel) {
-                for (int k = 0; k < t->npart; k++)
-                    if (strlen(pkeys.v[k]) == (size_t)(eq - rel) && memcmp(pkeys.v[k], rel, (size_t)(eq - rel)) == 0) {
-                        free(f->part_vals[k]);
-                        f->part_vals[k] = unescape_part(eq + 1, (size_t)(slash - eq - 1));
-                    }
-            }
-            rel = slash + 1;
-        }
+        part_dir_t pd = {.rel = below_dir(f->path, dlen)};
+        while (next_part_dir(&pd))
+            for (int k = 0; k < t->npart; k++)
+                if (strlen(pkeys.v[k]) == pd.klen && memcmp(pkeys.v[k], pd.key, pd.klen) == 0) {
+                    free(f->part_vals[k]);
+                    f->part_vals[k] = unescape_part(pd.val, pd.vlen);
+                }
         f->colmap = ql_malloc(((size_t)t->ncols + 1) * sizeof(int));
         for (int c = 0; c < t->ncols; c++)
             f->colmap[c] = t->cols[c].part >= 0 ? -1 : ql_pq_column_index(f->pq, t->cols[c].name);

@@ -102,6 +102,30 @@ is "$(nfiles "$B")" "0" "its recovery deleted the crashed import's files"
 "$QL" import -q --lake "$B" "$tmpdir/ev.jsonl"
 is "$(sig "$B")" "$want" "re-import: tables exactly as after one clean import"
 
+# withdrawing an import (deleting its record), before and after a compaction
+# merged it with another import's files (lake.c I9)
+W="$tmpdir/w"
+"$QL" import -q --lake "$W" --workers 2 "$tmpdir/ev.jsonl" "$tmpdir/other.jsonl"
+both=$(sig "$W")
+is "$(qcount "$W")" "3500" "two imports in one lake"
+oid=$(sha256sum "$tmpdir/other.jsonl" | cut -c1-32)
+rm "$W/.imports/$oid"
+is "$(qcount "$W")" "3000" "its record deleted: that import is withdrawn at once"
+"$QL" import -q --lake "$W" "$tmpdir/other.jsonl"
+is "$(sig "$W")" "$both" "imported again: back once (DuckDB, every table)"
+"$QL" compact --lake "$W" --all -q
+ok $? "compact merges the two imports' files"
+is "$(sig "$W")" "$both" "compaction changes no row"
+ok "$([ -f "$W/.imports/$id.merged" ] && [ -f "$W/.imports/$oid.merged" ]; echo $?)" \
+   "each merged import is marked"
+rm "$W/.imports/$id"
+is "$(qcount "$W")" "3500" "a merged import's record deleted: its rows stay (nothing half-withdrawn)"
+"$QL" import --lake "$W" "$tmpdir/ev.jsonl" 2> "$tmpdir/errw"
+ok $? "importing its content again: exit 0"
+grep -q "already imported.*compacted together" "$tmpdir/errw"; ok $? "says it stays imported, and why"
+"$QL" compact --lake "$W" --all -q
+is "$(sig "$W")" "$both" "no row twice, none lost, after another writer's recovery too"
+
 # a real kill -9 while the import is reading (its input stalls half-way)
 K="$tmpdir/k"
 mkfifo "$tmpdir/fifo"

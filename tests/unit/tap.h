@@ -3,12 +3,14 @@
  *
  *   ok(cond, "name %d", i);  is_int(got, want, "name");  is_str(got, want, "name");
  *   return tap_done();       prints the plan, exit status 1 if anything failed
+ *   tap_bail("why %s", s);   a fixture cannot be set up: "Bail out!", exit 1
  */
 #ifndef QL_TAP_H
 #define QL_TAP_H
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tap_n, tap_failed;
@@ -54,6 +56,17 @@ static inline void diag(const char *fmt, ...)
     vprintf(fmt, ap);
     printf("\n");
     va_end(ap);
+}
+
+static inline void __attribute__((noreturn, format(printf, 1, 2))) tap_bail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("Bail out! ");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    exit(1);
 }
 
 static inline int tap_done(void)

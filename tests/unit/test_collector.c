@@ -137,10 +137,8 @@ int main(void)
     ql_config_t *cfg;
     ql_catalog_t *cat;
     char err[256];
-    if (ql_config_load(&cfg, NULL, err, sizeof err) || ql_catalog_load(&cat, cfg, err, sizeof err)) {
-        printf("Bail out! %s\n", err);
-        return 1;
-    }
+    if (ql_config_load(&cfg, NULL, err, sizeof err) || ql_catalog_load(&cat, cfg, err, sizeof err))
+        tap_bail("%s", err);
     rec_log_t log;
     memset(&log, 0, sizeof log);
     log.super.ops = &rec_ops;
@@ -148,10 +146,7 @@ int main(void)
 
     ql_collector_options_t o = {cat, &log.super, "127.0.0.1:0", 1, 1};
     ql_collector_t *c;
-    if (ql_collector_start(&c, &o, err, sizeof err)) {
-        printf("Bail out! %s\n", err);
-        return 1;
-    }
+    if (ql_collector_start(&c, &o, err, sizeof err)) tap_bail("%s", err);
     int port = atoi(strrchr(ql_collector_address(c), ':') + 1);
 
     is_int(request(port, "GET /purchase_a_sword HTTP/1.1\r\nHost: user1.comcast.com\r\nConnection: close\r\n\r\n"),

@@ -326,10 +326,8 @@ int main(void)
 {
     ql_config_t *cfg;
     char err[256];
-    if (ql_config_load(&cfg, NULL, err, sizeof err) || ql_catalog_load(&cat, cfg, err, sizeof err)) {
-        printf("Bail out! %s\n", err);
-        return 1;
-    }
+    if (ql_config_load(&cfg, NULL, err, sizeof err) || ql_catalog_load(&cat, cfg, err, sizeof err))
+        tap_bail("%s", err);
     eb = ql_event_builder_new(cat);
     test_route_event();
     test_typed_params();

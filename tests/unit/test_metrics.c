@@ -47,10 +47,8 @@ int main(void)
     ql_config_t *cfg;
     ql_catalog_t *cat;
     char err[256];
-    if (ql_config_load(&cfg, NULL, err, sizeof err) || ql_catalog_load(&cat, cfg, err, sizeof err)) {
-        printf("Bail out! %s\n", err);
-        return 1;
-    }
+    if (ql_config_load(&cfg, NULL, err, sizeof err) || ql_catalog_load(&cat, cfg, err, sizeof err))
+        tap_bail("%s", err);
     ql_metrics_t *m = ql_metrics_new(cat, 2);
     int r_buy = ql_metrics_route_id(m, "/buy_a_sword", 12);
     int r_events = ql_metrics_route_id(m, "/events", 7);

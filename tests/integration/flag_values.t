@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# flag_values.t — the shared checks of flag values (cli.c ql_cli_codec and
+# ql_cli_size, sqlout.c ql_sqlout_format_flag): every command that takes
+# --codec, a count/size flag or --format refuses a bad value the same way,
+# "questlog CMD: …" on stderr and exit status 2, before touching any data;
+# a good value gets past the flag parsing.
+. "$(dirname "$0")/../lib.sh"
+
+# refuses CMD-ARGS… EXPECTED-MESSAGE: exit 2 and exactly that one line on stderr.
+refuses() {
+    local want="${*: -1}" args=("${@:1:$#-1}") st
+    "$QL" "${args[@]}" >/dev/null 2>"$tmpdir/err"
+    st=$?
+    is "$st:$(cat "$tmpdir/err")" "2:$want" "${args[*]}"
+}
+
+for cmd in load compact import; do
+    refuses $cmd --codec lzma "questlog $cmd: unknown codec 'lzma' (zstd, snappy or none)"
+done
+refuses load --batch-rows 0 "questlog load: bad --batch-rows '0'"
+refuses load --batch-rows many "questlog load: bad --batch-rows 'many'"
+refuses compact --max-bytes 1Q "questlog compact: bad --max-bytes '1Q'"
+refuses import --file-rows 0 "questlog import: bad --file-rows '0'"
+for cmd in query tables describe; do
+    refuses $cmd --format xml "questlog $cmd: unknown format 'xml' (table, csv, json, md)"
+done
+
+# Good values pass the flag parsing: the command goes on to its own checks
+# and stops at the next one (a lake that does not exist), exit status 1.
+"$QL" tables --format csv --lake "$tmpdir/none" >/dev/null 2>"$tmpdir/err"
+is "$?:$(cat "$tmpdir/err")" "1:questlog tables: lake $tmpdir/none: not a directory" "tables --format csv is accepted"
+"$QL" compact --codec snappy --max-bytes 64M -n --lake "$tmpdir/none" >/dev/null 2>"$tmpdir/err"
+st=$?
+msg=$(cat "$tmpdir/err")
+is "$st:${msg%% (pass*}" "1:questlog compact: no lake at '$tmpdir/none'" "compact --codec snappy --max-bytes 64M are accepted"
+
+done_testing
