@@ -916,7 +916,13 @@ int ql_lake_claim_take(const char *lake_dir, int32_t partition, ql_lake_claim_t 
 int ql_lake_claim_lock(ql_lake_claim_t *c, char *err, size_t errlen)
 {
     if (c->fd < 0) return 1;
-    if (flock(c->fd, LOCK_EX) != 0) return ql_err(err, errlen, "cannot lock a partition claim: %s", strerror(errno));
+    /* The holder is another loader committing or claiming the partition
+     * (short). A signal meanwhile — SIGTERM to a loader in its last commit;
+     * cmd_load.c's handler has no SA_RESTART — must not fail the commit:
+     * keep waiting; the caller looks at its stop flag afterwards. */
+    int r;
+    while ((r = flock(c->fd, LOCK_EX)) != 0 && errno == EINTR) {}
+    if (r != 0) return ql_err(err, errlen, "cannot lock a partition claim: %s", strerror(errno));
     char buf[sizeof c->token];
     ssize_t n = pread(c->fd, buf, sizeof buf - 1, 0);
     if (n < 0) {

@@ -123,7 +123,8 @@ typedef struct ql_lake_claim {
 int  ql_lake_claim_take(const char *lake_dir, int32_t partition, ql_lake_claim_t *c, char *err, size_t errlen);
 /* Takes the flock and checks the token: 0 = still ours (lock held: commit,
  * then unlock), 1 = another loader claimed the partition since (lock held
- * too when c->fd >= 0; unlock, drop the batch), < 0 = error (lock not held). */
+ * too when c->fd >= 0; unlock, drop the batch), < 0 = error (lock not held).
+ * A signal does not end the wait (EINTR is retried). */
 int  ql_lake_claim_lock(ql_lake_claim_t *c, char *err, size_t errlen);
 void ql_lake_claim_unlock(ql_lake_claim_t *c);
 /* Closes the claim file (the token stays; the next claimant replaces it). */

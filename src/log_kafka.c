@@ -61,6 +61,8 @@
  * (`cat`) it reads the topic's partitions from metadata and assigns them all
  * itself (librdkafka still needs a group.id for its consumer queue: a private
  * one, never joined or committed). enable.partition.eof drives at_end.
+ * Close leaves the group (unsubscribe, revoke served) before
+ * rd_kafka_consumer_close: see leave_group for the librdkafka hang it avoids.
  *
  * Threads: producer functions are callable from any thread; `done` runs on
  * the producer's poll thread. A consumer belongs to one thread at a time.
@@ -855,7 +857,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_p
                          void *opaque)
 {
     kconsumer_t *c = opaque;
-    c->cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    /* Not while closing: it waits for the group's state machine, which may
+     * be gone by then (see leave_group). NULL when it cannot tell. */
+    const char *proto = c->closing ? NULL : rd_kafka_rebalance_protocol(rk);
+    if (proto) c->cooperative = strcmp(proto, "COOPERATIVE") == 0;
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         if (c->pending && c->cooperative) {
             /* two increments before the poll returned: apply both */
@@ -1107,13 +1112,56 @@ static int kc_end_offset(ql_consumer_t *cons, int32_t partition, int64_t *end)
     return QL_LOG_EIO;
 }
 
+#define LEAVE_GROUP_MS 10000   /* kc_close: at most this long to leave the group before closing */
+
+/* Nothing assigned by librdkafka and no assignment noted but not applied. */
+static int unassigned(kconsumer_t *c)
+{
+    if (c->pending) return 0;
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (rd_kafka_assignment(c->rk, &l) != 0) return 1;   /* nothing to wait for */
+    int none = l->cnt == 0;
+    rd_kafka_topic_partition_list_destroy(l);
+    return none;
+}
+
+/* Leaves the group before rd_kafka_consumer_close, because librdkafka
+ * 2.0.2's close can hang for ever: the final revoke, served inside it, calls
+ * rd_kafka_assign(NULL), whose reply never comes when the group's state
+ * machine has finished terminating first (seen with `load --kafka` stopped
+ * by SIGTERM while a rebalance was under way, under ASan on a loaded
+ * machine; librdkafka issue #4884). Unsubscribing first turns that revoke
+ * into an ordinary one, served here as in a poll (records still arriving
+ * are dropped: the caller has stopped reading), so nothing is assigned and
+ * nothing is left to revoke when close runs. Bounded: after LEAVE_GROUP_MS
+ * close runs anyway. */
+static void leave_group(kconsumer_t *c)
+{
+    if (rd_kafka_unsubscribe(c->rk) != 0) return;
+    int64_t deadline = ql_monotonic_us() + LEAVE_GROUP_MS * 1000ll;
+    while (ql_monotonic_us() < deadline) {
+        /* serves the revoke (and any rebalance event already queued) */
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 100);
+        if (m) {
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (c->pending) {                    /* an assignment that crossed the unsubscribe: its revoke follows */
+            apply_pending(c);
+            continue;
+        }
+        if (unassigned(c)) break;
+    }
+}
+
 static void kc_close(ql_consumer_t *cons)
 {
     kconsumer_t *c = (kconsumer_t *)cons;
     release_held(c);
+    c->closing = 1;                          /* the final revoke calls no user callback */
+    if (c->grouped) leave_group(c);
     if (c->pending) rd_kafka_topic_partition_list_destroy(c->pending);
     c->pending = NULL;
-    c->closing = 1;                          /* the final revoke calls no user callback */
     rd_kafka_consumer_close(c->rk);
     if (c->pending) rd_kafka_topic_partition_list_destroy(c->pending);   /* an assignment during close */
     rd_kafka_destroy(c->rk);

@@ -5,9 +5,11 @@
 #   QL                           the questlog binary under test (plain or SAN)
 #   tmpdir                       a fresh directory, removed at exit
 #   free_port                    an unused TCP port on 127.0.0.1
-#   wait_port PORT [SECS]        wait until something listens there
+#   wait_for [-t SECS] CMD…      run CMD until it succeeds (at most SECS, default 60)
+#   wait_port PORT [SECS]        wait until something listens there (default 60 s)
 #   bg CMD…                      start CMD in the background; killed at exit
 #   duck "SQL"                   run SQL in DuckDB (node), JSON lines out
+#   QL_KEEP_TMP=1 (environment)  keep $tmpdir (logs, data) when a test fails
 set -u
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 QL="${QL_BIN:-$ROOT/questlog}"
@@ -21,6 +23,7 @@ _cleanup() {
     local p
     for p in "${_bg_pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
     for p in "${_bg_pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null; done
+    if [ -n "${QL_KEEP_TMP:-}" ] && [ "$_tap_failed" -gt 0 ]; then echo "# kept $tmpdir"; return; fi
     rm -rf "$tmpdir"
 }
 trap _cleanup EXIT
@@ -39,14 +42,20 @@ done_testing() { echo "1..$_tap_n"; [ "$_tap_failed" -eq 0 ]; exit $?; }
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-wait_port() {  # wait_port PORT [SECONDS]
-    local i n=$(( ${2:-10} * 20 ))
-    for ((i = 0; i < n; i++)); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+# Waits are on conditions, never on sleeps, and their caps are generous:
+# a SAN build on a loaded 2-core machine is many times slower than a plain
+# one on an idle machine, and a condition that holds ends the wait at once.
+wait_for() {  # wait_for [-t SECS] CMD…: 0 as soon as CMD succeeds, 1 after SECS
+    local secs=60
+    if [ "$1" = "-t" ]; then secs=$2; shift 2; fi
+    local end=$((SECONDS + secs))
+    until "$@"; do
+        [ "$SECONDS" -ge "$end" ] && return 1
         sleep 0.05
     done
-    return 1
 }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() { wait_for -t "${2:-60}" port_open "$1"; }  # wait_port PORT [SECONDS]
 bg() { "$@" & _bg_pids+=($!); }
 # serve_bg DATA: `questlog serve --data DATA` in the background on a fresh
 # loopback port; sets $port and $serve_pid, bails out if it never listens.

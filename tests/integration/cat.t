@@ -38,13 +38,14 @@ is "$(cat "$tmpdir/err")" "% Reached end of log at offset 50: exiting" "and repo
 p1=$!; _bg_pids+=($p1)
 "$QL" cat --data "$D" > "$tmpdir/follow_all" 2>&1 &
 p2=$!; _bg_pids+=($p2)
-sleep 0.3
+# both must have found their start before the writer appends (--from end
+# is the end at that moment): wait until each naps in its follow loop
+napping() { local p; for p; do read -r nr _ <"/proc/$p/syscall" 2>/dev/null && [ "$nr" = 35 -o "$nr" = 230 ] || return 1; done; }
+wait_for -t 20 napping $p1 $p2 || diag "could not see both cats napping (/proc/PID/syscall)"
 "$FILL" --segment-bytes 2k --start 50 --tag y "$D/log" 30
 ok $? "a second writer process appended 30 more"
-for _ in $(seq 100); do
-    [ "$(wc -l < "$tmpdir/follow_end")" -ge 30 ] && [ "$(wc -l < "$tmpdir/follow_all")" -ge 80 ] && break
-    sleep 0.1
-done
+caught_up() { [ "$(wc -l < "$tmpdir/follow_end")" -ge 30 ] && [ "$(wc -l < "$tmpdir/follow_all")" -ge 80 ]; }
+wait_for caught_up
 is "$(wc -l < "$tmpdir/follow_end")" 30 "follow from the end sees exactly the 30 new records"
 is "$(head -1 "$tmpdir/follow_end")" '{"event_type":"fill","n":50,"tag":"y"}' "starting with the first new one"
 is "$(tail -1 "$tmpdir/follow_end")" '{"event_type":"fill","n":79,"tag":"y"}' "ending with the last"

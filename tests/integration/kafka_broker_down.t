@@ -14,7 +14,7 @@ ok $? "mock cluster up: $BOOT"
 "$KCLIENT" produce "$BOOT" events 5000 --interval-us 1000 --timeout 700 \
     >"$tmpdir/p" 2>"$tmpdir/p.err" 3>&- &
 prod=$!
-sleep 1
+wait_for grep -q '^ok ' "$tmpdir/p"   # producing (stdout is block-buffered: ~100 acks in)
 mock_cmd "down 2"
 ok $? "broker 2 taken down while producing"
 sleep 2

@@ -23,7 +23,7 @@ prod=$!
     >"$tmpdir/a" 2>"$tmpdir/a.err" 3>&- &
 ca=$!
 # B joins once A has its partitions, so A must give some up.
-for ((i = 0; i < 300; i++)); do grep -q assigned "$tmpdir/a.err" && break; sleep 0.1; done
+wait_for grep -q assigned "$tmpdir/a.err"
 "$KCLIENT" consume "$BOOT" events --group g1 --state "$tmpdir/state" --commit --idle-ms 2000 $GX \
     --assign-delay-ms 1500 >"$tmpdir/b" 2>"$tmpdir/b.err" 3>&- &
 cb=$!

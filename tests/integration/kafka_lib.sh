@@ -17,29 +17,20 @@ start_mock() {
     exec 3<>"$tmpdir/mock.in"
     # (an async command's stdin would be /dev/null unless redirected in it)
     bg sh -c 'exec "$@" <"$0"' "$tmpdir/mock.in" "$MOCK" "$@" >"$tmpdir/mock.out" 2>"$tmpdir/mock.err"
-    local i
-    for ((i = 0; i < 100; i++)); do
-        BOOT="$(head -n1 "$tmpdir/mock.out" 2>/dev/null)"
-        [ -n "$BOOT" ] && return 0
-        sleep 0.05
-    done
+    wait_for mock_listening && return 0
     echo "# mock cluster did not start: $(cat "$tmpdir/mock.err")"
     return 1
 }
+mock_listening() { BOOT="$(head -n1 "$tmpdir/mock.out" 2>/dev/null)"; [ -n "$BOOT" ]; }
 
 mock_cmd() {
-    local before i
+    local before
     before=$(wc -l <"$tmpdir/mock.out")
     echo "$1" >&3
-    for ((i = 0; i < 100; i++)); do
-        if [ "$(wc -l <"$tmpdir/mock.out")" -gt "$before" ]; then
-            tail -n +"$((before + 1))" "$tmpdir/mock.out" | grep -qx "ok $1"
-            return
-        fi
-        sleep 0.05
-    done
-    return 1
+    wait_for mock_answered "$before" || return 1
+    tail -n +"$((before + 1))" "$tmpdir/mock.out" | grep -qx "ok $1"
 }
+mock_answered() { [ "$(wc -l <"$tmpdir/mock.out")" -gt "$1" ]; }
 
 count_topic() {
     kcat -Q -b "$BOOT" -t "$1:0:-1" >/dev/null 2>&1 # warm-up: metadata

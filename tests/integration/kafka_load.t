@@ -58,14 +58,13 @@ loader() {  # loader NAME [--status DUR]: a following `load --kafka` in group "t
     "$QL" load --kafka "$BOOT" --data "$D2" --group two "${KX[@]}" --flush-interval 300ms --status "${3:-0}" \
         2>"$tmpdir/$1.err" 3>&- &
 }
-loader la --status 500ms; la=$!; _bg_pids+=("$la")   # (lib.sh's cleanup kills them on an early exit)
-sleep 2
-loader lb; lb=$!; _bg_pids+=("$lb")
-# Kill lb once it holds partitions (a claim file names its pid, lake.c I7)
-# and has had time to load some of them.
+# A loader holds partitions once a claim file names its pid (lake.c I7).
 owns() { cat "$D2"/lake/.partition-*.lock 2>/dev/null | grep -q "^$1 "; }
-for ((i = 0; i < 200; i++)); do owns $lb && break; sleep 0.1; done
-owns $lb
+loader la --status 500ms; la=$!; _bg_pids+=("$la")   # (lib.sh's cleanup kills them on an early exit)
+wait_for owns $la   # lb joins once la has partitions: they must move
+loader lb; lb=$!; _bg_pids+=("$lb")
+# Kill lb once it holds partitions and has had time to load some of them.
+wait_for owns $lb
 ok $? "the second loader was given partitions"
 sleep 1
 kill -9 $lb 2>/dev/null
@@ -75,13 +74,14 @@ loader lc; lc=$!; _bg_pids+=("$lc")
 wait $prod
 grep '^ok ' "$tmpdir/p3" | cut -d' ' -f2 >>"$tmpdir/acked"
 is "$(wc -l <"$tmpdir/acked")" 15000 "15000 events acknowledged in all"
-# Let them catch up (until the lake holds everything, at most 60 s), then stop both.
-for ((i = 0; i < 120; i++)); do
+# Let them catch up (until the lake holds everything, at most 180 s), then stop both.
+caught_up() {
+    local n
     n=$(duck "SELECT count(*) AS n FROM read_parquet('$D2/lake/extracted_events/*/*.parquet')" 2>/dev/null |
         sed 's/.*"n":\([0-9]*\).*/\1/')
-    [ "${n:-0}" -ge 15000 ] && break
-    sleep 0.5
-done
+    [ "${n:-0}" -ge 15000 ]
+}
+wait_for -t 180 caught_up
 sleep 1   # a duplicate committed late would show in the counts
 kill -TERM $la $lc 2>/dev/null
 wait $la; ra=$?

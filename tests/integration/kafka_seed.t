@@ -93,7 +93,7 @@ poster() {
 cpids=()
 for c in 1 2 3 4; do client $c >"$tmpdir/client$c" 3>&- & cpids+=($!); done
 poster 3>&- & cpids+=($!)
-sleep 1
+wait_for test -s "$tmpdir/client1"   # the clients are sending
 mock_cmd "down 2"
 ok $? "broker 2 down while clients send"
 sleep 3   # longer than the 2 s delivery timeout: appends to its partitions fail
@@ -105,11 +105,11 @@ is "$(wc -l <"$tmpdir/answers")" 600 "600 answers"
 is "$(awk '$1 != 200 && $1 != 503' "$tmpdir/answers" | wc -l)" 0 "every answer is 200 or 503"
 diag "$(awk '{n[$1]++} END {for (c in n) printf "%s: %d  ", c, n[c]}' "$tmpdir/answers")"
 # Recovery: the server answers 200 again once the broker is back.
-for ((i = 0; i < 60; i++)); do
+answers_200() {
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$port/purchase_a_sword?req=after")
-    [ "$code" = 200 ] && break
-    sleep 0.5
-done
+    [ "$code" = 200 ]
+}
+wait_for answers_200
 is "$code" 200 "after the broker is back, requests get 200 again"
 kcat -C -b "$BOOT" -t events -o beginning -e -q 2>/dev/null | grep -o '"req":"c[^"]*"' | sed 's/"req":"\(.*\)"/\1/' |
     sort -u >"$tmpdir/in_topic"

@@ -37,11 +37,11 @@ _bg_pids+=("$up")
 wait_port "$port" || { echo "Bail out! up --kafka did not start: $(cat "$tmpdir/up.err")"; exit 1; }
 for i in $(seq 20); do curl -s "http://127.0.0.1:$port/purchase_a_sword?sword_type=k$i" >/dev/null; done
 # /metrics: the loader's consumer lag per assigned partition, 0 once caught up
-for i in $(seq 100); do
+lag_zero() {
     curl -s "http://127.0.0.1:$port/metrics" >"$tmpdir/metrics"
-    [ "$(grep -c '^questlog_kafka_consumer_lag{partition="[0-3]"} 0$' "$tmpdir/metrics")" = 4 ] && break
-    sleep 0.2
-done
+    [ "$(grep -c '^questlog_kafka_consumer_lag{partition="[0-3]"} 0$' "$tmpdir/metrics")" = 4 ]
+}
+wait_for lag_zero
 is "$(grep -c '^questlog_kafka_consumer_lag{partition="[0-3]"} 0$' "$tmpdir/metrics")" 4 \
    "/metrics: consumer lag of each of the 4 partitions, 0 when caught up"
 grep -q '^# TYPE questlog_kafka_consumer_lag gauge$' "$tmpdir/metrics"

@@ -16,7 +16,7 @@ _bg_pids+=($pid)
 wait_port "$port"
 ok $? "serve listens on $port"
 # (the port opens just before the line is printed: wait for it)
-for _ in $(seq 100); do grep -q "listening on" "$tmpdir/serve.out" && break; sleep 0.05; done
+wait_for grep -q "listening on" "$tmpdir/serve.out"
 grep -q "listening on http://127.0.0.1:$port/" "$tmpdir/serve.out"
 ok $? "serve prints where it listens"
 

@@ -64,7 +64,9 @@ for t in ts: t.start()
 for t in ts: t.join()
 EOF
 loadpid=$!
-sleep 3
+# kill -9 while the clients are busy: once 200 requests were acknowledged
+acked_some() { [ "$(cat "$tmpdir/acked" 2>/dev/null | wc -l)" -ge 200 ]; }
+wait_for acked_some
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 wait "$loadpid"

@@ -13,7 +13,7 @@ up=$!
 _bg_pids+=("$up")
 wait_port "$port" || { echo "Bail out! up did not start"; cat "$tmpdir/up.err"; exit 1; }
 # (the port opens just before the lines are printed: wait for them)
-for _ in $(seq 100); do grep -q "Ctrl-C to stop" "$tmpdir/up.out" && break; sleep 0.05; done
+wait_for grep -q "Ctrl-C to stop" "$tmpdir/up.out"
 grep -q "collecting events on http://127.0.0.1:$port" "$tmpdir/up.out"; ok $? "prints where it listens"
 grep -q "questlog query --lake $DATA/lake \"select \* from purchases limit 5\"" "$tmpdir/up.out"
 ok $? "prints the lake and an example query"
@@ -21,21 +21,19 @@ ok $? "prints the lake and an example query"
 ab -q -n 10 -H "Host: user1.comcast.com" "http://127.0.0.1:$port/purchase_a_sword" > /dev/null 2>&1
 ok $? "ab -n 10 /purchase_a_sword"
 t0=$(date +%s%N)
-seen=0
-for _ in $(seq 200); do
-    n=$("$QL" query --lake "$DATA/lake" --format csv "select count(*) from purchases where Host = 'user1.comcast.com'" 2>/dev/null | tail -1)
-    [ "$n" = "10" ] && { seen=1; break; }
-    sleep 0.05
-done
-ok $((! seen)) "the 10 purchases become queryable while up runs"
+purchases_visible() {
+    [ "$("$QL" query --lake "$DATA/lake" --format csv "select count(*) from purchases where Host = 'user1.comcast.com'" 2>/dev/null | tail -1)" = 10 ]
+}
+wait_for purchases_visible
+ok $? "the 10 purchases become queryable while up runs"
 diag "visible after $(( ($(date +%s%N) - t0) / 1000000 )) ms (bench/load.sh measures p50/p99)"
 
 # the figures are published right after the commit the query saw: poll a little
-for _ in $(seq 100); do
+files_published() {
     curl -s "http://127.0.0.1:$port/metrics" > "$tmpdir/metrics"
-    grep -q '^questlog_loader_files_total [1-9]' "$tmpdir/metrics" && break
-    sleep 0.05
-done
+    grep -q '^questlog_loader_files_total [1-9]' "$tmpdir/metrics"
+}
+wait_for files_published
 grep -q '^questlog_loader_rows_total [1-9]' "$tmpdir/metrics"; ok $? "/metrics: loader rows"
 grep -q '^questlog_loader_files_total [1-9]' "$tmpdir/metrics"; ok $? "/metrics: files written"
 grep -q '^questlog_loader_lag_events ' "$tmpdir/metrics"; ok $? "/metrics: lag in events"

@@ -24,8 +24,19 @@
  *       rebalances, print every record exactly once. --assign-delay-ms makes
  *       `assigned` take D ms, as the loader's does while it waits for a
  *       partition's claim in the lake.
+ *
+ *   kafka_client close-race BROKERS TOPIC [--rounds R] [-X key=value]...
+ *       R times (default 3), in a fresh group: member A joins and reads to
+ *       the end; member B joins (its own thread, polling) while A does not
+ *       poll, so the revoke B's join causes waits in A's queue; then A is
+ *       closed while its thread is starved of CPU (SCHED_IDLE, two spinning
+ *       threads), as a loader stopped by SIGTERM on a loaded machine is —
+ *       librdkafka's group state machine then finishes terminating before
+ *       close serves that revoke. Prints "closed R" per round; a close that
+ *       hangs (the test's `timeout` ends it) or crashes is the failure.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,15 +253,92 @@ static int consume(const char *brokers, const char *topic, const char *group, co
     return rc;
 }
 
+/* ---- close-race --------------------------------------------------------- */
+
+typedef struct {
+    const char *brokers, *topic, *group;
+    const char *const *xs;
+    volatile int stop;
+} member_t;
+
+static void *member_b(void *arg)
+{
+    member_t *m = arg;
+    char err[512];
+    cstate_t s = {0};
+    ql_consumer_callbacks_t cb = {on_assigned, on_revoked, &s};
+    ql_consumer_t *c;
+    if (ql_consumer_open_kafka(&c, m->brokers, m->topic, m->group, m->xs, &cb, err, sizeof err) < 0) {
+        fprintf(stderr, "kafka_client: B: %s\n", err);
+        return NULL;
+    }
+    ql_log_record_t recs[64];
+    while (!m->stop) ql_consumer_poll(c, recs, QL_ARRAY_LEN(recs), 100, err, sizeof err);
+    ql_consumer_close(c);
+    return NULL;
+}
+
+static volatile int spin_stop;
+static void *spin(void *arg)
+{
+    (void)arg;
+    while (!spin_stop) {}
+    return NULL;
+}
+
+static int close_race(const char *brokers, const char *topic, int rounds, const char *const *xs)
+{
+    char err[512];
+    for (int r = 0; r < rounds; r++) {
+        char group[64];
+        snprintf(group, sizeof group, "close-race-%d-%d", (int)getpid(), r);
+        cstate_t s = {0};
+        ql_consumer_callbacks_t cb = {on_assigned, on_revoked, &s};
+        ql_consumer_t *a;
+        if (ql_consumer_open_kafka(&a, brokers, topic, group, xs, &cb, err, sizeof err) < 0) {
+            fprintf(stderr, "kafka_client: A: %s\n", err);
+            return 1;
+        }
+        ql_log_record_t recs[64];
+        int64_t t0 = ql_monotonic_us();
+        while (!ql_consumer_at_end(a) && ql_monotonic_us() - t0 < 60000000)
+            if (ql_consumer_poll(a, recs, QL_ARRAY_LEN(recs), 100, err, sizeof err) < 0) {
+                fprintf(stderr, "kafka_client: A: %s\n", err);
+                return 1;
+            }
+        member_t b = {brokers, topic, group, xs, 0};
+        pthread_t bt;
+        pthread_create(&bt, NULL, member_b, &b);
+        /* B's JoinGroup starts a rebalance; A's next heartbeat (every
+         * heartbeat.interval.ms) queues A's revoke. A machine too slow for
+         * that only makes this round miss the race, never fail it. */
+        usleep(1500 * 1000);
+        spin_stop = 0;
+        pthread_t sp[2];
+        for (int k = 0; k < 2; k++) pthread_create(&sp[k], NULL, spin, NULL);
+        struct sched_param prm = {0};
+        sched_setscheduler(0, SCHED_IDLE, &prm);   /* this thread: only when the CPUs are idle */
+        ql_consumer_close(a);
+        sched_setscheduler(0, SCHED_OTHER, &prm);
+        spin_stop = 1;
+        for (int k = 0; k < 2; k++) pthread_join(sp[k], NULL);
+        printf("closed %d\n", r);
+        fflush(stdout);
+        b.stop = 1;
+        pthread_join(bt, NULL);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: kafka_client produce|consume BROKERS TOPIC [...]\n");
+        fprintf(stderr, "usage: kafka_client produce|consume|close-race BROKERS TOPIC [...]\n");
         return 2;
     }
     const char *xs[MAX_X + 1] = {0};
     size_t nx = 0, batch = 1, keys = 100, window = 1000, n = 0, fatal_at = 0;
-    int timeout_ms = 0, idle_ms = 3000, commit = 0, assign_delay_ms = 0;
+    int timeout_ms = 0, idle_ms = 3000, commit = 0, assign_delay_ms = 0, rounds = 3;
     long interval_us = 0;
     const char *group = NULL, *dir = NULL;
     int i = 4;
@@ -275,6 +363,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--state")) dir = v;
         else if (!strcmp(a, "--idle-ms")) idle_ms = atoi(v);
         else if (!strcmp(a, "--assign-delay-ms")) assign_delay_ms = atoi(v);
+        else if (!strcmp(a, "--rounds")) rounds = atoi(v);
         else { fprintf(stderr, "kafka_client: unknown option %s\n", a); return 2; }
     }
     if (batch == 0) batch = 1;
@@ -283,6 +372,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "produce"))
         return produce(argv[2], argv[3], n, batch, keys, timeout_ms, interval_us, window, fatal_at, xs);
     if (!strcmp(argv[1], "consume")) return consume(argv[2], argv[3], group, dir, idle_ms, commit, assign_delay_ms, xs);
+    if (!strcmp(argv[1], "close-race")) return close_race(argv[2], argv[3], rounds, xs);
     fprintf(stderr, "kafka_client: unknown command %s\n", argv[1]);
     return 2;
 }

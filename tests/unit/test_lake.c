@@ -3,14 +3,20 @@
  * covered by a compacted file, start-up recovery (dead temp files, covered
  * files), the record of loaded offsets (file names + _offsets markers),
  * the temp → rename commit, partition claims: two loaders on one lake
- * never both commit a partition's range, and the import records (I8): files
+ * never both commit a partition's range, a signal while waiting for a
+ * claim's lock does not fail the commit, and the import records (I8): files
  * of an import without its record are hidden and rolled back.
  */
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lake.h"
@@ -502,6 +508,80 @@ static void test_imports(void)
     *strrchr(lake, '/') = '\0';
 }
 
+/* A loader's SIGTERM (cmd_load.c: handler without SA_RESTART) can arrive
+ * while ql_lake_claim_lock waits for another process holding the claim's
+ * lock (the new owner reading R(T,P)). The wait must go on, not fail the
+ * loader's last commit with EINTR. Deterministic: a helper thread waits
+ * until the main thread is blocked in flock (/proc/self/task/TID/syscall),
+ * signals it, and only after the handler ran lets the holder (a child
+ * process) release the lock. */
+static volatile sig_atomic_t claim_sig;
+static void on_claim_sig(int sig) { (void)sig; claim_sig = 1; }
+typedef struct {
+    pthread_t main;
+    pid_t main_tid;
+    int release_fd;
+    int saw_flock;
+} poke_t;
+
+static void *poke_claim_waiter(void *arg)
+{
+    poke_t *pk = arg;
+    char path[64], line[64], want[16];
+    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)pk->main_tid);
+    snprintf(want, sizeof want, "%d ", (int)SYS_flock);
+    for (int i = 0; i < 10000 && !pk->saw_flock; i++) {   /* 10 s at most */
+        FILE *f = fopen(path, "r");
+        if (f) {
+            pk->saw_flock = fgets(line, sizeof line, f) && strncmp(line, want, strlen(want)) == 0;
+            fclose(f);
+        }
+        if (!pk->saw_flock) usleep(1000);
+    }
+    pthread_kill(pk->main, SIGUSR1);
+    while (!claim_sig) usleep(1000);
+    if (write(pk->release_fd, "x", 1) != 1) perror("write");
+    return NULL;
+}
+
+static void test_claim_lock_signal(void)
+{
+    char err[256], path[512];
+    ql_lake_claim_t c;
+    ok(ql_lake_claim_take(lake, 7, &c, err, sizeof err) == 0, "claim p7");
+    ql_lake_claim_unlock(&c);
+    snprintf(path, sizeof path, "%s/.partition-00007.lock", lake);
+    int ready[2], release[2];
+    if (pipe(ready) || pipe(release)) { perror("pipe"); exit(1); }
+    pid_t child = fork();
+    if (child == 0) {          /* the other process: holds p7's lock until told */
+        int fd = open(path, O_RDWR);
+        char b;
+        if (fd < 0 || flock(fd, LOCK_EX) != 0 || write(ready[1], "r", 1) != 1) _exit(1);
+        if (read(release[0], &b, 1) != 1) _exit(1);
+        _exit(0);              /* the kernel drops the lock */
+    }
+    char b;
+    ok(read(ready[0], &b, 1) == 1, "another process holds p7's lock");
+    struct sigaction sa = {.sa_handler = on_claim_sig}, old;   /* no SA_RESTART, as in cmd_load.c */
+    sigaction(SIGUSR1, &sa, &old);
+    poke_t pk = {.main = pthread_self(), .main_tid = (pid_t)syscall(SYS_gettid), .release_fd = release[1]};
+    pthread_t th;
+    pthread_create(&th, NULL, poke_claim_waiter, &pk);
+    int own = ql_lake_claim_lock(&c, err, sizeof err);
+    is_int(own, 0, "a signal during the wait for the claim's lock: still ours, no error");
+    if (own < 0) diag("%s", err);
+    pthread_join(th, NULL);
+    ok(pk.saw_flock && claim_sig, "(the signal came while it waited in flock)");
+    ql_lake_claim_unlock(&c);
+    ql_lake_claim_release(&c);
+    int st = 0;
+    waitpid(child, &st, 0);
+    ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the holder released the lock");
+    sigaction(SIGUSR1, &old, NULL);
+    close(ready[0]); close(ready[1]); close(release[0]); close(release[1]);
+}
+
 int main(void)
 {
     snprintf(lake, sizeof lake, "/tmp/ql-test-lake.%ld", (long)getpid());
@@ -512,6 +592,7 @@ int main(void)
     test_partitions();
     test_schema_split();
     test_two_loaders();
+    test_claim_lock_signal();
     test_imports();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", lake);
