@@ -13,15 +13,27 @@ id=$(sha256sum "$tmpdir/ev.jsonl" | cut -c1-32)
 
 tables="extracted_events purchases join_guilds default_hits"
 # one line per table: rows, distinct ids, a hash of every row (all columns)
-# (columns by name: how rows were split into files may change their order)
+# (columns by name: how rows were split into files may change their order);
+# two DuckDB runs per lake: the four tables' columns, then the four lines
+src() { echo "read_parquet('$1/$2/*/*.parquet', hive_partitioning=true, union_by_name=true)"; }
 sig() {
-    local t src cols
+    local t q=""
     for t in $tables; do
-        src="read_parquet('$1/$t/*/*.parquet', hive_partitioning=true, union_by_name=true)"
-        cols=$(duck "describe select * from $src" |
-               python3 -c 'import sys, json; print(", ".join(sorted(chr(34) + json.loads(l)["column_name"] + chr(34) for l in sys.stdin)))')
-        duck "select '$t' as t, count(*) as n, count(distinct event_id) as d, sum(hash($cols)) as h from $src"
+        q="${q:+$q union all }select '$t' as t, column_name from (describe select * from $(src "$1" $t))"
     done
+    duck "$q" | python3 -c '
+import sys, json
+lake, tables = sys.argv[1], sys.argv[2].split()
+cols = {}
+for l in sys.stdin:
+    r = json.loads(l)
+    cols.setdefault(r["t"], []).append(chr(34) + r["column_name"] + chr(34))
+src = "read_parquet(%s, hive_partitioning=true, union_by_name=true)"
+print(" union all ".join(
+    "select %s as t, count(*) as n, count(distinct event_id) as d, sum(hash(%s)) as h from %s"
+    % (repr(t), ", ".join(sorted(cols.get(t, ["missing"]))), src % repr(lake + "/" + t + "/*/*.parquet"))
+    for t in tables) + " order by t")' "$1" "$tables" >"$tmpdir/sig.sql"
+    duck --file "$tmpdir/sig.sql"
 }
 nfiles() { find "$1" -name '*.parquet' | wc -l; }
 qcount() { "$QL" query --lake "$1" --format csv "select count(*) from extracted_events" | tail -1; }
