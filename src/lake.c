@@ -1097,11 +1097,16 @@ int ql_lake_import_lock(const char *lake_dir, int *fd, char *err, size_t errlen)
     return 0;
 }
 
+/* LAKE/.imports/ID.merged (I9) into out; -1 if it does not fit. */
+static int merged_marker_path(const char *lake_dir, const char *id, char *out, size_t n)
+{
+    return snprintf(out, n, "%s/.imports/%s.merged", lake_dir, id) >= (int)n ? -1 : 0;
+}
+
 int ql_lake_import_merged(const char *lake_dir, const char *id)
 {
     char p[4096];
-    if (snprintf(p, sizeof p, "%s/.imports/%s.merged", lake_dir, id) >= (int)sizeof p) return 0;
-    return access(p, F_OK) == 0;
+    return merged_marker_path(lake_dir, id, p, sizeof p) == 0 && access(p, F_OK) == 0;
 }
 
 int ql_lake_import_done(const char *lake_dir, const char *id)
@@ -1120,8 +1125,7 @@ static int mark_imports_merged(const char *lake_dir, const char *out_name, const
     char id[QL_LAKE_IMPORT_ID_LEN + 1], path[4096], text[4200];
     for (size_t i = 0; i < n; i++) {
         if (!import_id_of(files[i].label, id) || ql_lake_import_merged(lake_dir, id)) continue;
-        if (snprintf(path, sizeof path, "%s/.imports/%s.merged", lake_dir, id) >= (int)sizeof path)
-            return ql_err(err, errlen, "path too long");
+        if (merged_marker_path(lake_dir, id, path, sizeof path)) return ql_err(err, errlen, "path too long");
         int len = snprintf(text, sizeof text, "merged into %s\n", out_name);
         if (len < 0 || len >= (int)sizeof text) return ql_err(err, errlen, "path too long");
         if (ql_write_file_atomic(path, text, (size_t)len, err, errlen)) return -1;
