@@ -5,22 +5,54 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "util.h"
 
+/* One help line per common flag; ql_cli_common_help is all of them, a
+ * command's --help the lines of the flags in its table. */
+#define H_DATA   "  --data DIR        data directory (default ./questlog-data): log in DIR/log, lake in DIR/lake\n"
+#define H_LAKE   "  --lake DIR        lake directory (default DATA/lake)\n"
+#define H_CONFIG "  --config FILE     config file (default: the built-in etc/questlog.conf)\n"
+#define H_LISTEN "  --listen HOST:PORT  HTTP address (default: the config's [server] listen, 127.0.0.1:5000)\n"
+#define H_KAFKA  "  --kafka BROKERS   use Kafka (host:port,…) instead of the embedded log\n"
+#define H_TOPIC  "  --topic NAME      Kafka topic (default events)\n"
+#define H_GROUP  "  --group NAME      Kafka consumer group (default questlog-loader)\n"
+#define H_X      "  -X key=value      librdkafka setting, repeatable (e.g. -X security.protocol=SASL_SSL)\n"
+#define H_HELP   "  -h, --help        this help\n"
+
 const char ql_cli_common_help[] =
-    "Common options:\n"
-    "  --data DIR        data directory (default ./questlog-data): log in DIR/log, lake in DIR/lake\n"
-    "  --lake DIR        lake directory (default DATA/lake)\n"
-    "  --config FILE     config file (default: the built-in etc/questlog.conf)\n"
-    "  --listen HOST:PORT  HTTP address (default 127.0.0.1:5000)\n"
-    "  --kafka BROKERS   use Kafka (host:port,…) instead of the embedded log\n"
-    "  --topic NAME      Kafka topic (default events)\n"
-    "  --group NAME      Kafka consumer group (default questlog-loader)\n"
-    "  -X key=value      librdkafka setting, repeatable (e.g. -X security.protocol=SASL_SSL)\n"
-    "  -h, --help        this help\n";
+    "Common options:\n" H_DATA H_LAKE H_CONFIG H_LISTEN H_KAFKA H_TOPIC H_GROUP H_X H_HELP;
+
+static const struct {
+    int code;   /* the flag's option code ('X': shown with --kafka) */
+    const char *line;
+} common_help[] = {
+    {QL_OPT_DATA, H_DATA},   {QL_OPT_LAKE, H_LAKE},   {QL_OPT_CONFIG, H_CONFIG},
+    {QL_OPT_LISTEN, H_LISTEN}, {QL_OPT_KAFKA, H_KAFKA}, {QL_OPT_TOPIC, H_TOPIC},
+    {QL_OPT_GROUP, H_GROUP}, {'X', H_X},              {'h', H_HELP},
+};
+
+/* Whether a command's option table has the option `code` (-X goes with --kafka). */
+static int has_opt(const struct option *longopts, int code)
+{
+    if (code == 'X') code = QL_OPT_KAFKA;
+    for (const struct option *l = longopts; l && l->name; l++)
+        if (l->val == code && !l->flag) return 1;
+    return 0;
+}
+
+/* "HOST:PORT" (HOST may be empty or [v6]) with PORT a number 0..65535. */
+static int listen_ok(const char *arg)
+{
+    const char *colon = strrchr(arg, ':');
+    if (!colon || !colon[1] || strlen(colon + 1) > 5) return 0;
+    for (const char *p = colon + 1; *p; p++)
+        if (*p < '0' || *p > '9') return 0;
+    return atoi(colon + 1) <= 65535;
+}
 
 void ql_cli_defaults(ql_common_opts_t *o)
 {
@@ -36,7 +68,13 @@ int ql_cli_common(ql_common_opts_t *o, int opt, const char *arg, const char *cmd
     case QL_OPT_DATA: o->data_dir = arg; return 1;
     case QL_OPT_LAKE: o->lake_dir = arg; return 1;
     case QL_OPT_CONFIG: o->config_path = arg; return 1;
-    case QL_OPT_LISTEN: o->listen = arg; return 1;
+    case QL_OPT_LISTEN:
+        if (!listen_ok(arg)) {
+            fprintf(stderr, "questlog %s: bad --listen '%s' (want HOST:PORT, PORT 0..65535)\n", cmd, arg);
+            return -1;
+        }
+        o->listen = arg;
+        return 1;
     case QL_OPT_KAFKA: o->kafka = arg; return 1;
     case QL_OPT_TOPIC: o->topic = arg; return 1;
     case QL_OPT_GROUP: o->group = arg; return 1;
@@ -98,28 +136,41 @@ int ql_cli_codec(const char *cmd, const char *arg, ql_pq_codec_t *codec)
     return 0;
 }
 
+int ql_cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+    char opts[128];
+    /* leading ':' — a missing value is told apart from an unknown option */
+    snprintf(opts, sizeof opts, ":%s", shortopts);
+    int saved = opterr;
+    opterr = 0;   /* our own messages, "questlog CMD: …" */
+    int c = getopt_long(argc, argv, opts, longopts, NULL);
+    opterr = saved;
+    if (c == '?' || c == ':') {
+        /* optopt: the short option, 0 for an unknown long one, the long
+         * one's code when its value is missing */
+        char shortname[3] = {'-', (char)optopt, 0};
+        const char *last = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+        int is_long = optopt <= 0 || optopt > 255 || (c == ':' && !strncmp(last, "--", 2));
+        const char *name = is_long ? last : shortname;
+        /* an unknown "--x=v" is named without its value */
+        int namelen = is_long && c == '?' && strchr(name, '=') ? (int)(strchr(name, '=') - name) : (int)strlen(name);
+        fprintf(stderr, "questlog %s: %s '%.*s' (see questlog %s --help)\n", cmd,
+                c == '?' ? "unknown option" : "missing value for", namelen, name, cmd);
+        return '?';
+    }
+    return c;
+}
+
 int ql_cli_next(ql_common_opts_t *o, const char *cmd, int argc, char **argv, const char *shortopts,
                 const struct option *longopts)
 {
     char opts[128];
-    /* leading ':' — a missing value is told apart from an unknown option */
-    snprintf(opts, sizeof opts, ":%s%s", QL_COMMON_SHORTOPTS, shortopts);
+    /* -h always; -X only for a command that takes --kafka */
+    snprintf(opts, sizeof opts, "%s%s", has_opt(longopts, 'X') ? QL_COMMON_SHORTOPTS : "h", shortopts);
+    o->longopts = longopts;
     for (;;) {
-        int saved = opterr;
-        opterr = 0;   /* our own messages, "questlog CMD: …" */
-        int c = getopt_long(argc, argv, opts, longopts, NULL);
-        opterr = saved;
-        if (c == '?' || c == ':') {
-            /* optopt: the short option, 0 for an unknown long one, the
-             * long one's code when its value is missing */
-            char shortname[3] = {'-', (char)optopt, 0};
-            const char *last = optind > 0 && optind <= argc ? argv[optind - 1] : "";
-            int is_long = optopt <= 0 || optopt > 255 || (c == ':' && !strncmp(last, "--", 2));
-            const char *name = is_long ? last : shortname;
-            fprintf(stderr, "questlog %s: %s '%s' (see questlog %s --help)\n", cmd,
-                    c == '?' ? "unknown option" : "missing value for", name, cmd);
-            return '?';
-        }
+        int c = ql_cli_getopt(cmd, argc, argv, opts, longopts);
+        if (c == '?') return '?';
         if (c == -1) return -1;
         int r = ql_cli_common(o, c, optarg, cmd);
         if (r < 0) return '?';
@@ -131,7 +182,14 @@ int ql_cli_end_operands(ql_common_opts_t *o, const char *cmd, const char *usage,
                         const char *missing)
 {
     if (o->help) {
-        printf("%s\n%s", usage, ql_cli_common_help);
+        printf("%s\n", usage);
+        if (!o->longopts) {
+            fputs(ql_cli_common_help, stdout);
+            return 0;
+        }
+        printf("Common options:\n");
+        for (size_t i = 0; i < QL_ARRAY_LEN(common_help); i++)
+            if (common_help[i].code == 'h' || has_opt(o->longopts, common_help[i].code)) fputs(common_help[i].line, stdout);
         return 0;
     }
     if (argc - optind < min_operands) {

@@ -26,17 +26,28 @@ enum {
     QL_OPT_FIRST_LOCAL = 1100  /* commands number their own long-only options from here */
 };
 
-#define QL_COMMON_LONGOPTS                                   \
-    {"data", required_argument, NULL, QL_OPT_DATA},          \
-    {"lake", required_argument, NULL, QL_OPT_LAKE},          \
-    {"config", required_argument, NULL, QL_OPT_CONFIG},      \
-    {"listen", required_argument, NULL, QL_OPT_LISTEN},      \
-    {"kafka", required_argument, NULL, QL_OPT_KAFKA},        \
-    {"topic", required_argument, NULL, QL_OPT_TOPIC},        \
-    {"group", required_argument, NULL, QL_OPT_GROUP},        \
-    {"help", no_argument, NULL, 'h'}
+/* The common flags one by one, for a command's option table: a command
+ * lists only those it uses, so the others are refused as unknown options
+ * and its --help shows only those (ql_cli_end_operands). */
+#define QL_LONGOPT_DATA   {"data", required_argument, NULL, QL_OPT_DATA}
+#define QL_LONGOPT_LAKE   {"lake", required_argument, NULL, QL_OPT_LAKE}
+#define QL_LONGOPT_CONFIG {"config", required_argument, NULL, QL_OPT_CONFIG}
+#define QL_LONGOPT_LISTEN {"listen", required_argument, NULL, QL_OPT_LISTEN}
+#define QL_LONGOPT_KAFKA  {"kafka", required_argument, NULL, QL_OPT_KAFKA}   /* also enables -X */
+#define QL_LONGOPT_TOPIC  {"topic", required_argument, NULL, QL_OPT_TOPIC}
+#define QL_LONGOPT_GROUP  {"group", required_argument, NULL, QL_OPT_GROUP}
+#define QL_LONGOPT_HELP   {"help", no_argument, NULL, 'h'}
 
-/* Short options every command accepts: -h (help), -X key=value (librdkafka). */
+/* All of them (a command that uses the log, the lake and the server). */
+#define QL_COMMON_LONGOPTS                                                               \
+    QL_LONGOPT_DATA, QL_LONGOPT_LAKE, QL_LONGOPT_CONFIG, QL_LONGOPT_LISTEN, QL_LONGOPT_KAFKA, \
+    QL_LONGOPT_TOPIC, QL_LONGOPT_GROUP, QL_LONGOPT_HELP
+/* A command that only reads the lake: --data, --lake, --help. */
+#define QL_LAKE_LONGOPTS QL_LONGOPT_DATA, QL_LONGOPT_LAKE, QL_LONGOPT_HELP
+
+/* Short options of the common flags: -h (help), and -X key=value
+ * (librdkafka), which ql_cli_next accepts only when the command's table
+ * has --kafka. */
 #define QL_COMMON_SHORTOPTS "hX:"
 
 #define QL_MAX_KAFKA_CONF 64
@@ -53,13 +64,15 @@ typedef struct ql_common_opts {
     const char *kafka_conf[QL_MAX_KAFKA_CONF + 1];  /* -X key=value …, NULL-terminated */
     size_t      n_kafka_conf;
     int         help;          /* -h/--help seen */
+    const struct option *longopts; /* the command's table (ql_cli_next): its --help lists these common flags */
     char        lake_buf[4096], log_buf[4096];
 } ql_common_opts_t;
 
 /* Fills in the defaults (the struct is the caller's; nothing to free). */
 void ql_cli_defaults(ql_common_opts_t *o);
 /* Handles a common option; returns 1 if it was one, 0 if not, -1 on a bad
- * value (message printed). ql_cli_next calls it; a command with its own
+ * value (message printed: -X without '=', --listen not HOST:PORT with a
+ * port 0..65535). ql_cli_next calls it; a command with its own
  * getopt loop may too. */
 int  ql_cli_common(ql_common_opts_t *o, int opt, const char *arg, const char *cmd);
 /* Derives lake_dir/log_dir from data_dir where not given (into o's buffers). */
@@ -83,14 +96,24 @@ int  ql_cli_codec(const char *cmd, const char *arg, ql_pq_codec_t *codec);
  * operand), or '?' after printing "questlog CMD: unknown option '--x'",
  * "... missing value for '--x'" or a common flag's bad value — the command
  * then returns 2. `shortopts` lists only the command's own short options
- * (QL_COMMON_SHORTOPTS is added); `longopts` includes QL_COMMON_LONGOPTS
- * (a command without the common flags lists at least {"help", …, 'h'}).
- * Start a parse with optind = 1. Not thread-safe (getopt's globals). */
+ * (-h is added, and -X when `longopts` has --kafka); `longopts` lists the
+ * common flags the command takes (QL_COMMON_LONGOPTS, QL_LAKE_LONGOPTS or
+ * QL_LONGOPT_* one by one; at least QL_LONGOPT_HELP) and is remembered in
+ * o->longopts for --help. Start a parse with optind = 1. Not thread-safe
+ * (getopt's globals). */
 int  ql_cli_next(ql_common_opts_t *o, const char *cmd, int argc, char **argv, const char *shortopts,
                  const struct option *longopts);
 
+/* getopt_long with questlog's messages, for a command that parses its own
+ * flags without ql_common_opts_t (simulate): returns getopt_long's value,
+ * or '?' after printing the one line "questlog CMD: unknown option '--x'
+ * (see questlog CMD --help)" (or "missing value for '--x'"). `shortopts`
+ * is the whole set (nothing is added). Not thread-safe (getopt's globals). */
+int  ql_cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts, const struct option *longopts);
+
 /* The end of option parsing (after ql_cli_next returned -1): after --help
- * prints `usage` and the common flags' help to stdout and returns 0; with
+ * prints `usage` and the help of the common flags in the command's table
+ * (o->longopts) to stdout and returns 0; with
  * fewer than min_operands operands prints "questlog CMD: MISSING" (then a
  * pointer to --help) and returns 2; otherwise runs ql_cli_finish and returns
  * -1 (go on; the operands are argv[optind..argc-1]). */
@@ -108,7 +131,8 @@ int  ql_cli_need_log(const ql_common_opts_t *o, const char *cmd);
  * prints "questlog CMD: no lake at 'DIR' (…what to do…)" and returns -1. */
 int  ql_cli_need_lake(const ql_common_opts_t *o, const char *cmd);
 
-/* The help text for the common flags, to append to a command's --help. */
+/* The help text for all the common flags (ql_cli_end_operands prints the
+ * lines of those a command takes). */
 extern const char ql_cli_common_help[];
 
 /* Command entry points (argv[0] is the command name). */

@@ -59,7 +59,7 @@ static int out_ok(void)
 int ql_cmd_cat(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        QL_COMMON_LONGOPTS,
+        QL_LONGOPT_DATA, QL_LONGOPT_KAFKA, QL_LONGOPT_TOPIC, QL_LONGOPT_HELP,
         {"from", required_argument, NULL, OPT_FROM},
         {"exit", no_argument, NULL, 'e'},
         {NULL, 0, NULL, 0},

@@ -14,7 +14,7 @@
 #include "util.h"
 
 static const char usage[] =
-    "Usage: questlog compact [TABLE…] [options]\n"
+    "usage: questlog compact [TABLE…] [options]\n"
     "\n"
     "Merges small Parquet files of each dt partition into one (per source: log\n"
     "partition or import). Every table of the lake by default.\n"
@@ -34,7 +34,7 @@ int ql_cmd_compact(int argc, char **argv)
 {
     enum { OPT_MIN = QL_OPT_FIRST_LOCAL, OPT_ALL, OPT_MAXB, OPT_CODEC };
     static const struct option longopts[] = {
-        QL_COMMON_LONGOPTS,
+        QL_LAKE_LONGOPTS,
         {"min-files", required_argument, NULL, OPT_MIN},
         {"all", no_argument, NULL, OPT_ALL},
         {"max-bytes", required_argument, NULL, OPT_MAXB},
@@ -122,6 +122,8 @@ int ql_cmd_compact(int argc, char **argv)
                 o.dry_run ? "(dry run) " : "", (unsigned long long)sum.files_in, (unsigned long long)sum.files_out,
                 (unsigned long long)sum.rows, (double)sum.bytes_in / 1e6, (double)sum.bytes_out / 1e6,
                 (double)(ql_monotonic_us() - t0) / 1e6);
+    if (!quiet && !sum.files_in && !o.all)
+        fprintf(stderr, "questlog compact: today's (UTC) partitions are left to the loader; --all merges them too\n");
     rc = 0;
     goto out;
 fail:

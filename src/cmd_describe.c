@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "sqlout.h"
@@ -206,7 +207,7 @@ static void bind_key(sqlite3_stmt *st, int i, const slot_t *s, int is_num_key)
 int ql_cmd_describe(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        QL_COMMON_LONGOPTS,
+        QL_LAKE_LONGOPTS,
         {"format", required_argument, NULL, 'f'},
         {"where", required_argument, NULL, 'w'},
         {NULL, 0, NULL, 0},
@@ -242,8 +243,16 @@ int ql_cmd_describe(int argc, char **argv)
         fprintf(stderr, "questlog describe: bad table name '%s'\n", name);
         return 2;
     }
+    if (ql_cli_need_lake(&o, "describe")) return 1;
     ql_buf_t dir = QL_BUF_INIT;
     ql_buf_printf(&dir, "%s/%s", o.lake_dir, name);
+    struct stat tst;
+    if (stat(dir.data, &tst) != 0 || !S_ISDIR(tst.st_mode)) {
+        fprintf(stderr, "questlog describe: no table '%s' in the lake '%s' (questlog tables lists them)\n", name,
+                o.lake_dir);
+        ql_buf_free(&dir);
+        return 1;
+    }
     if (ql_vtab_table_open(&tab, dir.data, err, sizeof err) < 0) {
         fprintf(stderr, "questlog describe: %s\n", err);
         ql_buf_free(&dir);

@@ -45,7 +45,7 @@
 #include "util.h"
 
 static const char usage[] =
-    "Usage: questlog import [options] FILE… | -\n"
+    "usage: questlog import [options] FILE… | -\n"
     "\n"
     "Loads JSON lines (one event object per line; `-` = stdin; FILE.gz is\n"
     "decompressed) straight into the lake's tables. Events lacking event_id or\n"
@@ -579,7 +579,7 @@ int ql_cmd_import(int argc, char **argv)
 {
     enum { OPT_CODEC = QL_OPT_FIRST_LOCAL, OPT_LEVEL, OPT_WORKERS, OPT_FILE_ROWS };
     static const struct option longopts[] = {
-        QL_COMMON_LONGOPTS,
+        QL_LONGOPT_DATA, QL_LONGOPT_LAKE, QL_LONGOPT_CONFIG, QL_LONGOPT_HELP,
         {"codec", required_argument, NULL, OPT_CODEC},
         {"zstd-level", required_argument, NULL, OPT_LEVEL},
         {"workers", required_argument, NULL, OPT_WORKERS},

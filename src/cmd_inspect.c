@@ -17,7 +17,7 @@
 #include "util.h"
 
 static const char usage[] =
-    "Usage: questlog inspect FILE.parquet [--rows N]\n"
+    "usage: questlog inspect FILE.parquet [--rows N]\n"
     "\n"
     "Prints the file's schema, row groups and column chunks (encodings, codec,\n"
     "sizes, offsets, null counts, min/max statistics).\n"

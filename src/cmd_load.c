@@ -20,7 +20,7 @@
 #include "util.h"
 
 static const char usage[] =
-    "Usage: questlog load [--once] [--flush-interval DUR] [options]\n"
+    "usage: questlog load [--once] [--flush-interval DUR] [options]\n"
     "\n"
     "Loads events from the log into the Parquet lake: extract, munge, route\n"
     "into tables ([table NAME] in the config), commit exactly once.\n"
@@ -44,7 +44,8 @@ enum { OPT_ONCE = QL_OPT_FIRST_LOCAL, OPT_FLUSH, OPT_BATCH, OPT_CODEC, OPT_STATU
 int ql_cmd_load(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        QL_COMMON_LONGOPTS,
+        QL_LONGOPT_DATA, QL_LONGOPT_LAKE, QL_LONGOPT_CONFIG, QL_LONGOPT_KAFKA, QL_LONGOPT_TOPIC, QL_LONGOPT_GROUP,
+        QL_LONGOPT_HELP,
         {"once", no_argument, NULL, OPT_ONCE},
         {"flush-interval", required_argument, NULL, OPT_FLUSH},
         {"batch-rows", required_argument, NULL, OPT_BATCH},

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "sqlout.h"
@@ -33,7 +34,7 @@ enum { OPT_STATS = QL_OPT_FIRST_LOCAL, OPT_WIDTH, OPT_TIMER };
 int ql_cmd_query(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        QL_COMMON_LONGOPTS,
+        QL_LAKE_LONGOPTS,
         {"format", required_argument, NULL, 'f'},
         {"stats", no_argument, NULL, OPT_STATS},
         {"width", required_argument, NULL, OPT_WIDTH},
@@ -55,7 +56,16 @@ int ql_cmd_query(int argc, char **argv)
             break;
         case OPT_STATS: stats = 1; break;
         case OPT_TIMER: timer = 1; break;
-        case OPT_WIDTH: width = atoi(optarg); break;
+        case OPT_WIDTH: {
+            char *e;
+            long w = strtol(optarg, &e, 10);
+            if (*optarg < '0' || *optarg > '9' || *e || w > 100000) {
+                fprintf(stderr, "questlog query: bad --width '%s' (want a number of columns, 0 = never cut)\n", optarg);
+                return 2;
+            }
+            width = (int)w;
+            break;
+        }
         default: return 2;   /* ql_cli_next said why */
         }
     }
@@ -71,10 +81,20 @@ int ql_cmd_query(int argc, char **argv)
         sql = ql_buf_steal(&b);
     } else {
         size_t len;
-        if (ql_read_file("/dev/stdin", &sql, &len, err, sizeof err) < 0) {
+        /* from a terminal this would wait for SQL no one knows to type */
+        if (!isatty(STDIN_FILENO) && ql_read_file("/dev/stdin", &sql, &len, err, sizeof err) < 0) {
             fprintf(stderr, "questlog query: %s\n", err);
             return 1;
         }
+    }
+    if (!sql || !sql[strspn(sql, " \t\r\n")]) {
+        fprintf(stderr, "questlog query: no SQL given (an argument, or statements on stdin; see questlog query --help)\n");
+        free(sql);
+        return 2;
+    }
+    if (ql_cli_need_lake(&o, "query")) {
+        free(sql);
+        return 1;
     }
     if (width < 0) width = ql_sqlout_terminal_width(stdout);
 

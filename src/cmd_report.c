@@ -23,7 +23,7 @@ static const char usage[] =
 int ql_cmd_report(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        QL_COMMON_LONGOPTS,
+        QL_LAKE_LONGOPTS,
         {"output", required_argument, NULL, 'o'},
         {"format", required_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},

@@ -33,7 +33,9 @@ static const char usage[] =
 
 int ql_cmd_serve(int argc, char **argv)
 {
-    static const struct option longopts[] = {QL_COMMON_LONGOPTS, {"threads", required_argument, NULL, OPT_THREADS},
+    static const struct option longopts[] = {QL_LONGOPT_DATA, QL_LONGOPT_CONFIG, QL_LONGOPT_LISTEN,
+                                             QL_LONGOPT_KAFKA, QL_LONGOPT_TOPIC, QL_LONGOPT_HELP,
+                                             {"threads", required_argument, NULL, OPT_THREADS},
                                              {NULL, 0, NULL, 0}};
     ql_common_opts_t co;
     ql_config_t *cfg = NULL;
@@ -78,8 +80,11 @@ int ql_cmd_serve(int argc, char **argv)
 
     ql_collector_options_t o = {cat, log, co.listen, threads, 1};
     if (ql_collector_start(&coll, &o, err, sizeof err)) goto fail;
-    printf("questlog serve: listening on http://%s/ (log: %s)\n", ql_collector_address(coll),
-           co.kafka ? co.kafka : co.log_dir);
+    if (co.kafka)
+        printf("questlog serve: listening on http://%s/ (Kafka topic %s on %s)\n", ql_collector_address(coll),
+               co.topic, co.kafka);
+    else
+        printf("questlog serve: listening on http://%s/ (log: %s)\n", ql_collector_address(coll), co.log_dir);
     fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);

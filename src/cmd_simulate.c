@@ -116,7 +116,7 @@ static int usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "questlog simulate: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(questlog simulate --help for usage)\n");
+    fprintf(stderr, " (see questlog simulate --help)\n");
     return 2;
 }
 
@@ -154,7 +154,7 @@ int ql_cmd_simulate(int argc, char **argv)
     int opt;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    while ((opt = ql_cli_getopt("simulate", argc, argv, "h", longopts)) != -1) {
         switch (opt) {
         case 'h': fputs(usage_text, stdout); return 0;
         case OPT_URL: url = optarg; break;
@@ -214,7 +214,7 @@ int ql_cmd_simulate(int argc, char **argv)
             break;
         case OPT_JSON: json = 1; break;
         case OPT_DRY: dry = 1; break;
-        default: fprintf(stderr, "(questlog simulate --help for usage)\n"); return 2;
+        default: return 2;   /* ql_cli_getopt said why */
         }
     }
     if (optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);

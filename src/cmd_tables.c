@@ -24,7 +24,7 @@ static const char usage[] =
 int ql_cmd_tables(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        QL_COMMON_LONGOPTS,
+        QL_LAKE_LONGOPTS,
         {"format", required_argument, NULL, 'f'},
         {"schema", no_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
@@ -48,6 +48,7 @@ int ql_cmd_tables(int argc, char **argv)
     }
     int end = ql_cli_end_no_operands(&o, "tables", usage, argc, argv);
     if (end >= 0) return end;
+    if (ql_cli_need_lake(&o, "tables")) return 1;
     if (ql_vtab_list_tables(o.lake_dir, &names, &n, err, sizeof err) < 0) {
         fprintf(stderr, "questlog tables: %s\n", err);
         return 1;

@@ -15,6 +15,7 @@
  *
  * Threads: main (signals, start/stop), the collector's loops, the loader.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -32,7 +33,7 @@
 #include "util.h"
 
 static const char usage[] =
-    "Usage: questlog up [--data DIR] [--listen HOST:PORT] [options]\n"
+    "usage: questlog up [--data DIR] [--listen HOST:PORT] [options]\n"
     "\n"
     "Runs the collector and the streaming loader in one process: events sent\n"
     "to the HTTP API land in DATA/log and, about a second later, in the\n"
@@ -163,7 +164,7 @@ int ql_cmd_up(int argc, char **argv)
         goto fail;
 
     ql_collector_options_t copt = {.catalog = env.cat, .log = log, .listen = co.listen, .nthreads = threads,
-                                   .quiet = quiet};
+                                   .quiet = 1};   /* the lines below say where it listens */
     if (ql_collector_start(&col, &copt, err, sizeof err)) goto fail;
     ql_collector_add_metrics(col, metrics, &live);
 
@@ -182,8 +183,8 @@ int ql_cmd_up(int argc, char **argv)
     else printf("questlog up: collecting events on http://%s  (log: %s)\n", addr, co.log_dir);
     printf("questlog up: lake at %s, committed every %.1f s\n", co.lake_dir, (double)flush_ms / 1000);
     printf("questlog up: try  curl http://%s/purchase_a_sword  then\n"
-           "             questlog query --lake %s \"select * from purchases limit 5\"\n",
-           addr, co.lake_dir);
+           "             %s query --lake %s \"select * from purchases limit 5\"\n",
+           addr, program_invocation_name, co.lake_dir);
     printf("questlog up: Ctrl-C to stop (drains and flushes)\n");
     fflush(stdout);
 

@@ -15,8 +15,8 @@ wait_port "$port" || { echo "Bail out! up did not start"; cat "$tmpdir/up.err"; 
 # (the port opens just before the lines are printed: wait for them)
 wait_for grep -q "Ctrl-C to stop" "$tmpdir/up.out"
 grep -q "collecting events on http://127.0.0.1:$port" "$tmpdir/up.out"; ok $? "prints where it listens"
-grep -q "questlog query --lake $DATA/lake \"select \* from purchases limit 5\"" "$tmpdir/up.out"
-ok $? "prints the lake and an example query"
+grep -qF "$QL query --lake $DATA/lake \"select * from purchases limit 5\"" "$tmpdir/up.out"
+ok $? "prints the lake and an example query, with the binary as it was run"
 
 ab -q -n 10 -H "Host: user1.comcast.com" "http://127.0.0.1:$port/purchase_a_sword" > /dev/null 2>&1
 ok $? "ab -n 10 /purchase_a_sword"
