@@ -65,6 +65,7 @@ void ql_buf_reserve(ql_buf_t *b, size_t extra)
     while (cap < need) cap *= 2;
     b->data = ql_realloc(b->data, cap);
     b->cap = cap;
+    b->data[b->len] = '\0';   /* a buffer only reserved is "" too (ql_buf_steal's callers print it) */
 }
 
 void ql_buf_append(ql_buf_t *b, const void *p, size_t n)

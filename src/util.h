@@ -20,9 +20,9 @@
 
 /* ---- growable buffer --------------------------------------------------- */
 
-/* A byte buffer that grows by doubling. `data` is always NUL-terminated after
- * any append (the NUL is not counted in `len`), so text can be used as a C
- * string. Zero-initialised (QL_BUF_INIT) is a valid empty buffer. Allocation
+/* A byte buffer that grows by doubling. `data`, once allocated (by an
+ * append or ql_buf_reserve), is always NUL-terminated (the NUL is not
+ * counted in `len`), so text can be used as a C string. Zero-initialised (QL_BUF_INIT) is a valid empty buffer. Allocation
  * failure aborts: questlog treats out-of-memory as fatal. */
 typedef struct ql_buf {
     char  *data;

@@ -111,4 +111,11 @@ is "$?|$(tr '\n' ' ' <"$tmpdir/out")" "0|n 1 " "query still reads the lake"
 echo "select price from purchases" | "$QL" query --lake "$tmpdir/lake" -f csv >"$tmpdir/out" 2>&1
 is "$?|$(tr '\n' ' ' <"$tmpdir/out")" "0|price 1 " "query reads SQL from stdin"
 
+# An empty TEXT value prints as an empty cell (it printed heap garbage in
+# table and md output: `tables --schema` of a table with no files).
+"$QL" query --lake "$tmpdir/lake" -f md "select '' as a, 'x' as b" >"$tmpdir/out" 2>&1
+is "$?|$(tr '\n' '~' <"$tmpdir/out")" "0|| a | b |~|---|---|~|  | x |~" "query -f md: an empty string is an empty cell"
+"$QL" query --lake "$tmpdir/lake" -f table --width 0 "select '' as a" >"$tmpdir/out" 2>&1
+is "$?|$(tr '\n' '~' <"$tmpdir/out")" "0|+-+~|a|~+-+~| |~+-+~" "query -f table: an empty string is an empty cell"
+
 done_testing

@@ -95,5 +95,5 @@ ok $? "and says why the files are left alone"
 is "$(find "$L4/purchases" -name '*.parquet' | wc -l)" "2" "both files kept"
 
 "$QL" compact --lake "$tmpdir/nolake" 2>/dev/null; ok $((! $?)) "missing lake: error"
-"$QL" compact --help | grep -q "Usage: questlog compact"; ok $? "--help"
+"$QL" compact --help | grep -q "^usage: questlog compact"; ok $? "--help"
 done_testing

@@ -66,6 +66,6 @@ ok "$([ -z "$(find "$tmpdir/lake3" -name '*.parquet' 2>/dev/null)" ]; echo $?)" 
 ok $((! $?)) "a directory among the inputs: non-zero exit"
 grep -q "is a directory" "$tmpdir/err4"; ok $? "saying so"
 ok "$([ -z "$(find "$tmpdir/lake4" -name '*.parquet' 2>/dev/null)" ]; echo $?)" "before importing anything"
-"$QL" import --help | grep -q "Usage: questlog import"; ok $? "--help"
+"$QL" import --help | grep -q "^usage: questlog import"; ok $? "--help"
 "$QL" import --bogus 2>/dev/null; is "$?" "2" "unknown option: exit 2"
 done_testing

@@ -72,6 +72,6 @@ ok $? "load with [munge] rules into a second lake"
 is "$(duck "select count(*) as n, min(Host) as h, min(\"Cache-Control\") as c from read_parquet('$tmpdir/lake2/purchases/*/*.parquet', union_by_name=true)")" \
    '{"n":22,"h":"moe","c":"no-cache"}' "munged fields"
 
-"$QL" load --help | grep -q "Usage: questlog load"; ok $? "--help"
+"$QL" load --help | grep -q "^usage: questlog load"; ok $? "--help"
 "$QL" load --once --data "$tmpdir/none" 2>/dev/null; ok $((! $?)) "no log: error"
 done_testing

@@ -230,8 +230,8 @@ ok $? "keyed server logged exactly the 2 authorized events, without X-Api-Key / 
 
 # --- bad invocations --------------------------------------------------------------
 "$QL" serve --listen nonsense --data "$tmpdir/d3" > /dev/null 2> "$tmpdir/err4"
-is "$?" 1 "bad --listen: exit 1"
-grep -q "^questlog serve: bad listen address" "$tmpdir/err4"
+is "$?" 2 "bad --listen: a usage error, exit 2"
+grep -q "^questlog serve: bad --listen 'nonsense' (want HOST:PORT" "$tmpdir/err4"
 ok $? "  message on stderr"
 "$QL" serve --help | grep -q "usage: questlog serve"
 ok $? "serve --help"

@@ -81,5 +81,5 @@ ok "$([ "$nf" -lt 12 ]; echo $?)" "small files merged while streaming ($nf files
 is "$(duck "select count(*) as n, count(distinct event_id) as d from read_parquet('$tmpdir/c/lake/join_guilds/*/*.parquet', union_by_name=true)")" \
    '{"n":60,"d":60}' "every row once"
 grep -q "warning" "$tmpdir/c.err"; ok $((! $?)) "no warnings"
-"$QL" up --help | grep -q "Usage: questlog up"; ok $? "--help"
+"$QL" up --help | grep -q "^usage: questlog up"; ok $? "--help"
 done_testing

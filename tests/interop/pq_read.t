@@ -128,7 +128,7 @@ node "$ROOT/tests/interop/jsonl_eq.mjs" "$D/hb.got" "$D/hb.want"
 ok $? "hand-built file (DELTA_BYTE_ARRAY, RLE booleans, INT96, BYTE_STREAM_SPLIT): same as DuckDB"
 
 # The command's surface.
-"$QL" inspect --help | grep -q '^Usage: questlog inspect FILE.parquet'
+"$QL" inspect --help | grep -q '^usage: questlog inspect FILE.parquet'
 ok $? "inspect --help prints the usage"
 "$QL" inspect > /dev/null 2>&1
 is $? 2 "inspect without a file: usage error (exit 2)"

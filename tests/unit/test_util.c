@@ -96,6 +96,22 @@ static void test_json(void)
     ql_buf_free(&b);
 }
 
+static void test_buf_reserved_is_empty_string(void)
+{
+    /* a buffer that was only reserved (nothing appended) is "" — sqlout's
+     * cell of an empty TEXT value printed heap garbage before */
+    ql_buf_t b = QL_BUF_INIT;
+    ql_buf_reserve(&b, 10);
+    char *s = ql_buf_steal(&b);
+    is_str(s, "", "reserved-only buffer steals as \"\"");
+    free(s);
+    ql_buf_reserve(&b, 5);
+    ql_buf_puts(&b, "ab");
+    ql_buf_reserve(&b, 1000);   /* grows: still terminated at len */
+    is_str(b.data, "ab", "grown buffer keeps its NUL");
+    ql_buf_free(&b);
+}
+
 static void test_config(void)
 {
     ql_config_t *cfg = NULL;
@@ -122,6 +138,7 @@ int main(void)
     test_uuid();
     test_sizes();
     test_json();
+    test_buf_reserved_is_empty_string();
     test_config();
     return tap_done();
 }
