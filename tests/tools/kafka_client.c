@@ -14,11 +14,13 @@
  *       raises a librdkafka fatal error once E events are appended.
  *
  *   kafka_client consume BROKERS TOPIC [--group G] [--state DIR] [--idle-ms T]
- *                [--commit] [--assign-delay-ms D] [-X key=value]...
+ *                [--stop-file F] [--commit] [--assign-delay-ms D] [-X key=value]...
  *       Reads with ql_consumer_*; prints "P OFFSET KEY VALUE" per record.
  *       Without --group: stops when at_end. With --group: stops after T ms
  *       (default 3000) without a record once every assigned partition is at
- *       its end. --state DIR plays the lake's role: DIR/pN holds the next
+ *       its end — or, with --stop-file, only once F exists (checked after
+ *       every poll; the test decides, on a condition, when the group is
+ *       done, rather than guessing an idle window). --state DIR plays the lake's role: DIR/pN holds the next
  *       offset of partition N, read by `assigned` and written after every
  *       batch is printed — so several consumers in one group, across
  *       rebalances, print every record exactly once. --assign-delay-ms makes
@@ -188,7 +190,7 @@ static int save_state(cstate_t *s)
 }
 
 static int consume(const char *brokers, const char *topic, const char *group, const char *dir, int idle_ms,
-                   int commit, int assign_delay_ms, const char *const *xs)
+                   const char *stop_file, int commit, int assign_delay_ms, const char *const *xs)
 {
     char err[512];
     static cstate_t s;
@@ -235,8 +237,12 @@ static int consume(const char *brokers, const char *topic, const char *group, co
             }
             memset(s.dirty, 0, sizeof s.dirty);
             idle_since = ql_monotonic_us();
+        }
+        if (stop_file) {
+            if (access(stop_file, F_OK) == 0) break;
             continue;
         }
+        if (n > 0) continue;
         if (!group && ql_consumer_at_end(c)) break;
         if (group && ql_consumer_at_end(c) && ql_monotonic_us() - idle_since > (int64_t)idle_ms * 1000) break;
     }
@@ -340,7 +346,7 @@ int main(int argc, char **argv)
     size_t nx = 0, batch = 1, keys = 100, window = 1000, n = 0, fatal_at = 0;
     int timeout_ms = 0, idle_ms = 3000, commit = 0, assign_delay_ms = 0, rounds = 3;
     long interval_us = 0;
-    const char *group = NULL, *dir = NULL;
+    const char *group = NULL, *dir = NULL, *stop_file = NULL;
     int i = 4;
     if (!strcmp(argv[1], "produce")) {
         if (argc < 5) return 2;
@@ -362,6 +368,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--group")) group = v;
         else if (!strcmp(a, "--state")) dir = v;
         else if (!strcmp(a, "--idle-ms")) idle_ms = atoi(v);
+        else if (!strcmp(a, "--stop-file")) stop_file = v;
         else if (!strcmp(a, "--assign-delay-ms")) assign_delay_ms = atoi(v);
         else if (!strcmp(a, "--rounds")) rounds = atoi(v);
         else { fprintf(stderr, "kafka_client: unknown option %s\n", a); return 2; }
@@ -371,7 +378,7 @@ int main(int argc, char **argv)
     if (window == 0) window = 1;
     if (!strcmp(argv[1], "produce"))
         return produce(argv[2], argv[3], n, batch, keys, timeout_ms, interval_us, window, fatal_at, xs);
-    if (!strcmp(argv[1], "consume")) return consume(argv[2], argv[3], group, dir, idle_ms, commit, assign_delay_ms, xs);
+    if (!strcmp(argv[1], "consume")) return consume(argv[2], argv[3], group, dir, idle_ms, stop_file, commit, assign_delay_ms, xs);
     if (!strcmp(argv[1], "close-race")) return close_race(argv[2], argv[3], rounds, xs);
     fprintf(stderr, "kafka_client: unknown command %s\n", argv[1]);
     return 2;
