@@ -173,6 +173,22 @@ static void on_revoked(void *arg, int32_t p)
     if (s->verbose) fprintf(stderr, "kafka_client: revoked %d\n", (int)p);
 }
 
+/* Opens a consumer of TOPIC whose assigned/revoked callbacks keep *s
+ * (on_assigned, on_revoked; the callbacks are copied, s must outlive it);
+ * on failure says "kafka_client: WHO…" on stderr and returns NULL. */
+static ql_consumer_t *open_consumer(const char *who, const char *brokers, const char *topic, const char *group,
+                                    const char *const *xs, cstate_t *s)
+{
+    char err[512];
+    ql_consumer_callbacks_t cb = {on_assigned, on_revoked, s};
+    ql_consumer_t *c;
+    if (ql_consumer_open_kafka(&c, brokers, topic, group, xs, &cb, err, sizeof err) < 0) {
+        fprintf(stderr, "kafka_client: %s%s\n", who, err);
+        return NULL;
+    }
+    return c;
+}
+
 static int save_state(cstate_t *s)
 {
     char path[4096], txt[32], err[512];
@@ -197,12 +213,8 @@ static int consume(const char *brokers, const char *topic, const char *group, co
     s.dir = dir;
     s.assign_delay_ms = assign_delay_ms;
     s.verbose = 1;
-    ql_consumer_callbacks_t cb = {on_assigned, on_revoked, &s};
-    ql_consumer_t *c;
-    if (ql_consumer_open_kafka(&c, brokers, topic, group, xs, &cb, err, sizeof err) < 0) {
-        fprintf(stderr, "kafka_client: %s\n", err);
-        return 1;
-    }
+    ql_consumer_t *c = open_consumer("", brokers, topic, group, xs, &s);
+    if (!c) return 1;
     ql_log_record_t recs[256];
     int64_t idle_since = ql_monotonic_us();
     size_t total = 0;
@@ -272,12 +284,8 @@ static void *member_b(void *arg)
     member_t *m = arg;
     char err[512];
     cstate_t s = {0};
-    ql_consumer_callbacks_t cb = {on_assigned, on_revoked, &s};
-    ql_consumer_t *c;
-    if (ql_consumer_open_kafka(&c, m->brokers, m->topic, m->group, m->xs, &cb, err, sizeof err) < 0) {
-        fprintf(stderr, "kafka_client: B: %s\n", err);
-        return NULL;
-    }
+    ql_consumer_t *c = open_consumer("B: ", m->brokers, m->topic, m->group, m->xs, &s);
+    if (!c) return NULL;
     ql_log_record_t recs[64];
     while (!m->stop) ql_consumer_poll(c, recs, QL_ARRAY_LEN(recs), 100, err, sizeof err);
     ql_consumer_close(c);
@@ -299,12 +307,8 @@ static int close_race(const char *brokers, const char *topic, int rounds, const 
         char group[64];
         snprintf(group, sizeof group, "close-race-%d-%d", (int)getpid(), r);
         cstate_t s = {0};
-        ql_consumer_callbacks_t cb = {on_assigned, on_revoked, &s};
-        ql_consumer_t *a;
-        if (ql_consumer_open_kafka(&a, brokers, topic, group, xs, &cb, err, sizeof err) < 0) {
-            fprintf(stderr, "kafka_client: A: %s\n", err);
-            return 1;
-        }
+        ql_consumer_t *a = open_consumer("A: ", brokers, topic, group, xs, &s);
+        if (!a) return 1;
         ql_log_record_t recs[64];
         int64_t t0 = ql_monotonic_us();
         while (!ql_consumer_at_end(a) && ql_monotonic_us() - t0 < 60000000)
