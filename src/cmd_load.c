@@ -32,6 +32,11 @@ static const char usage[] =
     "  --batch-rows N        also commit after N records (default 1000000)\n"
     "  --compact-interval DUR  when following, merge the small files this often\n"
     "                        (default 10m, 0 = never; see `questlog compact`)\n"
+    "  --claim-timeout DUR   give up after waiting this long for a partition's claim\n"
+    "                        held by another loader on the lake (a stopped one keeps\n"
+    "                        it): exit non-zero naming that process, with nothing of\n"
+    "                        the batch committed (e.g. 30, 30s, 5m; default 0 = wait\n"
+    "                        for ever; see docs/lake.md)\n"
     "  --codec NAME          zstd (default), snappy or none\n"
     "  --status DUR          status line on stderr this often (default 5s, 0 = off)\n"
     "  -q, --quiet           no status lines\n";
@@ -39,7 +44,7 @@ static const char usage[] =
 static volatile int stop_flag;
 static void on_signal(int sig) { (void)sig; stop_flag = 1; }
 
-enum { OPT_ONCE = QL_OPT_FIRST_LOCAL, OPT_FLUSH, OPT_BATCH, OPT_CODEC, OPT_STATUS, OPT_COMPACT };
+enum { OPT_ONCE = QL_OPT_FIRST_LOCAL, OPT_FLUSH, OPT_BATCH, OPT_CODEC, OPT_STATUS, OPT_COMPACT, OPT_CLAIM_TIMEOUT };
 
 int ql_cmd_load(int argc, char **argv)
 {
@@ -52,13 +57,14 @@ int ql_cmd_load(int argc, char **argv)
         {"codec", required_argument, NULL, OPT_CODEC},
         {"status", required_argument, NULL, OPT_STATUS},
         {"compact-interval", required_argument, NULL, OPT_COMPACT},
+        {"claim-timeout", required_argument, NULL, OPT_CLAIM_TIMEOUT},
         {"quiet", no_argument, NULL, 'q'},
         {NULL, 0, NULL, 0},
     };
     ql_common_opts_t co;
     ql_cli_defaults(&co);
     int once = 0, quiet = 0, c;
-    int64_t flush_ms = 1000, status_ms = 5000, compact_ms = 600000;
+    int64_t flush_ms = 1000, status_ms = 5000, compact_ms = 600000, claim_timeout_ms = 0;
     uint64_t batch_rows = 0;
     ql_pq_codec_t codec = QL_PQ_ZSTD;
     optind = 1;
@@ -71,6 +77,9 @@ int ql_cmd_load(int argc, char **argv)
             break;
         case OPT_COMPACT:
             if (ql_cli_duration("load", "compact-interval", optarg, 0, &compact_ms)) return 2;
+            break;
+        case OPT_CLAIM_TIMEOUT:
+            if (ql_cli_duration("load", "claim-timeout", optarg, 0, &claim_timeout_ms)) return 2;
             break;
         case OPT_STATUS:
             if (ql_cli_duration("load", "status", optarg, 0, &status_ms)) return 2;
@@ -101,6 +110,7 @@ int ql_cmd_load(int argc, char **argv)
     lo.transform = env.tf;
     lo.wopt.codec = codec;
     lo.batch_rows = (int64_t)batch_rows;
+    lo.claim_timeout_ms = claim_timeout_ms;
     if (ql_loader_new(&ld, &lo, err, sizeof err)) goto fail;
     ql_consumer_callbacks_t cb = ql_loader_callbacks(ld);
     if (co.kafka) {

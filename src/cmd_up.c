@@ -43,6 +43,11 @@ static const char usage[] =
     "  --flush-interval DUR  commit to the lake this often (default 1s)\n"
     "  --compact-interval DUR  merge the small files streaming leaves this often\n"
     "                        (default 10m, 0 = never; see `questlog compact`)\n"
+    "  --claim-timeout DUR   give up after waiting this long for a partition's claim\n"
+    "                        held by another loader on the lake (a stopped one keeps\n"
+    "                        it): exit non-zero naming that process, with nothing of\n"
+    "                        the batch committed (e.g. 30, 30s, 5m; default 0 = wait\n"
+    "                        for ever; see docs/lake.md)\n"
     "  --threads N           collector event loops (default: one per core)\n"
     "  -q, --quiet           no status lines\n";
 
@@ -84,19 +89,20 @@ static void metrics(void *arg, ql_buf_t *out)
 
 int ql_cmd_up(int argc, char **argv)
 {
-    enum { OPT_FLUSH = QL_OPT_FIRST_LOCAL, OPT_THREADS, OPT_COMPACT };
+    enum { OPT_FLUSH = QL_OPT_FIRST_LOCAL, OPT_THREADS, OPT_COMPACT, OPT_CLAIM_TIMEOUT };
     static const struct option longopts[] = {
         QL_COMMON_LONGOPTS,
         {"flush-interval", required_argument, NULL, OPT_FLUSH},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"compact-interval", required_argument, NULL, OPT_COMPACT},
+        {"claim-timeout", required_argument, NULL, OPT_CLAIM_TIMEOUT},
         {"quiet", no_argument, NULL, 'q'},
         {NULL, 0, NULL, 0},
     };
     ql_common_opts_t co;
     ql_cli_defaults(&co);
     int quiet = 0, threads = 0, c;
-    int64_t flush_ms = 1000, compact_ms = 600000;
+    int64_t flush_ms = 1000, compact_ms = 600000, claim_timeout_ms = 0;
     optind = 1;
     while ((c = ql_cli_next(&co, "up", argc, argv, "q", longopts)) != -1) {
         switch (c) {
@@ -106,6 +112,9 @@ int ql_cmd_up(int argc, char **argv)
             break;
         case OPT_COMPACT:
             if (ql_cli_duration("up", "compact-interval", optarg, 0, &compact_ms)) return 2;
+            break;
+        case OPT_CLAIM_TIMEOUT:
+            if (ql_cli_duration("up", "claim-timeout", optarg, 0, &claim_timeout_ms)) return 2;
             break;
         case OPT_THREADS:
             threads = atoi(optarg);
@@ -157,6 +166,7 @@ int ql_cmd_up(int argc, char **argv)
     lo.lake_dir = co.lake_dir;
     lo.transform = env.tf;
     lo.wopt.codec = QL_PQ_ZSTD;
+    lo.claim_timeout_ms = claim_timeout_ms;
     if (ql_loader_new(&ld, &lo, err, sizeof err)) goto fail;
     ql_consumer_callbacks_t cb = ql_loader_callbacks(ld);
     if (co.kafka ? ql_consumer_open_kafka(&cons, co.kafka, co.topic, co.group, co.kafka_conf, &cb, err, sizeof err)

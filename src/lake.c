@@ -853,26 +853,70 @@ int ql_lake_write_marker(const char *lake_dir, const char *table, int32_t partit
 
 /* ---- partition claims (several loaders on one lake) -------------------------- */
 
+/* The process state letter of pid from /proc/PID/stat (the field after
+ * the command name's closing parenthesis): 'T' stopped by a signal, 't'
+ * stopped by a tracer (a debugger); 0 when it cannot be read. */
+static char proc_state(long pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    char *rp = strrchr(buf, ')');
+    return rp && rp[1] == ' ' ? rp[2] : 0;
+}
+
+/* Who holds the claim file fd, for messages: its token's pid (the last
+ * claimant) and, when /proc says that process is stopped, that it is. */
+static void claim_holder(int fd, char *who, size_t len)
+{
+    char holder[64] = "";
+    ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
+    long pid = n > 0 ? strtol(holder, NULL, 10) : 0;
+    if (pid <= 0) {
+        snprintf(who, len, "another process (a stopped or hung loader on this lake keeps it: resume or stop it)");
+        return;
+    }
+    char st = proc_state(pid);
+    if (st == 'T')
+        snprintf(who, len, "loader pid %ld, which is STOPPED (state T in /proc/%ld/stat: SIGSTOP or ^Z; "
+                 "`kill -CONT %ld` resumes it)", pid, pid, pid);
+    else if (st == 't')
+        snprintf(who, len, "loader pid %ld, which is STOPPED (state t in /proc/%ld/stat: a debugger)", pid, pid);
+    else
+        snprintf(who, len, "loader pid %ld (a stopped or hung loader on this lake keeps it: resume or stop that "
+                 "process)", pid);
+}
+
 /* flock(LOCK_EX) on a claim file, saying on stderr every 10 s whom it is
  * waiting for: the holder is another loader committing a batch of the
  * partition (seconds at most) — or a stopped or hung one, which only the
- * user can see to. Returns 0 with the lock held, or -1 (err set). */
-static int lock_claim_waiting(int fd, int32_t partition, const char *path, char *err, size_t errlen)
+ * user can see to. timeout_ms > 0: gives up after that long. Returns 0 with
+ * the lock held, or -1 (err set; on a timeout it names the holder). A
+ * signal does not end the wait. */
+static int lock_claim_waiting(int fd, int32_t partition, int64_t timeout_ms, char *err, size_t errlen)
 {
     int64_t start = ql_monotonic_us(), next_note = start + 10 * 1000000ll;
+    char who[320];
     while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno != EWOULDBLOCK && errno != EINTR)
-            return ql_err(err, errlen, "cannot lock '%s': %s", path, strerror(errno));
+            return ql_err(err, errlen, "cannot lock partition %d's claim in the lake: %s", (int)partition,
+                          strerror(errno));
         int64_t now = ql_monotonic_us();
+        if (timeout_ms > 0 && now - start >= timeout_ms * 1000) {
+            claim_holder(fd, who, sizeof who);
+            double secs = (double)(now - start) / 1e6;
+            return ql_err(err, errlen, "gave up after %.*f s (claim timeout) waiting for partition %d's claim in the lake, "
+                          "held by %s; nothing of partition %d committed",
+                          secs < 10 ? 1 : 0, secs, (int)partition, who, (int)partition);
+        }
         if (now >= next_note) {
-            char holder[64] = "";
-            ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
-            long pid = n > 0 ? strtol(holder, NULL, 10) : 0;
-            char who[48] = "another process";
-            if (pid > 0) snprintf(who, sizeof who, "loader pid %ld", pid);
-            fprintf(stderr,
-                    "questlog: waiting %.0f s for partition %d's claim in the lake, held by %s "
-                    "(a stopped or hung loader on this lake keeps it: resume or stop that process)\n",
+            claim_holder(fd, who, sizeof who);
+            fprintf(stderr, "questlog: waiting %.0f s for partition %d's claim in the lake, held by %s\n",
                     (double)(now - start) / 1e6, (int)partition, who);
             next_note = now + 10 * 1000000ll;
         }
@@ -883,17 +927,25 @@ static int lock_claim_waiting(int fd, int32_t partition, const char *path, char 
 
 int ql_lake_claim_take(const char *lake_dir, int32_t partition, ql_lake_claim_t *c, char *err, size_t errlen)
 {
+    return ql_lake_claim_take_within(lake_dir, partition, 0, c, err, errlen);
+}
+
+int ql_lake_claim_take_within(const char *lake_dir, int32_t partition, int64_t timeout_ms, ql_lake_claim_t *c,
+                              char *err, size_t errlen)
+{
     static unsigned long seq;
     char path[4096], label[QL_LAKE_LABEL_MAX];
     c->fd = -1;
     c->token[0] = '\0';
+    c->partition = partition;
+    c->timeout_ms = timeout_ms;
     if (ql_mkdir_p(lake_dir, err, errlen)) return -1;
     ql_lake_partition_label(partition, label);
     if (snprintf(path, sizeof path, "%s/.partition-%s.lock", lake_dir, label) >= (int)sizeof path)
         return ql_err(err, errlen, "path too long");
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return ql_err(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-    if (lock_claim_waiting(fd, partition, path, err, errlen)) {
+    if (lock_claim_waiting(fd, partition, timeout_ms, err, errlen)) {
         close(fd);
         return -1;
     }
@@ -920,9 +972,15 @@ int ql_lake_claim_lock(ql_lake_claim_t *c, char *err, size_t errlen)
      * (short). A signal meanwhile — SIGTERM to a loader in its last commit;
      * cmd_load.c's handler has no SA_RESTART — must not fail the commit:
      * keep waiting; the caller looks at its stop flag afterwards. */
-    int r;
-    while ((r = flock(c->fd, LOCK_EX)) != 0 && errno == EINTR) {}
-    if (r != 0) return ql_err(err, errlen, "cannot lock a partition claim: %s", strerror(errno));
+    if (c->timeout_ms > 0) {
+        /* with a deadline: poll for the lock, the 10 s notes and the
+         * timeout's error as while taking the claim */
+        if (lock_claim_waiting(c->fd, c->partition, c->timeout_ms, err, errlen)) return -1;
+    } else {
+        int r;
+        while ((r = flock(c->fd, LOCK_EX)) != 0 && errno == EINTR) {}
+        if (r != 0) return ql_err(err, errlen, "cannot lock a partition claim: %s", strerror(errno));
+    }
     char buf[sizeof c->token];
     ssize_t n = pread(c->fd, buf, sizeof buf - 1, 0);
     if (n < 0) {

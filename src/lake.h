@@ -112,19 +112,31 @@ int ql_lake_write_marker(const char *lake_dir, const char *table, int32_t partit
  * so a loader that lost the partition (rebalance, session timeout) can never
  * commit a stale batch after the new owner read the lake's record. */
 typedef struct ql_lake_claim {
-    int  fd;           /* -1: no claim */
-    char token[64];    /* "PID RANDOM SEQ\n" */
+    int     fd;           /* -1: no claim */
+    char    token[64];    /* "PID RANDOM SEQ\n" */
+    int32_t partition;
+    int64_t timeout_ms;   /* > 0: how long ql_lake_claim_lock waits for the flock; 0: for ever */
 } ql_lake_claim_t;
 
 /* Opens the claim file, takes its flock (waiting: another loader may be
- * committing; every 10 s of waiting says on stderr which pid holds it) and
- * writes a new token. Returns 0 WITH THE LOCK HELD: read the
- * partition's record (ql_lake_read_record) now, then ql_lake_claim_unlock. */
+ * committing; every 10 s of waiting says on stderr which pid holds it, and
+ * that it is stopped when /proc/PID/stat says so) and writes a new token.
+ * Returns 0 WITH THE LOCK HELD: read the partition's record
+ * (ql_lake_read_record) now, then ql_lake_claim_unlock. Waits for ever. */
 int  ql_lake_claim_take(const char *lake_dir, int32_t partition, ql_lake_claim_t *c, char *err, size_t errlen);
+/* ql_lake_claim_take with a deadline: timeout_ms > 0 gives up after that
+ * long with -1 and "gave up after N s (claim timeout) waiting for
+ * partition P's claim in the lake, held by loader pid X[, which is
+ * STOPPED …]" in err (nothing written, no lock held); 0 waits for ever. The
+ * claim keeps the deadline for its ql_lake_claim_lock calls. */
+int  ql_lake_claim_take_within(const char *lake_dir, int32_t partition, int64_t timeout_ms, ql_lake_claim_t *c,
+                               char *err, size_t errlen);
 /* Takes the flock and checks the token: 0 = still ours (lock held: commit,
  * then unlock), 1 = another loader claimed the partition since (lock held
- * too when c->fd >= 0; unlock, drop the batch), < 0 = error (lock not held).
- * A signal does not end the wait (EINTR is retried). */
+ * too when c->fd >= 0; unlock, drop the batch), < 0 = error (lock not held),
+ * e.g. the claim's deadline (ql_lake_claim_take_within) passed: the caller
+ * commits nothing of the batch. A signal does not end the wait (EINTR is
+ * retried). */
 int  ql_lake_claim_lock(ql_lake_claim_t *c, char *err, size_t errlen);
 void ql_lake_claim_unlock(ql_lake_claim_t *c);
 /* Closes the claim file (the token stays; the next claimant replaces it). */

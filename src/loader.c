@@ -150,7 +150,7 @@ struct ql_loader {
     int32_t   *gone;         /* partitions revoked or lost to another loader: their
                                   records are skipped until assigned again */
     size_t     n_gone;
-    char       fail[256];    /* a claim failed inside a callback: reported by the next add/flush */
+    char       fail[600];    /* a claim failed inside a callback: reported by the next add/flush */
 
     pstate_t  *ps;
     size_t     n_ps;
@@ -206,7 +206,8 @@ static pstate_t *claim_ps(ql_loader_t *l, int32_t partition, char *err, size_t e
     forget_partition(l, partition);
     set_gone(l, partition, 0);
     ql_lake_claim_t claim;
-    if (ql_lake_claim_take(l->opt.lake_dir, partition, &claim, err, errlen)) return NULL;
+    if (ql_lake_claim_take_within(l->opt.lake_dir, partition, l->opt.claim_timeout_ms, &claim, err, errlen))
+        return NULL;
     int64_t *rec = ql_calloc(l->n_tables + 1, sizeof *rec);
     for (size_t t = 0; t <= l->n_tables; t++)
         if (ql_lake_read_record(l->opt.lake_dir, l->tname[t], partition, &rec[t], err, errlen)) {
@@ -301,7 +302,7 @@ void ql_loader_free(ql_loader_t *l)
 
 int64_t ql_loader_start_offset(ql_loader_t *l, int32_t partition)
 {
-    char err[200];
+    char err[512];
     pstate_t *p = claim_ps(l, partition, err, sizeof err);
     if (!p) {
         /* reported by the next ql_loader_add/flush; meanwhile the partition

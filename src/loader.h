@@ -51,6 +51,9 @@ typedef struct ql_loader_options {
     int64_t               file_rows;     /* import mode: rotate a file at this many rows (default 4M) */
     const char           *import_label;  /* NULL = log mode */
     const char           *source;        /* `_rejected.source` value ("log", a file name); borrowed */
+    int64_t               claim_timeout_ms; /* log mode, > 0: waiting longer than this for a partition's
+                                             claim held by another process is an error (naming the
+                                             holder; that batch is not committed); 0: wait for ever */
 } ql_loader_options_t;
 
 typedef struct ql_loader_stats {

@@ -10,6 +10,9 @@
 #   bg CMD…                      start CMD in the background; killed at exit
 #   duck "SQL"                   run SQL in DuckDB (node), JSON lines out
 #   QL_KEEP_TMP=1 (environment)  keep $tmpdir (logs, data) when a test fails
+#   step "what"                  a test step starts; at exit a step slower than
+#                                QL_SLOW_STEP s (default 60) is named on stderr and
+#                                $tmpdir is kept, even on success (not an assertion)
 set -u
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 QL="${QL_BIN:-$ROOT/questlog}"
@@ -23,9 +26,31 @@ _cleanup() {
     local p
     for p in "${_bg_pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
     for p in "${_bg_pids[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null; done
+    _step_end
+    if [ ${#_slow_steps[@]} -gt 0 ]; then
+        echo "# $(basename "$0"): slow steps (> ${QL_SLOW_STEP:-60} s):${_slow_steps[*]}; logs kept in $tmpdir" >&2
+        return
+    fi
     if [ -n "${QL_KEEP_TMP:-}" ] && [ "$_tap_failed" -gt 0 ]; then echo "# kept $tmpdir"; return; fi
     rm -rf "$tmpdir"
 }
+
+# Slow steps: a test that passes after minutes on a loaded machine leaves
+# nothing to look at. `step "what"` marks where a step starts (it ends at the
+# next step or at exit); one slower than QL_SLOW_STEP seconds is reported on
+# stderr (prove shows it) and the test's $tmpdir is kept with its logs.
+_step_name=""
+_step_t0=""
+_slow_steps=()
+_step_end() {
+    [ -n "$_step_t0" ] || return 0
+    local us=$(( ${EPOCHREALTIME/./} - _step_t0 ))
+    if [ "$us" -gt $(( ${QL_SLOW_STEP:-60} * 1000000 )) ]; then
+        _slow_steps+=(" '$_step_name' $((us / 1000000)).$((us / 100000 % 10)) s")
+    fi
+    _step_t0=""
+}
+step() { _step_end; _step_name=$1; _step_t0=${EPOCHREALTIME/./}; }
 trap _cleanup EXIT
 
 ok() {  # ok <exit-status> "name"

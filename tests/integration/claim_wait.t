@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # claim_wait.t — a loader whose partition claim is held by another process
-# (here `flock` standing in for a stopped loader) waits, says every 10 s on
-# stderr which pid holds the claim, and loads everything once it is free.
-# The claim is freed once load has said so (at most 60 s: then the check fails).
+# (a bash subshell standing in for a peer loader: it holds the claim file's
+# flock with its own pid in the token) waits for it and says every 10 s on
+# stderr which pid holds the claim, and that it is stopped when it is.
+#   1. holder stopped (kill -STOP): `load --once --claim-timeout 11` says so
+#      at 10 s, then exits non-zero naming the stopped holder, with nothing
+#      committed to the lake;
+#   2. holder resumed (kill -CONT): `load --once` (no deadline) waits, says
+#      whom it waits for, and loads everything once the claim is free —
+#      tables exact against DuckDB.
+# Every wait is on a condition (capped at 60 s: then the check fails).
 . "$(dirname "$0")/../lib.sh"
 command -v flock >/dev/null || skip_all "flock (util-linux) not installed"
 
@@ -10,24 +17,56 @@ DATA="$tmpdir/data"
 LAKE="$DATA/lake"
 serve_bg "$DATA"
 for i in 1 2 3 4 5; do curl -sf "http://127.0.0.1:$port/purchase_a_sword?sword_type=katana" >/dev/null; done
+for i in 1 2 3; do curl -sf "http://127.0.0.1:$port/join_guild" >/dev/null; done
+for i in 1 2; do curl -sf "http://127.0.0.1:$port/" >/dev/null; done
 kill -TERM "$serve_pid"; wait "$serve_pid" 2>/dev/null
 
 mkdir -p "$LAKE"
-# hold partition 0's claim, as a loader stopped with SIGSTOP would, until
-# the waiting loader has said whom it waits for (after 10 s of waiting)
-exec 9>"$LAKE/.partition-00000.lock"
-flock 9
-echo "$$ 0123456789abcdef 1" >&9
-said_who() { grep -q "waiting [0-9]* s for partition 0's claim" "$tmpdir/load.err" 2>/dev/null; }
-( wait_for said_who; flock -u 9 ) &
+# The holder: takes partition 0's claim as a loader does (flock, token "PID
+# RANDOM SEQ") and keeps it until $tmpdir/release exists.
+hold_claim() {
+    exec 9>"$LAKE/.partition-00000.lock"
+    flock 9 || exit 1
+    echo "$BASHPID 0123456789abcdef 1" >&9
+    : >"$tmpdir/held"
+    wait_for -t 300 test -e "$tmpdir/release"
+}
+bg hold_claim
 holder=$!
-exec 9>&-
-"$QL" load --once -q --data "$DATA" 2>"$tmpdir/load.err"
+wait_for test -e "$tmpdir/held"
+ok $? "the holder (pid $holder) has partition 0's claim"
+kill -STOP "$holder"
+is "$(sed 's/.*) \(.\).*/\1/' "/proc/$holder/stat")" T "… and is stopped (kill -STOP)"
+
+# 1. a deadline: the loader gives up, says whom it waited for, commits nothing
+timeout 120 "$QL" load --once -q --data "$DATA" --claim-timeout 11 2>"$tmpdir/load1.err"
+rc=$?
+kill -CONT "$holder"
+ok $(( rc == 0 || rc == 124 )) "load --claim-timeout 11 exits non-zero (not by timeout(1)) while a stopped loader holds the claim (exit $rc)"
+sed 's/^/# /' "$tmpdir/load1.err"
+grep -q "waiting 1[0-9] s for partition 0's claim in the lake, held by loader pid $holder, which is STOPPED (state T in /proc/$holder/stat" "$tmpdir/load1.err"
+ok $? "after 10 s it says the holder is stopped"
+grep -q "^questlog load: .*gave up after 1[1-9] s (claim timeout) waiting for partition 0's claim in the lake, held by loader pid $holder, which is STOPPED" "$tmpdir/load1.err"
+ok $? "the error names the stopped holder"
+is "$(find "$LAKE" \( -name '*.parquet' -o -name '_offsets*' -o -name '*.tmp' \) | wc -l)" 0 \
+   "nothing committed (no data file, marker or temp file in the lake)"
+
+# 2. resumed: the loader waits for ever by default and loads all once free
+released() { grep -q "waiting [0-9]* s for partition 0's claim" "$tmpdir/load2.err" 2>/dev/null && : >"$tmpdir/release"; }
+( wait_for released ) &
+releaser=$!
+timeout 120 "$QL" load --once -q --data "$DATA" 2>"$tmpdir/load2.err"
 ok $? "load --once succeeds once the claim is free"
-wait "$holder"
-grep -q "waiting [0-9]* s for partition 0's claim in the lake, held by loader pid $$ " "$tmpdir/load.err"
-ok $? "while waiting, load says which claim it waits for and who holds it"
-sed 's/^/# /' "$tmpdir/load.err"
+wait "$releaser"
+sed 's/^/# /' "$tmpdir/load2.err"
+grep -q "waiting [0-9]* s for partition 0's claim in the lake, held by loader pid $holder (a stopped or hung" "$tmpdir/load2.err"
+ok $? "while waiting, load says which claim it waits for and who holds it (running again: not 'STOPPED')"
 is "$("$QL" query --lake "$LAKE" --format csv "select count(*) from purchases" | tail -1)" "5" \
    "every event is loaded after the wait"
+got=$(duck "SELECT (SELECT count(*) || '/' || count(DISTINCT event_id) FROM read_parquet('$LAKE/purchases/*/*.parquet')) || ' ' ||
+               (SELECT count(*) || '/' || count(DISTINCT event_id) FROM read_parquet('$LAKE/join_guilds/*/*.parquet')) || ' ' ||
+               (SELECT count(*) || '/' || count(DISTINCT event_id) FROM read_parquet('$LAKE/default_hits/*/*.parquet')) || ' ' ||
+               (SELECT count(*) || '/' || count(DISTINCT event_id) FROM read_parquet('$LAKE/extracted_events/*/*.parquet')) AS c" |
+      sed 's/.*"c":"\([^"]*\)".*/\1/')
+is "$got" "5/5 3/3 2/2 10/10" "tables exact (DuckDB): 5 purchases, 3 joins, 2 defaults, 10 events, each once"
 done_testing

@@ -10,11 +10,13 @@
 "$QL" serve --help >/dev/null 2>&1 || skip_all "questlog serve not built yet"
 command -v ab >/dev/null || skip_all "ab not installed"
 
+step "mock cluster"
 start_mock --brokers 3 --partitions 4 --topic events
 ok $? "mock cluster up: $BOOT"
 # The mock's group coordinator holds a (re)join for about session.timeout.ms.
 KX=(-X session.timeout.ms=3000 -X heartbeat.interval.ms=300)
 
+step "serve --kafka starts"
 port=$(free_port)
 # Delivery timeout 2 s (-X overrides questlog's default 5 s) keeps the test short.
 bg "$QL" serve --kafka "$BOOT" --listen "127.0.0.1:$port" --data "$tmpdir/d" -X message.timeout.ms=2000 \
@@ -23,6 +25,7 @@ srv=${_bg_pids[-1]}
 wait_port "$port"
 ok $? "serve --kafka listening on $port"
 
+step "ab runs"
 # The seed's ab runs: 10 each, two players, three routes.
 abrun() {  # abrun HOST PATH
     ab -n 10 -H "Host: $1" "http://127.0.0.1:$port$2" 2>/dev/null |
@@ -33,6 +36,7 @@ is "$(abrun user1.comcast.com /join_guild)" "10 0" "ab: 10 guild joins by user1,
 is "$(abrun user2.att.com '/purchase_sword?sword_type=katana')" "10 0" "ab: 10 katana purchases by user2, all 200"
 is "$(abrun user2.att.com /)" "10 0" "ab: 10 default hits by user2, all 200"
 
+step "kcat reads"
 # kafkacat as in the seed (kcat today): every event, with its headers.
 kcat -C -b "$BOOT" -t events -o beginning -e -q >"$tmpdir/kcat" 2>/dev/null
 is "$(wc -l <"$tmpdir/kcat")" 40 "kcat -C -o beginning -e shows the 40 events"
@@ -49,6 +53,7 @@ is "$(kcat -C -b "$BOOT" -t events -o beginning -e -q -f '%k %p\n' 2>/dev/null |
     "each player's events are in one partition"
 
 # The seed's spark-submit: load once, check the tables with DuckDB.
+step "load --once --kafka"
 lake="$tmpdir/d/lake"
 "$QL" load --once -q --kafka "$BOOT" --data "$tmpdir/d" "${KX[@]}" 2>"$tmpdir/load1.err" 3>&-
 ok $? "load --once --kafka"
@@ -62,17 +67,21 @@ counts() {
         sed 's/.*"c":"\([^"]*\)".*/\1/'
 }
 is "$(counts)" "40 40 20 10 10 10" "tables exact (DuckDB): 40 events, 20 purchases (10 by user1), 10 joins, 10 defaults"
+step "load --once --kafka again"
 "$QL" load --once -q --kafka "$BOOT" --data "$tmpdir/d" "${KX[@]}" 2>"$tmpdir/load2.err" 3>&-
 ok $? "load --once --kafka again"
 is "$(counts)" "40 40 20 10 10 10" "… no duplicates"
 
 # A broker goes down under load: 4 clients, 150 tagged requests each.
+# Each answer line: CODE REQ START END (EPOCHREALTIME: the kept logs of a
+# slow run show which requests waited).
 client() {  # client N
-    local i code
+    local i code t0
     for ((i = 0; i < 150; i++)); do
+        t0=$EPOCHREALTIME
         code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 \
             -H "Host: player$1.example" "http://127.0.0.1:$port/purchase_a_sword?req=c$1-$i")
-        echo "$code c$1-$i"
+        echo "$code c$1-$i $t0 $EPOCHREALTIME"
     done
 }
 # …and one client POSTing NDJSON batches of 5, keeping the event_ids of
@@ -89,16 +98,20 @@ poster() {
         cat "$tmpdir/post.code" >>"$tmpdir/post.codes"
     done
 }
+step "clients while broker 2 goes down and up"
 : >"$tmpdir/post.ids"
 cpids=()
 for c in 1 2 3 4; do client $c >"$tmpdir/client$c" 3>&- & cpids+=($!); done
 poster 3>&- & cpids+=($!)
 wait_for test -s "$tmpdir/client1"   # the clients are sending
+echo "down $EPOCHREALTIME" >"$tmpdir/down_up"
 mock_cmd "down 2"
 ok $? "broker 2 down while clients send"
 sleep 3   # longer than the 2 s delivery timeout: appends to its partitions fail
 mock_cmd "up 2"
 ok $? "broker 2 up again"
+echo "up $EPOCHREALTIME" >>"$tmpdir/down_up"
+step "clients finish"
 wait "${cpids[@]}"
 cat "$tmpdir"/client? >"$tmpdir/answers"
 is "$(wc -l <"$tmpdir/answers")" 600 "600 answers"
@@ -109,8 +122,10 @@ answers_200() {
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "http://127.0.0.1:$port/purchase_a_sword?req=after")
     [ "$code" = 200 ]
 }
+step "200 again"
 wait_for answers_200
 is "$code" 200 "after the broker is back, requests get 200 again"
+step "every acked request in the topic"
 kcat -C -b "$BOOT" -t events -o beginning -e -q 2>/dev/null | grep -o '"req":"c[^"]*"' | sed 's/"req":"\(.*\)"/\1/' |
     sort -u >"$tmpdir/in_topic"
 awk '$1 == 200 {print $2}' "$tmpdir/answers" | sort >"$tmpdir/acked"
@@ -122,6 +137,7 @@ sort -u "$tmpdir/post.ids" >"$tmpdir/post.ids.s"
 ok $(( $(wc -l <"$tmpdir/post.ids.s") == 0 )) "the 200 answers to POSTs carry event_ids ($(wc -l <"$tmpdir/post.ids.s"))"
 is "$(comm -23 "$tmpdir/post.ids.s" "$tmpdir/topic_ids" | wc -l)" 0 "every event_id answered 200 is in the topic"
 
+step "serve drains"
 kill -INT "$srv"
 wait "$srv"
 ok $? "serve --kafka drains and exits 0 on SIGINT"

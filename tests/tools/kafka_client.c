@@ -14,11 +14,13 @@
  *       raises a librdkafka fatal error once E events are appended.
  *
  *   kafka_client consume BROKERS TOPIC [--group G] [--state DIR] [--idle-ms T]
- *                [--commit] [--assign-delay-ms D] [-X key=value]...
+ *                [--stop-file F] [--commit] [--assign-delay-ms D] [-X key=value]...
  *       Reads with ql_consumer_*; prints "P OFFSET KEY VALUE" per record.
  *       Without --group: stops when at_end. With --group: stops after T ms
  *       (default 3000) without a record once every assigned partition is at
- *       its end. --state DIR plays the lake's role: DIR/pN holds the next
+ *       its end — or, with --stop-file, only once F exists (checked after
+ *       every poll; the test decides, on a condition, when the group is
+ *       done, rather than guessing an idle window). --state DIR plays the lake's role: DIR/pN holds the next
  *       offset of partition N, read by `assigned` and written after every
  *       batch is printed — so several consumers in one group, across
  *       rebalances, print every record exactly once. --assign-delay-ms makes
@@ -171,6 +173,22 @@ static void on_revoked(void *arg, int32_t p)
     if (s->verbose) fprintf(stderr, "kafka_client: revoked %d\n", (int)p);
 }
 
+/* Opens a consumer of TOPIC whose assigned/revoked callbacks keep *s
+ * (on_assigned, on_revoked; the callbacks are copied, s must outlive it);
+ * on failure says "kafka_client: WHO…" on stderr and returns NULL. */
+static ql_consumer_t *open_consumer(const char *who, const char *brokers, const char *topic, const char *group,
+                                    const char *const *xs, cstate_t *s)
+{
+    char err[512];
+    ql_consumer_callbacks_t cb = {on_assigned, on_revoked, s};
+    ql_consumer_t *c;
+    if (ql_consumer_open_kafka(&c, brokers, topic, group, xs, &cb, err, sizeof err) < 0) {
+        fprintf(stderr, "kafka_client: %s%s\n", who, err);
+        return NULL;
+    }
+    return c;
+}
+
 static int save_state(cstate_t *s)
 {
     char path[4096], txt[32], err[512];
@@ -188,19 +206,15 @@ static int save_state(cstate_t *s)
 }
 
 static int consume(const char *brokers, const char *topic, const char *group, const char *dir, int idle_ms,
-                   int commit, int assign_delay_ms, const char *const *xs)
+                   const char *stop_file, int commit, int assign_delay_ms, const char *const *xs)
 {
     char err[512];
     static cstate_t s;
     s.dir = dir;
     s.assign_delay_ms = assign_delay_ms;
     s.verbose = 1;
-    ql_consumer_callbacks_t cb = {on_assigned, on_revoked, &s};
-    ql_consumer_t *c;
-    if (ql_consumer_open_kafka(&c, brokers, topic, group, xs, &cb, err, sizeof err) < 0) {
-        fprintf(stderr, "kafka_client: %s\n", err);
-        return 1;
-    }
+    ql_consumer_t *c = open_consumer("", brokers, topic, group, xs, &s);
+    if (!c) return 1;
     ql_log_record_t recs[256];
     int64_t idle_since = ql_monotonic_us();
     size_t total = 0;
@@ -235,8 +249,12 @@ static int consume(const char *brokers, const char *topic, const char *group, co
             }
             memset(s.dirty, 0, sizeof s.dirty);
             idle_since = ql_monotonic_us();
+        }
+        if (stop_file) {
+            if (access(stop_file, F_OK) == 0) break;
             continue;
         }
+        if (n > 0) continue;
         if (!group && ql_consumer_at_end(c)) break;
         if (group && ql_consumer_at_end(c) && ql_monotonic_us() - idle_since > (int64_t)idle_ms * 1000) break;
     }
@@ -266,12 +284,8 @@ static void *member_b(void *arg)
     member_t *m = arg;
     char err[512];
     cstate_t s = {0};
-    ql_consumer_callbacks_t cb = {on_assigned, on_revoked, &s};
-    ql_consumer_t *c;
-    if (ql_consumer_open_kafka(&c, m->brokers, m->topic, m->group, m->xs, &cb, err, sizeof err) < 0) {
-        fprintf(stderr, "kafka_client: B: %s\n", err);
-        return NULL;
-    }
+    ql_consumer_t *c = open_consumer("B: ", m->brokers, m->topic, m->group, m->xs, &s);
+    if (!c) return NULL;
     ql_log_record_t recs[64];
     while (!m->stop) ql_consumer_poll(c, recs, QL_ARRAY_LEN(recs), 100, err, sizeof err);
     ql_consumer_close(c);
@@ -293,12 +307,8 @@ static int close_race(const char *brokers, const char *topic, int rounds, const 
         char group[64];
         snprintf(group, sizeof group, "close-race-%d-%d", (int)getpid(), r);
         cstate_t s = {0};
-        ql_consumer_callbacks_t cb = {on_assigned, on_revoked, &s};
-        ql_consumer_t *a;
-        if (ql_consumer_open_kafka(&a, brokers, topic, group, xs, &cb, err, sizeof err) < 0) {
-            fprintf(stderr, "kafka_client: A: %s\n", err);
-            return 1;
-        }
+        ql_consumer_t *a = open_consumer("A: ", brokers, topic, group, xs, &s);
+        if (!a) return 1;
         ql_log_record_t recs[64];
         int64_t t0 = ql_monotonic_us();
         while (!ql_consumer_at_end(a) && ql_monotonic_us() - t0 < 60000000)
@@ -340,7 +350,7 @@ int main(int argc, char **argv)
     size_t nx = 0, batch = 1, keys = 100, window = 1000, n = 0, fatal_at = 0;
     int timeout_ms = 0, idle_ms = 3000, commit = 0, assign_delay_ms = 0, rounds = 3;
     long interval_us = 0;
-    const char *group = NULL, *dir = NULL;
+    const char *group = NULL, *dir = NULL, *stop_file = NULL;
     int i = 4;
     if (!strcmp(argv[1], "produce")) {
         if (argc < 5) return 2;
@@ -362,6 +372,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--group")) group = v;
         else if (!strcmp(a, "--state")) dir = v;
         else if (!strcmp(a, "--idle-ms")) idle_ms = atoi(v);
+        else if (!strcmp(a, "--stop-file")) stop_file = v;
         else if (!strcmp(a, "--assign-delay-ms")) assign_delay_ms = atoi(v);
         else if (!strcmp(a, "--rounds")) rounds = atoi(v);
         else { fprintf(stderr, "kafka_client: unknown option %s\n", a); return 2; }
@@ -371,7 +382,7 @@ int main(int argc, char **argv)
     if (window == 0) window = 1;
     if (!strcmp(argv[1], "produce"))
         return produce(argv[2], argv[3], n, batch, keys, timeout_ms, interval_us, window, fatal_at, xs);
-    if (!strcmp(argv[1], "consume")) return consume(argv[2], argv[3], group, dir, idle_ms, commit, assign_delay_ms, xs);
+    if (!strcmp(argv[1], "consume")) return consume(argv[2], argv[3], group, dir, idle_ms, stop_file, commit, assign_delay_ms, xs);
     if (!strcmp(argv[1], "close-race")) return close_race(argv[2], argv[3], rounds, xs);
     fprintf(stderr, "kafka_client: unknown command %s\n", argv[1]);
     return 2;

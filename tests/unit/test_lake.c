@@ -4,7 +4,8 @@
  * files), the record of loaded offsets (file names + _offsets markers),
  * the temp → rename commit, partition claims: two loaders on one lake
  * never both commit a partition's range, a signal while waiting for a
- * claim's lock does not fail the commit, and the import records (I8): files
+ * claim's lock does not fail the commit, a claim's deadline against a
+ * stopped holder (taking and committing), and the import records (I8): files
  * of an import without its record are hidden and rolled back.
  */
 #include <fcntl.h>
@@ -582,6 +583,43 @@ static void test_claim_lock_signal(void)
     close(ready[0]); close(ready[1]); close(release[0]); close(release[1]);
 }
 
+/* A holder that is stopped (SIGSTOP) keeps a claim for ever. With a
+ * deadline both waits give up: taking the claim (assignment) and locking it
+ * for a commit; the error names the holder's pid and says it is stopped.
+ * The child takes p9's claim (its pid in the token, lock held) and stops
+ * itself; the parent waits until it is stopped (WUNTRACED). */
+static void test_claim_timeout_stopped(void)
+{
+    char err[512], want[64];
+    ql_lake_claim_t c, c3;
+    ok(ql_lake_claim_take_within(lake, 9, 300, &c, err, sizeof err) == 0, "claim p9 with a 300 ms deadline");
+    ql_lake_claim_unlock(&c);
+    pid_t child = fork();
+    if (child == 0) {
+        ql_lake_claim_t c2;
+        if (ql_lake_claim_take(lake, 9, &c2, err, sizeof err) != 0) _exit(1);
+        raise(SIGSTOP);
+        _exit(0);
+    }
+    int st = 0;
+    ok(waitpid(child, &st, WUNTRACED) == child && WIFSTOPPED(st), "another process took p9's claim and is stopped");
+    snprintf(want, sizeof want, "loader pid %d, which is STOPPED", (int)child);
+    int64_t t0 = ql_monotonic_us();
+    is_int(ql_lake_claim_lock(&c, err, sizeof err), -1, "commit: locking the claim gives up at its deadline");
+    ok(ql_monotonic_us() - t0 >= 300000, "… after 300 ms");
+    ok(strstr(err, want) && strstr(err, "claim timeout"), "… naming the stopped holder: %s", err);
+    is_int(ql_lake_claim_take_within(lake, 9, 300, &c3, err, sizeof err), -1,
+           "assignment: taking the claim gives up at its deadline");
+    ok(strstr(err, want) != NULL, "… naming the stopped holder");
+    is_int(c3.fd, -1, "… and holds nothing");
+    kill(child, SIGCONT);
+    waitpid(child, &st, 0);
+    ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the holder resumed and exited");
+    is_int(ql_lake_claim_lock(&c, err, sizeof err), 1, "the first claimant then sees p9 was claimed since");
+    ql_lake_claim_unlock(&c);
+    ql_lake_claim_release(&c);
+}
+
 int main(void)
 {
     snprintf(lake, sizeof lake, "/tmp/ql-test-lake.%ld", (long)getpid());
@@ -593,6 +631,7 @@ int main(void)
     test_schema_split();
     test_two_loaders();
     test_claim_lock_signal();
+    test_claim_timeout_stopped();
     test_imports();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", lake);
