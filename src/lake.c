@@ -910,7 +910,8 @@ static int lock_claim_waiting(int fd, int32_t partition, int64_t timeout_ms, cha
         if (timeout_ms > 0 && now - start >= timeout_ms * 1000) {
             claim_holder(fd, who, sizeof who);
             double secs = (double)(now - start) / 1e6;
-            return ql_err(err, errlen, "gave up after %.*f s (claim timeout) waiting for partition %d's claim in the lake, "
+            return ql_err(err, errlen,
+                          "gave up after %.*f s (claim timeout) waiting for partition %d's claim in the lake, "
                           "held by %s; nothing of partition %d committed",
                           secs < 10 ? 1 : 0, secs, (int)partition, who, (int)partition);
         }

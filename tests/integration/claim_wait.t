@@ -4,8 +4,9 @@
 # flock with its own pid in the token) waits for it and says every 10 s on
 # stderr which pid holds the claim, and that it is stopped when it is.
 #   1. holder stopped (kill -STOP): `load --once --claim-timeout 11` says so
-#      at 10 s, then exits non-zero naming the stopped holder, with nothing
-#      committed to the lake;
+#      at 10 s, then exits non-zero naming the stopped holder; `up
+#      --claim-timeout 2` exits non-zero the same way; nothing committed to
+#      the lake;
 #   2. holder resumed (kill -CONT): `load --once` (no deadline) waits, says
 #      whom it waits for, and loads everything once the claim is free —
 #      tables exact against DuckDB.
@@ -41,13 +42,20 @@ is "$(sed 's/.*) \(.\).*/\1/' "/proc/$holder/stat")" T "… and is stopped (kill
 # 1. a deadline: the loader gives up, says whom it waited for, commits nothing
 timeout 120 "$QL" load --once -q --data "$DATA" --claim-timeout 11 2>"$tmpdir/load1.err"
 rc=$?
-kill -CONT "$holder"
 ok $(( rc == 0 || rc == 124 )) "load --claim-timeout 11 exits non-zero (not by timeout(1)) while a stopped loader holds the claim (exit $rc)"
 sed 's/^/# /' "$tmpdir/load1.err"
 grep -q "waiting 1[0-9] s for partition 0's claim in the lake, held by loader pid $holder, which is STOPPED (state T in /proc/$holder/stat" "$tmpdir/load1.err"
 ok $? "after 10 s it says the holder is stopped"
 grep -q "^questlog load: .*gave up after 1[1-9] s (claim timeout) waiting for partition 0's claim in the lake, held by loader pid $holder, which is STOPPED" "$tmpdir/load1.err"
 ok $? "the error names the stopped holder"
+uport=$(free_port)
+timeout 120 "$QL" up -q --data "$DATA" --listen "127.0.0.1:$uport" --claim-timeout 2 >/dev/null 2>"$tmpdir/up.err"
+rc=$?
+kill -CONT "$holder"
+ok $(( rc == 0 || rc == 124 )) "up --claim-timeout 2 exits non-zero too (exit $rc)"
+sed 's/^/# /' "$tmpdir/up.err"
+grep -q "^questlog up: the loader stopped: .*gave up after [2-9].[0-9] s (claim timeout) waiting for partition 0's claim in the lake, held by loader pid $holder, which is STOPPED" "$tmpdir/up.err"
+ok $? "… its error names the stopped holder"
 is "$(find "$LAKE" \( -name '*.parquet' -o -name '_offsets*' -o -name '*.tmp' \) | wc -l)" 0 \
    "nothing committed (no data file, marker or temp file in the lake)"
 
