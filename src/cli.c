@@ -209,6 +209,13 @@ int ql_cli_end_no_operands(ql_common_opts_t *o, const char *cmd, const char *usa
     return ql_cli_end_operands(o, cmd, usage, argc, 0, NULL);
 }
 
+const char *ql_cli_log_source(const ql_common_opts_t *o, char *buf, size_t len)
+{
+    if (o->kafka) snprintf(buf, len, "Kafka topic %s", o->topic);
+    else snprintf(buf, len, "embedded log");
+    return buf;
+}
+
 /* 0 when dir is a directory, else "questlog CMD: no WHAT at 'DIR' (HINT)" and -1. */
 static int need_dir(const char *cmd, const char *what, const char *dir, const char *hint)
 {

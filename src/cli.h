@@ -131,6 +131,10 @@ int  ql_cli_need_log(const ql_common_opts_t *o, const char *cmd);
  * prints "questlog CMD: no lake at 'DIR' (…what to do…)" and returns -1. */
 int  ql_cli_need_lake(const ql_common_opts_t *o, const char *cmd);
 
+/* The log the options select, as ql_lake_claim_source names it: "Kafka
+ * topic T" with --kafka, else "embedded log". Returns buf. */
+const char *ql_cli_log_source(const ql_common_opts_t *o, char *buf, size_t len);
+
 /* The help text for all the common flags (ql_cli_end_operands prints the
  * lines of those a command takes). */
 extern const char ql_cli_common_help[];

@@ -105,6 +105,8 @@ int ql_cmd_load(int argc, char **argv)
     ql_consumer_t *cons = NULL;
     if (ql_loader_env_open(&env, co.config_path, err, sizeof err)) goto fail;
     if (!co.kafka && ql_lake_lock(co.lake_dir, "loader", &lock_fd, err, sizeof err)) goto fail;
+    char source[200];
+    if (ql_lake_claim_source(co.lake_dir, ql_cli_log_source(&co, source, sizeof source), err, sizeof err)) goto fail;
     ql_loader_options_t lo = {0};
     lo.lake_dir = co.lake_dir;
     lo.transform = env.tf;

@@ -153,14 +153,14 @@ int ql_cmd_up(int argc, char **argv)
     if (ql_loader_env_open(&env, co.config_path, err, sizeof err)) goto fail;
     if (ql_log_options_from_config(&lopt, env.cfg, err, sizeof err)) goto fail;
     if (ql_mkdir_p(co.data_dir, err, sizeof err)) goto fail;
-    if (co.kafka) {
-        /* Kafka: the collector produces to the topic, the loader consumes it in
-         * its group (several `up`/`load` processes may share the partitions) */
-        if (ql_log_open_kafka(&log, co.kafka, co.topic, co.kafka_conf, 0, err, sizeof err)) goto fail;
-    } else {
-        if (ql_lake_lock(co.lake_dir, "loader", &lock_fd, err, sizeof err)) goto fail;
-        if (ql_log_open_embedded(&log, co.log_dir, &lopt, err, sizeof err)) goto fail;
-    }
+    /* Kafka: several `up`/`load` processes in a group may share the lake's
+     * partitions; the embedded log has one loader per lake */
+    if (!co.kafka && ql_lake_lock(co.lake_dir, "loader", &lock_fd, err, sizeof err)) goto fail;
+    char source[200];
+    if (ql_lake_claim_source(co.lake_dir, ql_cli_log_source(&co, source, sizeof source), err, sizeof err)) goto fail;
+    if (co.kafka ? ql_log_open_kafka(&log, co.kafka, co.topic, co.kafka_conf, 0, err, sizeof err)
+                 : ql_log_open_embedded(&log, co.log_dir, &lopt, err, sizeof err))
+        goto fail;
 
     ql_loader_options_t lo = {0};
     lo.lake_dir = co.lake_dir;

@@ -11,6 +11,9 @@
  *   LAKE/<table>/.marker-<pid>.<n>.tmp     a marker being replaced
  *   LAKE/.partition-<label>.lock           the partition's claim (see I7)
  *   LAKE/.imports/<id>                     record of a committed import (see I8)
+ *   LAKE/.source                           the one log the lake loads from
+ *                                          (ql_lake_claim_source: offsets of
+ *                                          another log would be misread)
  *
  * A loader file holds, for log partition <label> (decimal), the table's rows
  * of the log records with offsets first..last — the range of LOG offsets the
@@ -1538,4 +1541,47 @@ int ql_lake_compact(const char *lake_dir, const char *table, const ql_lake_compa
     ql_lake_files_free(f, n);
     if (stats) *stats = st;
     return rc;
+}
+
+/* ---- the log a lake loads from (lake.h) ---------------------------------- */
+
+int ql_lake_claim_source(const char *lake_dir, const char *source, char *err, size_t errlen)
+{
+    char path[4096], tmp[4096], have[256];
+    if (ql_mkdir_p(lake_dir, err, errlen)) return -1;
+    snprintf(path, sizeof path, "%s/.source", lake_dir);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t n = read(fd, have, sizeof have - 1);
+            close(fd);
+            if (n < 0) return ql_err(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+            have[n] = '\0';
+            have[strcspn(have, "\n")] = '\0';
+            if (!strcmp(have, source)) return 0;
+            return ql_err(err, errlen,
+                          "the lake '%s' holds what was loaded from the %s, not from the %s: the offsets of two "
+                          "logs would mix and events would be skipped (use another --lake or --data; %s)",
+                          lake_dir, have, source, path);
+        }
+        if (errno != ENOENT) return ql_err(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+        /* claim it: a complete, fsynced temp file linked into place (link
+         * fails if another loader was first: then compare with its claim) */
+        snprintf(tmp, sizeof tmp, "%s/.source-%ld.tmp", lake_dir, (long)getpid());
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) return ql_err(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
+        int n = snprintf(have, sizeof have, "%s\n", source);
+        int wrc = ql_pwrite_all(fd, have, (size_t)n, 0) || fsync(fd) ? -1 : 0;
+        int werr = errno;
+        close(fd);
+        if (wrc) {
+            unlink(tmp);
+            return ql_err(err, errlen, "cannot write '%s': %s", tmp, strerror(werr));
+        }
+        int lrc = link(tmp, path), lerr = errno;
+        unlink(tmp);
+        if (lrc == 0) return ql_fsync_dir(lake_dir, err, errlen);
+        if (lerr != EEXIST) return ql_err(err, errlen, "cannot create '%s': %s", path, strerror(lerr));
+    }
+    return ql_err(err, errlen, "cannot claim '%s'", path);
 }

@@ -244,4 +244,18 @@ int ql_lake_import_rollback(const char *lake_dir, const char *id, int *removed, 
  * of the import is committed (ql_lake_commit). */
 int ql_lake_import_record(const char *lake_dir, const char *id, const char *info, char *err, size_t errlen);
 
+/* ---- the log a lake loads from ------------------------------------------- */
+
+/* The lake's record of what is loaded is offsets per log partition number,
+ * which mean nothing in another log: loading Kafka topic B into a lake that
+ * holds offsets of the embedded log (or of topic A) would take B's first
+ * offsets as loaded and never load those events. So a lake belongs to one
+ * log, named in LAKE/.source ("embedded log", "Kafka topic NAME"): the first
+ * loader creates it (durably, and exclusively: of two loaders racing, one
+ * creates it, the other compares), every later one must name the same log
+ * or is refused with an error saying which log the lake holds. A lake made
+ * before LAKE/.source existed is claimed by its next loader. `source` is
+ * one line of text, < 200 bytes. Call before reading the log. */
+int ql_lake_claim_source(const char *lake_dir, const char *source, char *err, size_t errlen);
+
 #endif

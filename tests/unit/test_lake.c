@@ -620,6 +620,27 @@ static void test_claim_timeout_stopped(void)
     ql_lake_claim_release(&c);
 }
 
+/* A lake belongs to one log: the first claim names it, the same claim
+ * passes again, another log's is refused, naming both (ql_lake_claim_source). */
+static void test_source_claim(void)
+{
+    char dir[600], path[700], err[1024];
+    snprintf(dir, sizeof dir, "%s/source-claim", lake);
+    is_int(ql_lake_claim_source(dir, "embedded log", err, sizeof err), 0, "first claim creates the lake and names it");
+    snprintf(path, sizeof path, "%s/.source", dir);
+    char *txt = NULL;
+    size_t len = 0;
+    ok(ql_read_file(path, &txt, &len, err, sizeof err) == 0 && txt && !strcmp(txt, "embedded log\n"),
+       "LAKE/.source holds the name");
+    free(txt);
+    is_int(ql_lake_claim_source(dir, "embedded log", err, sizeof err), 0, "the same log again: accepted");
+    ok(ql_lake_claim_source(dir, "Kafka topic events", err, sizeof err) < 0 &&
+           strstr(err, "holds what was loaded from the embedded log, not from the Kafka topic events"),
+       "another log: refused, naming both (%s)", err);
+    snprintf(path, sizeof path, "%s/.source-%ld.tmp", dir, (long)getpid());
+    ok(access(path, F_OK) != 0, "no temp file left");
+}
+
 int main(void)
 {
     snprintf(lake, sizeof lake, "/tmp/ql-test-lake.%ld", (long)getpid());
@@ -633,6 +654,7 @@ int main(void)
     test_claim_lock_signal();
     test_claim_timeout_stopped();
     test_imports();
+    test_source_claim();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", lake);
     if (system(cmd) != 0) diag("cleanup failed");
