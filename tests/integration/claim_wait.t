@@ -37,7 +37,10 @@ holder=$!
 wait_for test -e "$tmpdir/held"
 ok $? "the holder (pid $holder) has partition 0's claim"
 kill -STOP "$holder"
-is "$(sed 's/.*) \(.\).*/\1/' "/proc/$holder/stat")" T "… and is stopped (kill -STOP)"
+# (the stop is asynchronous: the state turns T once the kernel delivers it)
+holder_stopped() { [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$holder/stat")" = T ]; }
+wait_for -t 30 holder_stopped
+ok $? "… and is stopped (kill -STOP)"
 
 # 1. a deadline: the loader gives up, says whom it waited for, commits nothing
 timeout 120 "$QL" load --once -q --data "$DATA" --claim-timeout 11 2>"$tmpdir/load1.err"
