@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,19 @@ int ql_cli_size(const char *cmd, const char *flag, const char *arg, uint64_t *v)
     uint64_t n;
     if (ql_parse_size(arg, &n) || n == 0) {
         fprintf(stderr, "questlog %s: bad --%s '%s'\n", cmd, flag, arg);
+        return -1;
+    }
+    *v = n;
+    return 0;
+}
+
+int ql_cli_int(const char *cmd, const char *flag, const char *arg, long min, long max, long *v)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || n < min || n > max) {
+        fprintf(stderr, "questlog %s: --%s wants %ld..%ld, got '%s'\n", cmd, flag, min, max, arg);
         return -1;
     }
     *v = n;

@@ -85,6 +85,10 @@ int  ql_cli_duration(const char *cmd, const char *flag, const char *arg, int64_t
  * ql_parse_size) into *v, which must not be 0; otherwise prints
  * "questlog CMD: bad --FLAG 'ARG'" and returns -1 (*v unchanged). */
 int  ql_cli_size(const char *cmd, const char *flag, const char *arg, uint64_t *v);
+/* Parses the value of an integer flag (decimal, nothing after it) into *v,
+ * which must be in min..max; otherwise prints "questlog CMD: --FLAG wants
+ * MIN..MAX, got 'ARG'" and returns -1 (*v unchanged). */
+int  ql_cli_int(const char *cmd, const char *flag, const char *arg, long min, long max, long *v);
 /* Parses the value of --codec (zstd, snappy or none; ql_pq_codec_parse)
  * into *codec; otherwise prints "questlog CMD: unknown codec 'ARG' (zstd,
  * snappy or none)" and returns -1 (*codec unchanged). */

@@ -49,16 +49,14 @@ int ql_cmd_compact(int argc, char **argv)
     ql_pq_write_options_t wo = {0};
     wo.codec = QL_PQ_ZSTD;
     int quiet = 0, c;
+    long n;
     uint64_t v;
     optind = 1;
     while ((c = ql_cli_next(&co, "compact", argc, argv, "nq", longopts)) != -1) {
         switch (c) {
         case OPT_MIN:
-            o.min_files = atoi(optarg);
-            if (o.min_files < 2) {
-                fprintf(stderr, "questlog compact: --min-files wants 2 or more\n");
-                return 2;
-            }
+            if (ql_cli_int("compact", "min-files", optarg, 2, 1000000, &n)) return 2;
+            o.min_files = (int)n;
             break;
         case OPT_ALL: o.all = 1; break;
         case OPT_MAXB:

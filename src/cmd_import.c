@@ -594,6 +594,7 @@ int ql_cmd_import(int argc, char **argv)
     r.lo.wopt.codec = QL_PQ_ZSTD;
     r.nworkers = sysconf(_SC_NPROCESSORS_ONLN);
     int c;
+    long n;
     uint64_t file_rows = 0;
     optind = 1;
     while ((c = ql_cli_next(&co, "import", argc, argv, "q", longopts)) != -1) {
@@ -603,21 +604,15 @@ int ql_cmd_import(int argc, char **argv)
             if (ql_cli_codec("import", optarg, &r.lo.wopt.codec)) return 2;
             break;
         case OPT_LEVEL:
-            r.lo.wopt.zstd_level = atoi(optarg);
-            if (r.lo.wopt.zstd_level < 1 || r.lo.wopt.zstd_level > 19) {
-                fprintf(stderr, "questlog import: --zstd-level wants 1..19\n");
-                return 2;
-            }
+            if (ql_cli_int("import", "zstd-level", optarg, 1, 19, &n)) return 2;
+            r.lo.wopt.zstd_level = (int)n;
             break;
         case OPT_FILE_ROWS:
             if (ql_cli_size("import", "file-rows", optarg, &file_rows)) return 2;
             break;
         case OPT_WORKERS:
-            r.nworkers = atol(optarg);
-            if (r.nworkers < 1 || r.nworkers > 64) {
-                fprintf(stderr, "questlog import: --workers wants 1..64\n");
-                return 2;
-            }
+            if (ql_cli_int("import", "workers", optarg, 1, 64, &n)) return 2;
+            r.nworkers = n;
             break;
         default: return 2;   /* ql_cli_next said why */
         }

@@ -48,12 +48,9 @@ int ql_cmd_serve(int argc, char **argv)
     optind = 1;
     while ((c = ql_cli_next(&co, "serve", argc, argv, "", longopts)) != -1) {
         if (c != OPT_THREADS) return 2;   /* '?': ql_cli_next said why */
-        char *end;
-        threads = (int)strtol(optarg, &end, 10);
-        if (*end || threads < 0 || threads > 256) {
-            fprintf(stderr, "questlog serve: --threads wants 0..256\n");
-            return 2;
-        }
+        long n;
+        if (ql_cli_int("serve", "threads", optarg, 0, 256, &n)) return 2;
+        threads = (int)n;
     }
     int end = ql_cli_end_no_operands(&co, "serve", usage, argc, argv);
     if (end >= 0) return end;

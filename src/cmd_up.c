@@ -102,6 +102,7 @@ int ql_cmd_up(int argc, char **argv)
     ql_common_opts_t co;
     ql_cli_defaults(&co);
     int quiet = 0, threads = 0, c;
+    long n;
     int64_t flush_ms = 1000, compact_ms = 600000, claim_timeout_ms = 0;
     optind = 1;
     while ((c = ql_cli_next(&co, "up", argc, argv, "q", longopts)) != -1) {
@@ -117,11 +118,8 @@ int ql_cmd_up(int argc, char **argv)
             if (ql_cli_duration("up", "claim-timeout", optarg, 0, &claim_timeout_ms)) return 2;
             break;
         case OPT_THREADS:
-            threads = atoi(optarg);
-            if (threads < 0 || threads > 64) {
-                fprintf(stderr, "questlog up: --threads wants 0..64\n");
-                return 2;
-            }
+            if (ql_cli_int("up", "threads", optarg, 0, 64, &n)) return 2;
+            threads = (int)n;
             break;
         default: return 2;   /* ql_cli_next said why */
         }
