@@ -786,10 +786,13 @@ void ql_sim_stats_text(const ql_sim_opts_t *o, const ql_sim_stats_t *st, ql_buf_
     if (o->rate > 0 && st->missed)
         ql_buf_printf(b, "Missed:                 %llu requests were due but never sent (server too slow)\n",
                       (unsigned long long)st->missed);
-    ql_buf_printf(b, "Latency (ms):           p50 %.3f  p90 %.3f  p99 %.3f  max %.3f%s\n",
-                  ms(ql_sim_hist_percentile(h, 50)), ms(ql_sim_hist_percentile(h, 90)),
-                  ms(ql_sim_hist_percentile(h, 99)), ms(h->max),
-                  o->rate > 0 ? "  (from the intended send time)" : "");
+    if (h->total == 0)
+        ql_buf_puts(b, "Latency (ms):           none (no response)\n");
+    else
+        ql_buf_printf(b, "Latency (ms):           p50 %.3f  p90 %.3f  p99 %.3f  max %.3f%s\n",
+                      ms(ql_sim_hist_percentile(h, 50)), ms(ql_sim_hist_percentile(h, 90)),
+                      ms(ql_sim_hist_percentile(h, 99)), ms(h->max),
+                      o->rate > 0 ? "  (from the intended send time)" : "");
     if (st->bad_sent)
         ql_buf_printf(b, "Bad requests:           %llu sent, %llu got the expected error status\n",
                       (unsigned long long)st->bad_sent, (unsigned long long)st->bad_as_expected);

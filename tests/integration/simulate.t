@@ -138,6 +138,9 @@ grep -q "questlog simulate: no request got a response: connection refused" "$tmp
 ok $? "and says why on stderr"
 is "$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["sent"], r["failed"], r["io_errors"], r["events"])' "$tmpdir/dead.json")" \
    "50 50 50 0" "refused connections count as failures with no response"
+"$QL" simulate --url "http://127.0.0.1:$dead" --requests 20 --concurrency 2 > "$tmpdir/dead.txt" 2>/dev/null
+grep -q "^Latency (ms): *none (no response)$" "$tmpdir/dead.txt"
+ok $? "the summary gives no latency figures when nothing answered"
 
 "$QL" simulate --rate 10 --concurrency 2 --url "http://127.0.0.1:$port" >/dev/null 2>&1
 is "$?" 2 "--rate and --concurrency together: usage error"
