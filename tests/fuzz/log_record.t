@@ -8,5 +8,5 @@ if [ -x "$QL_BUILD_DIR/tools/logfill" ]; then
     head -c 100 "$corpus/five" > "$corpus/torn"
     { printf '\x40'; cat "$corpus/five"; } > "$corpus/five-fixcrc"   # bit 6: CRCs recomputed
 fi
-printf '\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00' > "$corpus/short"
+cp "$ROOT"/tests/fuzz/corpus/log_record/* "$corpus/"   # seeds and regression inputs
 fuzz_run log_record "a crash, over-read or inconsistency" -max_len=2048
