@@ -19,6 +19,7 @@
 #include "config.h"
 #include "event.h"
 #include "json.h"
+#include "fuzz_ubsan.h"
 
 static ql_catalog_t *cat;
 static ql_event_builder_t *eb;

@@ -31,6 +31,7 @@
 #include "loader.h"
 #include "pq.h"
 #include "transform.h"
+#include "fuzz_ubsan.h"
 
 static char root[256];
 static ql_config_t *cfg;
