@@ -168,8 +168,9 @@ static int pq_disconnect(sqlite3_vtab *base)
  * (BINARY) or TIMESTAMP (QL_TIME) columns, a number against numeric ones.
  * Anything else (a bound parameter, '5' against an INTEGER column, IN,
  * BLOB columns) stays SQLite's to check. Invariant this relies on: for an
- * omitted constraint, file_excluded, rg_excluded and match_rows drop
- * exactly the rows for which it is not true. */
+ * omitted constraint, ql_vtab_file_excluded, ql_vtab_rg_excluded and
+ * ql_vtab_match_rows drop exactly the rows for which it is not true
+ * (vtab_filter.c). */
 static int exact_filter(const pq_vtab_t *vt, sqlite3_index_info *ix, int i)
 {
     const struct sqlite3_index_constraint *c = &ix->aConstraint[i];
@@ -282,9 +283,9 @@ static int pq_close(sqlite3_vtab_cursor *base)
 {
     pq_cursor_t *cur = (pq_cursor_t *)base;
     pq_vtab_t *vt = (pq_vtab_t *)base->pVtab;
-    pf_free(cur, vt->t->ncols);
-    free_held(cur, vt->t->ncols);
-    unload(cur, vt->t->ncols);
+    ql_vtab_prefetch_free(cur, vt->t->ncols);
+    ql_vtab_group_free(cur, vt->t->ncols);
+    ql_vtab_unload(cur, vt->t->ncols);
     free_filts(cur);
     free(cur->data);
     free(cur->loaded);
@@ -307,7 +308,7 @@ static int advance(pq_cursor_t *cur)
     for (;;) {
         cur->row++;
         if (cur->row >= cur->rg_rows) {
-            int rc = next_row_group(cur, 1);
+            int rc = ql_vtab_next_row_group(cur, 1);
             if (rc != SQLITE_OK) return rc;
             if (cur->eof) return SQLITE_OK;
         }
@@ -320,9 +321,9 @@ static int pq_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str
     pq_cursor_t *cur = (pq_cursor_t *)base;
     pq_vtab_t *vt = (pq_vtab_t *)base->pVtab;
     (void)idx_num;
-    pf_quiesce(cur, vt->t->ncols);
-    free_held(cur, vt->t->ncols);
-    unload(cur, vt->t->ncols);
+    ql_vtab_prefetch_quiesce(cur, vt->t->ncols);
+    ql_vtab_group_free(cur, vt->t->ncols);
+    ql_vtab_unload(cur, vt->t->ncols);
     free_filts(cur);
     cur->col_used = idx_str ? strtoull(idx_str, NULL, 16) : ~0ull;
     const char *gp = idx_str ? strchr(idx_str, '|') : NULL;
@@ -369,11 +370,11 @@ static int pq_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str
                 f->vtype = SQLITE_TEXT;
                 f->s = ql_strndup(s, (size_t)n);
                 f->slen = n;
-                f->has_us = parse_time(s, n, &f->us) == 0;
+                f->has_us = ql_vtab_parse_time(s, n, &f->us) == 0;
                 if (f->has_us && f->us >= TIME_SAFE_LO && f->us < TIME_SAFE_HI) {
                     char canon[QL_RFC3339_LEN];
                     ql_rfc3339_format(f->us, canon);
-                    f->us_exact = !is_canonical_time(s, n) || memcmp(canon, s, QL_RFC3339_LEN - 1) == 0;
+                    f->us_exact = !ql_vtab_is_canonical_time(s, n) || memcmp(canon, s, QL_RFC3339_LEN - 1) == 0;
                 }
                 break;
             }
@@ -397,7 +398,7 @@ static int pq_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str
     cur->eof = 0;
     if (cur->ngcols > 0) {
         cur->grouped = 1;
-        return build_groups(cur);
+        return ql_vtab_group_build(cur);
     }
     return advance(cur);
 }
@@ -501,8 +502,8 @@ static int column_slow(pq_cursor_t *cur, sqlite3_context *ctx, int c)
         if (v) sqlite3_result_text(ctx, v, -1, SQLITE_STATIC);
         return SQLITE_OK;
     }
-    if (!cur->loaded[c]) {   /* (checked here first: load_col is a call with a frame) */
-        int rc = load_col(cur, c);
+    if (!cur->loaded[c]) {   /* (checked here first: ql_vtab_load_col is a call with a frame) */
+        int rc = ql_vtab_load_col(cur, c);
         if (rc != SQLITE_OK) {
             sqlite3_result_error(ctx, vt->base.zErrMsg ? vt->base.zErrMsg : "decode error", -1);
             return rc;
@@ -569,7 +570,7 @@ int ql_vtab_register(sqlite3 *db, ql_vtab_stats_t **stats)
     ql_vtab_stats_t *st = sqlite3_malloc(sizeof *st);
     if (!st) return SQLITE_NOMEM;
     memset(st, 0, sizeof *st);
-    int rc = sqlite3_create_collation(db, QL_VTAB_TIME_COLLATION, SQLITE_UTF8, NULL, time_collate);
+    int rc = sqlite3_create_collation(db, QL_VTAB_TIME_COLLATION, SQLITE_UTF8, NULL, ql_vtab_time_collate);
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function(db, "questlog_parquet_stats", 0, SQLITE_UTF8, st, stats_func, NULL, NULL);
     if (rc != SQLITE_OK) { sqlite3_free(st); return rc; }

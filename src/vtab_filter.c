@@ -17,8 +17,8 @@
  * those these functions must drop exactly the rows for which the
  * constraint is not true.
  *
- * Threads: file_excluded and rg_excluded also run on the prefetch thread;
- * nothing here writes the table, the files or the filters.
+ * Threads: ql_vtab_file_excluded and ql_vtab_rg_excluded also run on the
+ * prefetch thread; nothing here writes the table, the files or the filters.
  */
 #include "vtab_int.h"
 
@@ -32,15 +32,15 @@
 /* Orders RFC 3339 texts by the instant they name. Two canonical values
  * (27 bytes, 'T' at 10, 'Z' at 26: what the module returns) compare byte by
  * byte, which is the same order and fast; otherwise both are parsed (see
- * parse_time), and if either is not a time the bytes decide. */
-int is_canonical_time(const char *s, int n)
+ * ql_vtab_parse_time), and if either is not a time the bytes decide. */
+int ql_vtab_is_canonical_time(const char *s, int n)
 {
     return n == 27 && s[10] == 'T' && s[26] == 'Z' && s[19] == '.';
 }
 
 /* RFC 3339, plus what people type in a WHERE clause: no zone means UTC
  * ("2026-11-21 20:00:00"), a bare date means its midnight UTC. */
-int parse_time(const char *s, int n, int64_t *us)
+int ql_vtab_parse_time(const char *s, int n, int64_t *us)
 {
     if (ql_rfc3339_parse(s, (size_t)n, us) == 0) return 0;
     char buf[64];
@@ -55,12 +55,12 @@ int parse_time(const char *s, int n, int64_t *us)
     return ql_rfc3339_parse(buf, (size_t)n + 1, us);
 }
 
-int time_collate(void *arg, int na, const void *a, int nb, const void *b)
+int ql_vtab_time_collate(void *arg, int na, const void *a, int nb, const void *b)
 {
     (void)arg;
-    if (!(is_canonical_time(a, na) && is_canonical_time(b, nb))) {
+    if (!(ql_vtab_is_canonical_time(a, na) && ql_vtab_is_canonical_time(b, nb))) {
         int64_t ua, ub;
-        if (parse_time(a, na, &ua) == 0 && parse_time(b, nb, &ub) == 0)
+        if (ql_vtab_parse_time(a, na, &ua) == 0 && ql_vtab_parse_time(b, nb, &ub) == 0)
             return ua < ub ? -1 : ua > ub;
     }
     return memcmp_len(a, na, b, nb);
@@ -97,7 +97,7 @@ static int cmp_time(int64_t us, const filt_t *f)
     if (f->us_exact && us >= TIME_SAFE_LO && us < TIME_SAFE_HI) return us < f->us ? -1 : us > f->us;
     char buf[QL_RFC3339_LEN];
     ql_rfc3339_format(us, buf);
-    int c = time_collate(NULL, QL_RFC3339_LEN - 1, buf, f->slen, f->s);
+    int c = ql_vtab_time_collate(NULL, QL_RFC3339_LEN - 1, buf, f->slen, f->s);
     return c < 0 ? -1 : c > 0;
 }
 
@@ -155,7 +155,7 @@ static int chunk_excludes(ql_pq_type_t type, const ql_pq_chunk_info_t *ci, const
 }
 
 /* 1 if the file's partition values or missing columns exclude every row. */
-int file_excluded(const ql_vtab_table_t *t, const ql_vtab_file_t *f, const filt_t *fl, int n)
+int ql_vtab_file_excluded(const ql_vtab_table_t *t, const ql_vtab_file_t *f, const filt_t *fl, int n)
 {
     for (int i = 0; i < n; i++) {
         const filt_t *x = &fl[i];
@@ -201,7 +201,7 @@ static int dict_excludes(ql_pq_file_t *pq, int rg, int fc, ql_pq_type_t type, co
 }
 
 /* 0: read the row group; 1: statistics exclude it; 2: a dictionary does. */
-int rg_excluded(const ql_vtab_table_t *t, const ql_vtab_file_t *f, int rg, const filt_t *fl, int n)
+int ql_vtab_rg_excluded(const ql_vtab_table_t *t, const ql_vtab_file_t *f, int rg, const filt_t *fl, int n)
 {
     for (int i = 0; i < n; i++) {
         const filt_t *x = &fl[i];
@@ -252,8 +252,8 @@ static int filt_applies(const pq_cursor_t *cur, const uint8_t *loaded, const ql_
 
 /* For the filters whose column came in dictionary form: the verdict for
  * each dictionary entry, once per row group instead of once per row. */
-void dict_verdicts(pq_cursor_t *cur, const ql_pq_column_data_t *data, const uint8_t *loaded,
-                          const ql_vtab_table_t *t, const ql_vtab_file_t *f)
+void ql_vtab_dict_verdicts(pq_cursor_t *cur, const ql_pq_column_data_t *data, const uint8_t *loaded,
+                           const ql_vtab_table_t *t, const ql_vtab_file_t *f)
 {
     for (int i = 0; i < cur->nfilts; i++) {
         free(cur->fdict[i]);
@@ -270,10 +270,10 @@ void dict_verdicts(pq_cursor_t *cur, const ql_pq_column_data_t *data, const uint
 }
 
 /* mask[r] = 0 for the rows of a row group (as for filt_applies, `rows`
- * rows, verdicts from dict_verdicts) for which some filter is certainly
+ * rows, verdicts from ql_vtab_dict_verdicts) for which some filter is certainly
  * false; 1 for the others. Filter by filter, column-wise. */
-void match_rows(const pq_cursor_t *cur, const ql_pq_column_data_t *data, const uint8_t *loaded,
-                       const ql_vtab_table_t *t, const ql_vtab_file_t *f, size_t rows, uint8_t *mask)
+void ql_vtab_match_rows(const pq_cursor_t *cur, const ql_pq_column_data_t *data, const uint8_t *loaded,
+                        const ql_vtab_table_t *t, const ql_vtab_file_t *f, size_t rows, uint8_t *mask)
 {
     memset(mask, 1, rows);
     for (int i = 0; i < cur->nfilts; i++) {

@@ -474,7 +474,7 @@ static void group_rows(pq_cursor_t *cur, const ql_vtab_table_t *t, gtab_t *gt, i
  * runs on two threads. The key columns' values are served from the group
  * table (equal within a group); only the other used columns are gathered
  * into output order, and without those no per-row order is built at all. */
-int build_groups(pq_cursor_t *cur)
+int ql_vtab_group_build(pq_cursor_t *cur)
 {
     pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
     ql_vtab_table_t *t = vt->t;
@@ -493,7 +493,7 @@ int build_groups(pq_cursor_t *cur)
     /* 1. the row groups that survive pruning */
     cur->row = -1;
     for (;;) {
-        if ((rc = next_row_group(cur, 0)) != SQLITE_OK) goto out;
+        if ((rc = ql_vtab_next_row_group(cur, 0)) != SQLITE_OK) goto out;
         if (cur->eof) break;
         hold_row_group(cur, t);
         cur->row = cur->rg_rows;   /* consumed */
@@ -524,8 +524,8 @@ int build_groups(pq_cursor_t *cur)
             free(cur->mask);
             cur->mask = ql_malloc(cur->mask_cap);
         }
-        dict_verdicts(cur, data, loaded, t, f);
-        match_rows(cur, data, loaded, t, f, rows, cur->mask);
+        ql_vtab_dict_verdicts(cur, data, loaded, t, f);
+        ql_vtab_match_rows(cur, data, loaded, t, f, rows, cur->mask);
         for (size_t r = 0; r < rows; r++)
             if (cur->mask[r]) refs[nrefs++] = ((uint64_t)k << 32) | (uint64_t)r;
         kend[k] = nrefs;
@@ -548,13 +548,13 @@ int build_groups(pq_cursor_t *cur)
     free(tasks);
     ntasks = held_tasks(cur, t, want, empty, &tasks);
     if ((rc = decode_held(cur, t, tasks, ntasks)) != SQLITE_OK) goto out;
-    /* 5. strings pinned (see pin_dict), rows' groups */
+    /* 5. strings pinned (see ql_vtab_pin_dict), rows' groups */
     if (ngather) rowg = ql_malloc((nrefs ? nrefs : 1) * sizeof *rowg);
     for (int k = 0; k < cur->nheld; k++) {
         if (empty[k]) continue;
         for (int c = 0; c < nc; c++) {
             size_t at = (size_t)k * nc + c;
-            if (cur->held_loaded[at]) cur->held_loaded[at] = (uint8_t)(1 + pin_dict(vt, &cur->held_data[at]));
+            if (cur->held_loaded[at]) cur->held_loaded[at] = (uint8_t)(1 + ql_vtab_pin_dict(vt, &cur->held_data[at]));
         }
         group_rows(cur, t, cur->gt, k, &h, rowg, &gc);
     }
@@ -603,7 +603,7 @@ out:
     return rc;
 }
 
-void free_held(pq_cursor_t *cur, int ncols)
+void ql_vtab_group_free(pq_cursor_t *cur, int ncols)
 {
     for (int k = 0; k < cur->nheld; k++)
         for (int c = 0; c < ncols; c++)

@@ -116,12 +116,13 @@ typedef struct pq_cursor {
     int      eof;
     uint8_t **fdict;           /* per filter: verdict per dictionary entry of its column's
                                 * current chunk (dictionary form), else NULL */
-    uint8_t *mask;             /* per row of the current row group: may match (match_rows) */
+    uint8_t *mask;             /* per row of the current row group: may match (ql_vtab_match_rows) */
     size_t   mask_cap;
     struct prefetch *pf;       /* streamed scans: the next row group decoded ahead, or NULL */
     ql_pq_column_data_t *data; /* per table column: decoded chunk of the current row group */
     uint8_t *loaded;           /* per table column: data[c] holds the current row group (1 +
-                                * PIN_*: how its strings go to SQLite, see pin_dict) */
+                                * PIN_*: how its strings go to SQLite, see
+                                * ql_vtab_pin_dict) */
     /* Grouped scan (GROUP BY / DISTINCT consumed): every surviving row group's
      * used columns are held, and their values gathered into ecols in the
      * order rows are emitted (equal keys adjacent), so that emitting reads
@@ -215,82 +216,82 @@ static inline int memcmp_len(const void *a, int na, const void *b, int nb)
 /* The QL_TIME collation (sqlite3_create_collation's callback; arg unused):
  * orders RFC 3339 texts by the instant they name, texts that are not times
  * by their bytes. Any thread. */
-int time_collate(void *arg, int na, const void *a, int nb, const void *b);
+int ql_vtab_time_collate(void *arg, int na, const void *a, int nb, const void *b);
 /* 0 and *us (µs since the epoch, UTC) when s[0..n) is an RFC 3339 time or
  * one as typed in a WHERE clause (no zone: UTC; a bare date: its midnight
  * UTC); -1 otherwise. Any thread. */
-int parse_time(const char *s, int n, int64_t *us);
+int ql_vtab_parse_time(const char *s, int n, int64_t *us);
 /* Whether s[0..n) is a time text in the canonical form the module returns
  * ("YYYY-MM-DDTHH:MM:SS.ffffffZ", 27 bytes). Any thread. */
-int is_canonical_time(const char *s, int n);
+int ql_vtab_is_canonical_time(const char *s, int n);
 
 /* 1 if the partition values or missing columns of file f exclude every row
  * under the n filters fl (all true for none: 0). Reads t, f and fl only;
  * also called on the prefetch thread. */
-int file_excluded(const ql_vtab_table_t *t, const ql_vtab_file_t *f, const filt_t *fl, int n);
+int ql_vtab_file_excluded(const ql_vtab_table_t *t, const ql_vtab_file_t *f, const filt_t *fl, int n);
 /* Whether row group rg of file f can be skipped under the n filters fl: 0
  * read it; 1 a chunk's statistics exclude it; 2 an = filter's value is not
  * in a chunk's dictionary (its dictionary page is read for that; a read
  * error counts as 0, the decode then reports it). Reads t, f and fl only;
  * also called on the prefetch thread. */
-int rg_excluded(const ql_vtab_table_t *t, const ql_vtab_file_t *f, int rg, const filt_t *fl, int n);
+int ql_vtab_rg_excluded(const ql_vtab_table_t *t, const ql_vtab_file_t *f, int rg, const filt_t *fl, int n);
 /* For each of cur's filters whose column is decoded in dictionary form in
  * data/loaded (per table column, a row group of file f): cur->fdict[i] =
  * the filter's verdict per dictionary entry (the previous array freed; the
  * cursor owns it); NULL for the other filters. */
-void dict_verdicts(pq_cursor_t *cur, const ql_pq_column_data_t *data, const uint8_t *loaded,
-                   const ql_vtab_table_t *t, const ql_vtab_file_t *f);
+void ql_vtab_dict_verdicts(pq_cursor_t *cur, const ql_pq_column_data_t *data, const uint8_t *loaded,
+                           const ql_vtab_table_t *t, const ql_vtab_file_t *f);
 /* mask[r] (r < rows; the caller's buffer) = 0 for the rows of that row
  * group for which some filter of cur is certainly false, 1 for the others;
- * after dict_verdicts on the same row group. */
-void match_rows(const pq_cursor_t *cur, const ql_pq_column_data_t *data, const uint8_t *loaded,
-                const ql_vtab_table_t *t, const ql_vtab_file_t *f, size_t rows, uint8_t *mask);
+ * after ql_vtab_dict_verdicts on the same row group. */
+void ql_vtab_match_rows(const pq_cursor_t *cur, const ql_pq_column_data_t *data, const uint8_t *loaded,
+                        const ql_vtab_table_t *t, const ql_vtab_file_t *f, size_t rows, uint8_t *mask);
 
 /* ---- vtab_scan.c: the streamed scan -------------------------------------- */
 
 /* Frees the decoded columns of cur's current row group (data[c], loaded[c]
  * cleared for c < ncols). */
-void unload(pq_cursor_t *cur, int ncols);
+void ql_vtab_unload(pq_cursor_t *cur, int ncols);
 /* Copies the strings of the dictionary-form chunk d into vt's pool (owned
  * by vt, freed when the table is disconnected) when the pool has room, and
  * points d's dictionary at the copies. Returns how d's strings may go to
  * SQLite: PIN_Z or PIN_LEN if copied, else PIN_NO (also for other chunks). */
-int pin_dict(pq_vtab_t *vt, ql_pq_column_data_t *d);
+int ql_vtab_pin_dict(pq_vtab_t *vt, ql_pq_column_data_t *d);
 /* Decodes table column c of cur's current row group unless loaded[c]
  * (absent from the file: nothing, the column reads as NULL). SQLITE_OK, or
  * SQLITE_ERROR with the message in the table's zErrMsg. */
-int load_col(pq_cursor_t *cur, int c);
+int ql_vtab_load_col(pq_cursor_t *cur, int c);
 /* Moves cur to the next row group that survives pruning (counting into the
  * connection's stats), eof when none; with `load`, takes what was decoded
  * ahead, starts the next read-ahead, decodes the filter columns and fills
- * cur->mask (match_rows). SQLITE_OK or an error as load_col. */
-int next_row_group(pq_cursor_t *cur, int load);
+ * cur->mask (ql_vtab_match_rows). SQLITE_OK or an error as ql_vtab_load_col. */
+int ql_vtab_next_row_group(pq_cursor_t *cur, int load);
 
 /* ---- vtab_prefetch.c: decoding ahead --------------------------------------- */
 
 /* Asks for the row group after (file, rg) of t to be decoded ahead; starts
  * cur's helper thread on first use (never on one CPU, or if it cannot
  * start: then nothing is decoded ahead). */
-void pf_start(pq_cursor_t *cur, const ql_vtab_table_t *t, int file, int rg);
+void ql_vtab_prefetch_start(pq_cursor_t *cur, const ql_vtab_table_t *t, int file, int rg);
 /* Waits for the read-ahead and, if it is for (file, rg), moves its columns
- * into cur's current row group (strings pinned as load_col would).
+ * into cur's current row group (strings pinned as ql_vtab_load_col would).
  * SQLITE_OK also when there is nothing to take; SQLITE_ERROR (message in
  * the table's zErrMsg) when the read-ahead failed to decode. */
-int pf_take(pq_cursor_t *cur, const ql_vtab_table_t *t, int file, int rg);
+int ql_vtab_prefetch_take(pq_cursor_t *cur, const ql_vtab_table_t *t, int file, int rg);
 /* Before cur's filters change: waits until no job runs, drops its result. */
-void pf_quiesce(pq_cursor_t *cur, int ncols);
+void ql_vtab_prefetch_quiesce(pq_cursor_t *cur, int ncols);
 /* Before cur goes: stops and joins the helper thread, frees it. */
-void pf_free(pq_cursor_t *cur, int ncols);
+void ql_vtab_prefetch_free(pq_cursor_t *cur, int ncols);
 
 /* ---- vtab_group.c: grouped scans ------------------------------------------- */
 
 /* Runs cur's whole grouped scan (cur->gcols set, position reset): decodes
  * what survives pruning and filters, groups it and leaves cur on the first
  * output row (or eof). SQLITE_OK, or SQLITE_ERROR with the message in the
- * table's zErrMsg (what was built is freed by free_held). */
-int build_groups(pq_cursor_t *cur);
+ * table's zErrMsg (what was built is freed by ql_vtab_group_free). */
+int ql_vtab_group_build(pq_cursor_t *cur);
 /* Frees everything a grouped scan of cur built (held row groups, group
  * table, gathered columns) and clears cur->grouped. */
-void free_held(pq_cursor_t *cur, int ncols);
+void ql_vtab_group_free(pq_cursor_t *cur, int ncols);
 
 #endif

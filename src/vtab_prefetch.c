@@ -3,9 +3,9 @@
  * scans (vtab_scan.c): one helper thread per cursor, started on first use
  * and only with two CPUs or more, decodes the next surviving row group
  * while SQLite consumes the current one, and the scan takes its columns
- * over when it gets there (pf_take, which also pins their strings and
- * reports a decode error, on the statement's thread). The hand-over's
- * rules, which make the thread safe, are at prefetch_t below.
+ * over when it gets there (ql_vtab_prefetch_take, which also pins their
+ * strings and reports a decode error, on the statement's thread). The
+ * hand-over's rules, which make the thread safe, are at prefetch_t below.
  */
 #include "vtab_int.h"
 
@@ -22,9 +22,10 @@
 /* While SQLite consumes row group N, a helper thread finds the next row
  * group that survives pruning and decodes its filter and used columns.
  * The helper reads only the table, the files and the cursor's filters,
- * which do not change while a job runs (pf_quiesce before xFilter replaces
- * them or xClose frees them); it touches nothing of SQLite, the string pool
- * or the counters, and hands its columns over under the mutex. */
+ * which do not change while a job runs (ql_vtab_prefetch_quiesce before
+ * xFilter replaces them, ql_vtab_prefetch_free before xClose frees them);
+ * it touches nothing of SQLite, the string pool or the counters, and hands
+ * its columns over under the mutex. */
 typedef struct prefetch {
     pthread_t        th;
     pthread_mutex_t  mu;
@@ -54,21 +55,21 @@ static void pf_work(prefetch_t *p)
     pq_cursor_t *cur = p->cur;
     const ql_vtab_table_t *t = ((pq_vtab_t *)cur->base.pVtab)->t;
     int file = p->from_file, rg = p->from_rg;
-    /* the walk of next_row_group, without its counters */
+    /* the walk of ql_vtab_next_row_group, without its counters */
     for (;;) {
         if (file >= 0 && file < t->nfiles) {
             const ql_vtab_file_t *f = &t->files[file];
             int nrg = ql_pq_num_row_groups(f->pq);
             for (rg++; rg < nrg; rg++) {
                 int64_t n = ql_pq_row_group_rows(f->pq, rg);
-                if (n > 0 && !rg_excluded(t, f, rg, cur->filts, cur->nfilts)) break;
+                if (n > 0 && !ql_vtab_rg_excluded(t, f, rg, cur->filts, cur->nfilts)) break;
             }
             if (rg < nrg) break;
         }
         file++;
         rg = -1;
         if (file >= t->nfiles) break;
-        if (file_excluded(t, &t->files[file], cur->filts, cur->nfilts)) rg = INT32_MAX - 1;
+        if (ql_vtab_file_excluded(t, &t->files[file], cur->filts, cur->nfilts)) rg = INT32_MAX - 1;
     }
     p->file = file;
     p->rg = rg;
@@ -116,7 +117,7 @@ static void pf_wait(prefetch_t *p)
 }
 
 /* Before the filters change or the cursor goes: no job left, results dropped. */
-void pf_quiesce(pq_cursor_t *cur, int ncols)
+void ql_vtab_prefetch_quiesce(pq_cursor_t *cur, int ncols)
 {
     if (!cur->pf) return;
     pf_wait(cur->pf);
@@ -134,7 +135,7 @@ static void pf_destroy(prefetch_t *p)
     free(p);
 }
 
-void pf_free(pq_cursor_t *cur, int ncols)
+void ql_vtab_prefetch_free(pq_cursor_t *cur, int ncols)
 {
     prefetch_t *p = cur->pf;
     if (!p) return;
@@ -150,7 +151,7 @@ void pf_free(pq_cursor_t *cur, int ncols)
 
 /* Asks for the row group after (file, rg) to be decoded ahead; starts the
  * helper on first use (not at all on one CPU, or if it cannot start). */
-void pf_start(pq_cursor_t *cur, const ql_vtab_table_t *t, int file, int rg)
+void ql_vtab_prefetch_start(pq_cursor_t *cur, const ql_vtab_table_t *t, int file, int rg)
 {
     if (!cur->pf) {
         if (sysconf(_SC_NPROCESSORS_ONLN) < 2) return;
@@ -180,9 +181,10 @@ void pf_start(pq_cursor_t *cur, const ql_vtab_table_t *t, int file, int rg)
 }
 
 /* Takes the decoded-ahead columns if they are for (file, rg): into the
- * cursor's current row group (strings pinned as load_col would). SQLITE_OK
- * also when there is nothing to take; SQLITE_ERROR on a decode error. */
-int pf_take(pq_cursor_t *cur, const ql_vtab_table_t *t, int file, int rg)
+ * cursor's current row group (strings pinned as ql_vtab_load_col would).
+ * SQLITE_OK also when there is nothing to take; SQLITE_ERROR on a decode
+ * error. */
+int ql_vtab_prefetch_take(pq_cursor_t *cur, const ql_vtab_table_t *t, int file, int rg)
 {
     prefetch_t *p = cur->pf;
     if (!p) return SQLITE_OK;
@@ -201,7 +203,7 @@ int pf_take(pq_cursor_t *cur, const ql_vtab_table_t *t, int file, int rg)
             cur->data[c] = p->data[c];
             memset(&p->data[c], 0, sizeof p->data[c]);
             p->loaded[c] = 0;
-            cur->loaded[c] = (uint8_t)(1 + pin_dict(vt, &cur->data[c]));
+            cur->loaded[c] = (uint8_t)(1 + ql_vtab_pin_dict(vt, &cur->data[c]));
         }
     pf_discard(p, t->ncols);
     return SQLITE_OK;

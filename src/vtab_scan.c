@@ -11,7 +11,7 @@
  * it lives until the table is disconnected, because SQLite may keep such a
  * pointer in a register (a GROUP BY key, a max()) past the row, the filter
  * and even the cursor it came from: dictionary strings copied into the
- * table's pool (pin_dict) and partition values (owned by the table).
+ * table's pool (ql_vtab_pin_dict) and partition values (owned by the table).
  * Everything else goes as SQLITE_TRANSIENT (loaded[c] - 1 says which).
  */
 #include "vtab_int.h"
@@ -27,7 +27,7 @@
  * pq_vtab_t), each followed by a NUL byte, when the pool has room, and
  * points the dictionary at the copies: PIN_Z or PIN_LEN if done, else
  * PIN_NO. */
-int pin_dict(pq_vtab_t *vt, ql_pq_column_data_t *d)
+int ql_vtab_pin_dict(pq_vtab_t *vt, ql_pq_column_data_t *d)
 {
     if (!d->idx || d->dict_n == 0 || (d->type != QL_PQ_STRING && d->type != QL_PQ_BINARY)) return PIN_NO;
     size_t total = 0;
@@ -51,7 +51,7 @@ int pin_dict(pq_vtab_t *vt, ql_pq_column_data_t *d)
     return nul || d->type == QL_PQ_BINARY ? PIN_LEN : PIN_Z;
 }
 
-void unload(pq_cursor_t *cur, int ncols)
+void ql_vtab_unload(pq_cursor_t *cur, int ncols)
 {
     for (int c = 0; c < ncols; c++)
         if (cur->loaded[c]) {
@@ -62,8 +62,8 @@ void unload(pq_cursor_t *cur, int ncols)
 }
 
 /* Decodes column c of the current row group if not yet done. loaded[c]
- * becomes 1 + pin_dict's answer. */
-int load_col(pq_cursor_t *cur, int c)
+ * becomes 1 + ql_vtab_pin_dict's answer. */
+int ql_vtab_load_col(pq_cursor_t *cur, int c)
 {
     pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
     if (cur->loaded[c]) return SQLITE_OK;
@@ -77,18 +77,18 @@ int load_col(pq_cursor_t *cur, int c)
                                            vt->t->cols[c].name, err);
         return SQLITE_ERROR;
     }
-    cur->loaded[c] = (uint8_t)(1 + pin_dict(vt, &cur->data[c]));
+    cur->loaded[c] = (uint8_t)(1 + ql_vtab_pin_dict(vt, &cur->data[c]));
     return SQLITE_OK;
 }
 
 /* Moves to the next row group that survives pruning; eof when none. With
  * `load`, decodes its filter columns (they decide the rows). */
-int next_row_group(pq_cursor_t *cur, int load)
+int ql_vtab_next_row_group(pq_cursor_t *cur, int load)
 {
     pq_vtab_t *vt = (pq_vtab_t *)cur->base.pVtab;
     ql_vtab_table_t *t = vt->t;
     ql_vtab_stats_t *st = vt->stats;
-    unload(cur, t->ncols);
+    ql_vtab_unload(cur, t->ncols);
     for (;;) {
         if (cur->file >= 0 && cur->file < t->nfiles) {
             ql_vtab_file_t *f = &t->files[cur->file];
@@ -98,29 +98,29 @@ int next_row_group(pq_cursor_t *cur, int load)
             int nrg = ql_pq_num_row_groups(f->pq);
             while (cur->rg < nrg) {
                 int64_t n = ql_pq_row_group_rows(f->pq, cur->rg);
-                int ex = n > 0 ? rg_excluded(t, f, cur->rg, cur->filts, cur->nfilts) : 1;
+                int ex = n > 0 ? ql_vtab_rg_excluded(t, f, cur->rg, cur->filts, cur->nfilts) : 1;
                 if (ex == 2 && st) st->rg_skipped_dict++;
                 if (!ex) {
                     if (st) { st->rg_scanned++; st->rows_read += n; }
                     cur->rg_rows = n;
                     cur->row = 0;
                     if (load) {   /* what was decoded ahead, and the next one started */
-                        int rc = pf_take(cur, t, cur->file, cur->rg);
+                        int rc = ql_vtab_prefetch_take(cur, t, cur->file, cur->rg);
                         if (rc != SQLITE_OK) return rc;
-                        if (cur->col_used || cur->nfilts) pf_start(cur, t, cur->file, cur->rg);
+                        if (cur->col_used || cur->nfilts) ql_vtab_prefetch_start(cur, t, cur->file, cur->rg);
                     }
                     for (int i = 0; i < cur->nfilts && load; i++) {
-                        int rc = load_col(cur, cur->filts[i].col);
+                        int rc = ql_vtab_load_col(cur, cur->filts[i].col);
                         if (rc != SQLITE_OK) return rc;
                     }
                     if (load && cur->nfilts) {
-                        dict_verdicts(cur, cur->data, cur->loaded, t, f);
+                        ql_vtab_dict_verdicts(cur, cur->data, cur->loaded, t, f);
                         if ((size_t)n > cur->mask_cap) {
                             cur->mask_cap = (size_t)n;
                             free(cur->mask);
                             cur->mask = ql_malloc(cur->mask_cap);
                         }
-                        match_rows(cur, cur->data, cur->loaded, t, f, (size_t)n, cur->mask);
+                        ql_vtab_match_rows(cur, cur->data, cur->loaded, t, f, (size_t)n, cur->mask);
                     }
                     return SQLITE_OK;
                 }
@@ -135,7 +135,7 @@ int next_row_group(pq_cursor_t *cur, int load)
         cur->rg_rows = 0;
         if (cur->file >= t->nfiles) { cur->eof = 1; return SQLITE_OK; }
         ql_vtab_file_t *f = &t->files[cur->file];
-        if (file_excluded(t, f, cur->filts, cur->nfilts)) {
+        if (ql_vtab_file_excluded(t, f, cur->filts, cur->nfilts)) {
             if (st) { st->files_skipped++; st->rg_skipped += ql_pq_num_row_groups(f->pq); }
             cur->rowid_base += ql_pq_num_rows(f->pq);
             cur->rg = ql_pq_num_row_groups(f->pq);   /* consumed: the next turn moves on */
