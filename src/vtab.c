@@ -348,46 +348,8 @@ static int pq_filter(sqlite3_vtab_cursor *base, int idx_num, const char *idx_str
             long op = strtol(end + 1, &end, 10);
             if (*end != ',') break;
             p = end + 1;
-            filt_t *f = &cur->filts[cur->nfilts++];
-            f->col = (int)col;
-            f->op = (int)op;
-            sqlite3_value *v = argv[i];
-            switch (sqlite3_value_type(v)) {
-            case SQLITE_INTEGER:
-                f->vtype = SQLITE_INTEGER;
-                f->i = sqlite3_value_int64(v);
-                f->d = (long double)f->i;
-                break;
-            case SQLITE_FLOAT: {
-                double d = sqlite3_value_double(v);
-                if (d == d) { f->vtype = SQLITE_FLOAT; f->d = d; }
-                break;
-            }
-            case SQLITE_TEXT: {
-                const char *s = (const char *)sqlite3_value_text(v);
-                int n = sqlite3_value_bytes(v);
-                if (!s) break;
-                f->vtype = SQLITE_TEXT;
-                f->s = ql_strndup(s, (size_t)n);
-                f->slen = n;
-                f->has_us = ql_vtab_parse_time(s, n, &f->us) == 0;
-                if (f->has_us && f->us >= TIME_SAFE_LO && f->us < TIME_SAFE_HI) {
-                    char canon[QL_RFC3339_LEN];
-                    ql_rfc3339_format(f->us, canon);
-                    f->us_exact = !ql_vtab_is_canonical_time(s, n) || memcmp(canon, s, QL_RFC3339_LEN - 1) == 0;
-                }
-                break;
-            }
-            default: break;
-            }
-            /* Type classes must match the column's for comparisons to be ours to judge. */
-            ql_pq_type_t ty = vt->t->cols[f->col].type;
-            int numcol = ty == QL_PQ_INT64 || ty == QL_PQ_INT32 || ty == QL_PQ_BOOL || ty == QL_PQ_DOUBLE || ty == QL_PQ_FLOAT;
-            int textcol = ty == QL_PQ_STRING || ty == QL_PQ_TIMESTAMP;
-            if ((numcol && f->vtype == SQLITE_TEXT) || (textcol && f->vtype != SQLITE_TEXT) || ty == QL_PQ_BINARY)
-                f->vtype = 0;
-            /* An unusable comparison filter is dropped (only IS [NOT] NULL work without a value). */
-            if (!f->vtype && is_cmp_op(f->op)) { free(f->s); cur->nfilts--; }
+            if (ql_vtab_filt_set(&cur->filts[cur->nfilts], (int)col, (int)op, argv[i], vt->t->cols[col].type))
+                cur->nfilts++;
         }
     }
     cur->file = -1;

@@ -1,8 +1,9 @@
 /*
  * vtab_filter.c — the questlog_parquet module's filters: a pushed-down
- * constraint (filt_t) compared with stored values the way SQLite itself
- * compares them (numbers by value, text by BINARY, timestamps by the QL_TIME
- * collation, which is defined here too), and the pruning built on that:
+ * constraint (filt_t, set up from xFilter's value by ql_vtab_filt_set)
+ * compared with stored values the way SQLite itself compares them (numbers
+ * by value, text by BINARY, timestamps by the QL_TIME collation, which is
+ * defined here too), and the pruning built on that:
  * files by partition values or missing columns, row groups by column
  * statistics and, for =, by the chunk's dictionary, and rows, column by
  * column, into a mask.
@@ -32,15 +33,15 @@
 /* Orders RFC 3339 texts by the instant they name. Two canonical values
  * (27 bytes, 'T' at 10, 'Z' at 26: what the module returns) compare byte by
  * byte, which is the same order and fast; otherwise both are parsed (see
- * ql_vtab_parse_time), and if either is not a time the bytes decide. */
-int ql_vtab_is_canonical_time(const char *s, int n)
+ * parse_time), and if either is not a time the bytes decide. */
+static int is_canonical_time(const char *s, int n)
 {
     return n == 27 && s[10] == 'T' && s[26] == 'Z' && s[19] == '.';
 }
 
 /* RFC 3339, plus what people type in a WHERE clause: no zone means UTC
  * ("2026-11-21 20:00:00"), a bare date means its midnight UTC. */
-int ql_vtab_parse_time(const char *s, int n, int64_t *us)
+static int parse_time(const char *s, int n, int64_t *us)
 {
     if (ql_rfc3339_parse(s, (size_t)n, us) == 0) return 0;
     char buf[64];
@@ -58,12 +59,61 @@ int ql_vtab_parse_time(const char *s, int n, int64_t *us)
 int ql_vtab_time_collate(void *arg, int na, const void *a, int nb, const void *b)
 {
     (void)arg;
-    if (!(ql_vtab_is_canonical_time(a, na) && ql_vtab_is_canonical_time(b, nb))) {
+    if (!(is_canonical_time(a, na) && is_canonical_time(b, nb))) {
         int64_t ua, ub;
-        if (ql_vtab_parse_time(a, na, &ua) == 0 && ql_vtab_parse_time(b, nb, &ub) == 0)
+        if (parse_time(a, na, &ua) == 0 && parse_time(b, nb, &ub) == 0)
             return ua < ub ? -1 : ua > ub;
     }
     return memcmp_len(a, na, b, nb);
+}
+
+/* ---- a filter's value --------------------------------------------------- */
+
+int ql_vtab_filt_set(filt_t *f, int col, int op, sqlite3_value *v, ql_pq_type_t ty)
+{
+    memset(f, 0, sizeof *f);   /* the slot may hold a filter dropped before */
+    f->col = col;
+    f->op = op;
+    switch (sqlite3_value_type(v)) {
+    case SQLITE_INTEGER:
+        f->vtype = SQLITE_INTEGER;
+        f->i = sqlite3_value_int64(v);
+        f->d = (long double)f->i;
+        break;
+    case SQLITE_FLOAT: {
+        double d = sqlite3_value_double(v);
+        if (d == d) { f->vtype = SQLITE_FLOAT; f->d = d; }
+        break;
+    }
+    case SQLITE_TEXT: {
+        const char *s = (const char *)sqlite3_value_text(v);
+        int n = sqlite3_value_bytes(v);
+        if (!s) break;
+        f->vtype = SQLITE_TEXT;
+        f->s = ql_strndup(s, (size_t)n);
+        f->slen = n;
+        f->has_us = parse_time(s, n, &f->us) == 0;
+        if (f->has_us && f->us >= TIME_SAFE_LO && f->us < TIME_SAFE_HI) {
+            char canon[QL_RFC3339_LEN];
+            ql_rfc3339_format(f->us, canon);
+            f->us_exact = !is_canonical_time(s, n) || memcmp(canon, s, QL_RFC3339_LEN - 1) == 0;
+        }
+        break;
+    }
+    default: break;
+    }
+    /* Type classes must match the column's for comparisons to be ours to judge. */
+    int numcol = ty == QL_PQ_INT64 || ty == QL_PQ_INT32 || ty == QL_PQ_BOOL || ty == QL_PQ_DOUBLE || ty == QL_PQ_FLOAT;
+    int textcol = ty == QL_PQ_STRING || ty == QL_PQ_TIMESTAMP;
+    if ((numcol && f->vtype == SQLITE_TEXT) || (textcol && f->vtype != SQLITE_TEXT) || ty == QL_PQ_BINARY)
+        f->vtype = 0;
+    /* An unusable comparison filter is dropped (only IS [NOT] NULL work without a value). */
+    if (!f->vtype && is_cmp_op(f->op)) {
+        free(f->s);
+        f->s = NULL;
+        return 0;
+    }
+    return 1;
 }
 
 /* ---- comparisons ------------------------------------------------------- */

@@ -217,13 +217,13 @@ static inline int memcmp_len(const void *a, int na, const void *b, int nb)
  * orders RFC 3339 texts by the instant they name, texts that are not times
  * by their bytes. Any thread. */
 int ql_vtab_time_collate(void *arg, int na, const void *a, int nb, const void *b);
-/* 0 and *us (µs since the epoch, UTC) when s[0..n) is an RFC 3339 time or
- * one as typed in a WHERE clause (no zone: UTC; a bare date: its midnight
- * UTC); -1 otherwise. Any thread. */
-int ql_vtab_parse_time(const char *s, int n, int64_t *us);
-/* Whether s[0..n) is a time text in the canonical form the module returns
- * ("YYYY-MM-DDTHH:MM:SS.ffffffZ", 27 bytes). Any thread. */
-int ql_vtab_is_canonical_time(const char *s, int n);
+/* Sets up *f (any earlier content overwritten, not freed) as the filter
+ * `column col (of type ty) op v`: v converted once for the comparisons
+ * (text also read as an instant), vtype 0 when v's type class is not the
+ * column's. Returns 1, or 0 when the filter is of no use (a comparison
+ * without a usable value) and *f holds nothing to free. f->s is then owned
+ * by the cursor (free_filts). */
+int ql_vtab_filt_set(filt_t *f, int col, int op, sqlite3_value *v, ql_pq_type_t ty);
 
 /* 1 if the partition values or missing columns of file f exclude every row
  * under the n filters fl (all true for none: 0). Reads t, f and fl only;
