@@ -494,8 +494,12 @@ static int ensure_columns(ql_loader_t *l, slot_t *s, int64_t split_first, int64_
                 }
                 ql_pq_type_t type = ql_transform_column_type(l->tf, f->name, f->name_len);
                 char name[1024];
-                if (f->name_len >= sizeof name) {
-                    cols[i] = -1;   /* absurdly long key: not a column */
+                /* not a column: an absurdly long key, or one a Parquet
+                 * column name (a C string, non-empty) cannot hold — "" or a
+                 * key with \u0000 made the writer fail, and the loader with
+                 * it at every restart (found by fuzz_loader) */
+                if (f->name_len >= sizeof name || f->name_len == 0 || memchr(f->name, '\0', f->name_len)) {
+                    cols[i] = -1;
                     continue;
                 }
                 memcpy(name, f->name, f->name_len);

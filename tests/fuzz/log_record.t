@@ -1,12 +1,9 @@
 #!/usr/bin/env bash
 # log_record.t — runs the log record decoder / recovery fuzz target
-# (fuzz_log_record) for ~10 s, seeded with a real segment from logfill.
+# (fuzz_log_record) for ~10 s over tests/fuzz/corpus/log_record/: a real
+# five-record segment from logfill, torn and whole, the same with the
+# CRC-recompute mode byte (0x40) in front, and regression inputs.
 . "$(dirname "$0")/../lib.sh"
 fuzz_setup log_record
-if [ -x "$QL_BUILD_DIR/tools/logfill" ]; then
-    "$QL_BUILD_DIR/tools/logfill" "$tmpdir/log" 5 && cp "$tmpdir/log/00000000000000000000.log" "$corpus/five"
-    head -c 100 "$corpus/five" > "$corpus/torn"
-    { printf '\x40'; cat "$corpus/five"; } > "$corpus/five-fixcrc"   # bit 6: CRCs recomputed
-fi
-printf '\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00' > "$corpus/short"
+cp "$ROOT"/tests/fuzz/corpus/log_record/* "$corpus/"
 fuzz_run log_record "a crash, over-read or inconsistency" -max_len=2048
