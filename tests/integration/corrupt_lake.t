@@ -2,8 +2,9 @@
 # corrupt_lake.t — a lake file damaged on disk (one byte changed inside a page)
 # is an error that names the file, never wrong answers: `query` fails with the
 # page's checksum mismatch, `compact` refuses the partition and leaves its
-# files as they were, DuckDB still reads the undamaged files, and once the
-# damaged file is moved aside both work again.
+# files as they were, `inspect --verify` finds it in a scrub of the lake,
+# DuckDB still reads the undamaged files, and once the damaged file is moved
+# aside all of them work again.
 . "$(dirname "$0")/../lib.sh"
 
 LAKE="$tmpdir/lake"
@@ -39,6 +40,15 @@ grep -q "$(basename "$victim").*fails its checksum.*left as they were" "$tmpdir/
 ok $? "compact's error names the file: $(head -c 300 "$tmpdir/cerr")"
 is "$(sha256sum "$LAKE"/purchases/dt=2026-11-20/*.parquet)" "$sha_before" "the partition's files are untouched"
 
+out=$("$QL" inspect --verify "$LAKE")
+rc=$?
+is "$rc" 1 "inspect --verify over the lake exits 1"
+printf '%s\n' "$out" | grep -q "^DAMAGED $victim: .*fails its checksum"
+ok $? "and names the damaged file"
+ok "$(printf '%s\n' "$out" | grep -c '^DAMAGED' | grep -qx 1; echo $?)" "only that one"
+printf '%s\n' "$out" | tail -1 | grep -q "^[0-9]* files, [0-9]* rows, .* read back: 1 damaged$"
+ok $? "summary: $(printf '%s\n' "$out" | tail -1)"
+
 other=${files[1]}
 n=$(duck "select count(*) n from read_parquet('$other')")
 ok "$(case "$n" in '{"n":'[1-9]*) echo 0;; *) echo 1;; esac)" "DuckDB reads the undamaged file ($n)"
@@ -48,4 +58,6 @@ mkdir -p "$tmpdir/aside" && mv "$victim" "$tmpdir/aside/"
 ok $? "with the damaged file moved aside, query works again"
 "$QL" compact --lake "$LAKE" --all -q
 ok $? "and compact too"
+out=$("$QL" inspect --verify "$LAKE")
+ok $? "inspect --verify: the lake is clean now ($(printf '%s\n' "$out" | tail -1))"
 done_testing
