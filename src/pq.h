@@ -192,7 +192,9 @@ typedef struct ql_pq_column_data {
  * projection). Never reads outside the file and never allocates more than
  * the chunk's declared sizes allow (bounded). The data does not depend on f:
  * it may outlive ql_pq_close. On error out is left empty; freeing it is
- * always safe. */
+ * always safe. Errors of the read functions (this one, _dict, and
+ * ql_pq_read_dictionary) start with "row group R column NAME: ", so a caller
+ * adds only the file's path. */
 int  ql_pq_read_column(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out,
                        char *err, size_t errlen);
 void ql_pq_column_data_free(ql_pq_column_data_t *d);

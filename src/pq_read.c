@@ -914,7 +914,7 @@ typedef struct rd {
 
 static int rd_fail(rd_t *d, const char *msg)
 {
-    return ql_err(d->err, d->errlen, "column %s: %s", d->c->info.name, msg);
+    return ql_err(d->err, d->errlen, "%s", msg);
 }
 
 /* The page's bytes after decompression. keep = the result must live as long
@@ -1412,8 +1412,8 @@ static int next_page(rd_t *d, const chunkx_t *ch, int64_t *pos, page_hdr_t *h, c
         uint32_t want = (uint32_t)h->crc, got = (uint32_t)crc32_z(0, *src, (size_t)h->csize);
         if (got != want)
             return ql_err(d->err, d->errlen,
-                          "column %s: the page at byte %lld fails its checksum (CRC-32 0x%08x, stored 0x%08x): "
-                          "the file is corrupt", d->c->info.name, (long long)*pos, got, want);
+                          "the page at byte %lld fails its checksum (CRC-32 0x%08x, stored 0x%08x): "
+                          "the file is corrupt", (long long)*pos, got, want);
     }
     *pos += (int64_t)hlen + h->csize;
     return 0;
@@ -1434,7 +1434,7 @@ static int read_chunk(ql_pq_file_t *f, int rg, int col, int dict_form, ql_pq_col
         page_hdr_t h;
         const uint8_t *src;
         if (pos >= ch->end) {
-            ql_err(err, errlen, "column %s: chunk ends after %zu of %zu values", d.c->info.name, got, total);
+            ql_err(err, errlen, "chunk ends after %zu of %zu values", got, total);
             goto out;
         }
         if (next_page(&d, ch, &pos, &h, &src) < 0) goto out;
@@ -1483,17 +1483,38 @@ out:
     return rc;
 }
 
+static int read_dictionary(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out, char *err, size_t errlen);
+
+/* Puts "row group R column C: " before a read error, so that every read
+ * function's message says where it happened and callers add only the file. */
+static int name_read_error(const ql_pq_file_t *f, int rg, int col, char *err, size_t errlen)
+{
+    if (!err || !errlen) return -1;
+    if (rg < 0 || rg >= f->nrg || col < 0 || col >= f->ncols) return -1;  /* rd_begin's own message */
+    char why[512];
+    snprintf(why, sizeof why, "%s", err);
+    return ql_err(err, errlen, "row group %d column %s: %s", rg, f->cols[col].info.name, why);
+}
+
 int ql_pq_read_column(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out, char *err, size_t errlen)
 {
-    return read_chunk(f, rg, col, 0, out, err, errlen);
+    if (read_chunk(f, rg, col, 0, out, err, errlen) < 0) return name_read_error(f, rg, col, err, errlen);
+    return 0;
 }
 
 int ql_pq_read_column_dict(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out, char *err, size_t errlen)
 {
-    return read_chunk(f, rg, col, 1, out, err, errlen);
+    if (read_chunk(f, rg, col, 1, out, err, errlen) < 0) return name_read_error(f, rg, col, err, errlen);
+    return 0;
 }
 
 int ql_pq_read_dictionary(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out, char *err, size_t errlen)
+{
+    int rc = read_dictionary(f, rg, col, out, err, errlen);
+    return rc < 0 ? name_read_error(f, rg, col, err, errlen) : rc;
+}
+
+static int read_dictionary(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out, char *err, size_t errlen)
 {
     rd_t d;
     const chunkx_t *ch;

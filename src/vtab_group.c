@@ -214,8 +214,7 @@ static void *dpool_run(void *arg)
             pthread_mutex_lock(&p->mu);
             if (!p->rc) {
                 p->rc = -1;
-                snprintf(p->err, sizeof p->err, "%s: row group %d column %s: %s", f->path, cur->held_rg[k],
-                         p->t->cols[c].name, err);
+                snprintf(p->err, sizeof p->err, "%s: %s", f->path, err);  /* err names row group and column */
             }
             pthread_mutex_unlock(&p->mu);
         } else {

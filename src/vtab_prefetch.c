@@ -82,7 +82,7 @@ static void pf_work(prefetch_t *p)
         char err[256];
         if (ql_pq_read_column_dict(f->pq, rg, f->colmap[c], &p->data[c], err, sizeof err) < 0) {
             p->rc = -1;
-            snprintf(p->err, sizeof p->err, "%s: row group %d column %s: %s", f->path, rg, t->cols[c].name, err);
+            snprintf(p->err, sizeof p->err, "%s: %s", f->path, err);  /* err names row group and column */
         } else {
             p->loaded[c] = 1;
         }

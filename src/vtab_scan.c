@@ -73,8 +73,7 @@ int ql_vtab_load_col(pq_cursor_t *cur, int c)
     char err[256];
     if (ql_pq_read_column_dict(f->pq, cur->rg, fc, &cur->data[c], err, sizeof err) < 0) {
         sqlite3_free(vt->base.zErrMsg);
-        vt->base.zErrMsg = sqlite3_mprintf("%s: row group %d column %s: %s", f->path, cur->rg,
-                                           vt->t->cols[c].name, err);
+        vt->base.zErrMsg = sqlite3_mprintf("%s: %s", f->path, err);  /* err names row group and column */
         return SQLITE_ERROR;
     }
     cur->loaded[c] = (uint8_t)(1 + ql_vtab_pin_dict(vt, &cur->data[c]));
