@@ -62,14 +62,16 @@ $(O)/default_config.c: etc/questlog.conf tools/embed.sh | $(O)
 $(O)/default_config.o: $(O)/default_config.c
 	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
 
-# SQLite loadable extension (built when src/vtab.c exists): vtab.c again with
-# -DQL_SQLITE_EXTENSION (SQLite through sqlite3_api), plus the reader from the
-# lib. -z defs: every symbol must resolve here, not in the host program.
+# SQLite loadable extension (built when src/vtab.c exists): the module's
+# files src/vtab*.c again with -DQL_SQLITE_EXTENSION (SQLite through
+# sqlite3_api), plus the reader from the lib. -z defs: every symbol must
+# resolve here, not in the host program.
 EXT_LIBS := -lzstd -lsnappy -lz -lm -lpthread
-$(O)/questlog_parquet.so: $(O)/libquestlog.a src/vtab.c $(HDRS)
+EXT_SRCS := $(wildcard src/vtab*.c)
+$(O)/questlog_parquet.so: $(O)/libquestlog.a $(EXT_SRCS) $(HDRS)
 	@if [ -f src/vtab.c ]; then \
 	  echo "  LINK $@"; \
-	  $(CC) $(CFLAGS) $(LDFLAGS) -fPIC -shared -Wl,-z,defs -DQL_SQLITE_EXTENSION -o $@ src/vtab.c \
+	  $(CC) $(CFLAGS) $(LDFLAGS) -fPIC -shared -Wl,-z,defs -DQL_SQLITE_EXTENSION -o $@ $(EXT_SRCS) \
 	    $(O)/libquestlog.a $(EXT_LIBS); \
 	else touch $@; fi
 

@@ -45,6 +45,15 @@ enum {
 /* A command that only reads the lake: --data, --lake, --help. */
 #define QL_LAKE_LONGOPTS QL_LONGOPT_DATA, QL_LONGOPT_LAKE, QL_LONGOPT_HELP
 
+/* Usage text of a flag several commands share word for word (load, up),
+ * for their usage strings. */
+#define QL_HELP_CLAIM_TIMEOUT                                                        \
+    "  --claim-timeout DUR   give up after waiting this long for a partition's claim\n" \
+    "                        held by another loader on the lake (a stopped one keeps\n" \
+    "                        it): exit non-zero naming that process, with nothing of\n" \
+    "                        the batch committed (e.g. 30, 30s, 5m; default 0 = wait\n" \
+    "                        for ever; see docs/lake.md)\n"
+
 /* Short options of the common flags: -h (help), and -X key=value
  * (librdkafka), which ql_cli_next accepts only when the command's table
  * has --kafka. */

@@ -76,7 +76,7 @@ int ql_cmd_compact(int argc, char **argv)
     o.wopt = &wo;
     o.verbose = !quiet;
 
-    char err[512];
+    char err[1024];  /* room for a file path and the reader's message */
     int rc = 1, lock_fd = -1;
     char **tables = NULL;
     size_t nt = 0;
@@ -103,8 +103,8 @@ int ql_cmd_compact(int argc, char **argv)
     for (size_t i = 0; i < nt; i++) {
         ql_lake_compact_stats_t st;
         if (ql_lake_compact(co.lake_dir, tables[i], &o, &st, err, sizeof err)) {
-            char msg[512];
-            snprintf(msg, sizeof msg, "%.200s: %.300s", tables[i], err);
+            char msg[sizeof err];
+            snprintf(msg, sizeof msg, "%.200s: %.800s", tables[i], err);
             snprintf(err, sizeof err, "%s", msg);
             goto fail;
         }

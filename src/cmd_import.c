@@ -235,22 +235,14 @@ static void *hash_work(void *arg)
     return NULL;
 }
 
-static void human(double v, char *out, size_t n)
-{
-    const char *u[] = {"B", "kB", "MB", "GB", "TB"};
-    int i = 0;
-    while (v >= 1000 && i < 4) { v /= 1000; i++; }
-    snprintf(out, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
-
 static void progress(int64_t t0, uint64_t lines, uint64_t bytes, uint64_t total, int final)
 {
     double secs = (double)(ql_monotonic_us() - t0) / 1e6;
     char b[32], tb[32];
-    human((double)bytes, b, sizeof b);
+    ql_format_bytes((double)bytes, b, sizeof b);
     double rate = secs > 0 ? (double)lines / secs : 0;
     if (total) {
-        human((double)total, tb, sizeof tb);
+        ql_format_bytes((double)total, tb, sizeof tb);
         double bps = secs > 0 ? (double)bytes / secs : 0;
         double eta = bps > 0 && total > bytes ? (double)(total - bytes) / bps : 0;
         int width = 24, filled = (int)((double)width * (double)bytes / (double)total);
@@ -653,8 +645,8 @@ int ql_cmd_import(int argc, char **argv)
     if (!r.quiet && !(r.skipped && !r.sum.records)) {   /* (all skipped: the notes said so) */
         double secs = (double)(ql_monotonic_us() - r.t0) / 1e6;
         char b[32], w[32];
-        human((double)r.bytes, b, sizeof b);
-        human((double)r.sum.bytes, w, sizeof w);
+        ql_format_bytes((double)r.bytes, b, sizeof b);
+        ql_format_bytes((double)r.sum.bytes, w, sizeof w);
         fprintf(stderr,
                 "questlog import: %llu events (%llu rejected) -> %llu rows in %llu files, %s read, %s written, "
                 "%.2f s, %.0f events/s -> %s%s\n",

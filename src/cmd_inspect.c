@@ -4,12 +4,18 @@
  * codec, sizes, offsets, null counts and statistics) in the spirit of
  * parquet-tools `meta`, and with --rows its first N rows (0 = all) as JSON
  * lines. Works on any flat Parquet file the reader (pq_read.c) accepts.
+ * `--verify PATH…` instead scrubs files or whole directories (a lake): every
+ * page of every file is read back, checksums included, and each file that
+ * cannot be is named.
  */
+#include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "json.h"
@@ -18,6 +24,7 @@
 
 static const char usage[] =
     "usage: questlog inspect FILE.parquet [--rows N]\n"
+    "       questlog inspect --verify PATH...\n"
     "\n"
     "Prints the file's schema, row groups and column chunks (encodings, codec,\n"
     "sizes, offsets, null counts, min/max statistics).\n"
@@ -26,6 +33,10 @@ static const char usage[] =
     "  --rows N     instead, print the first N rows (0 = all) as JSON lines:\n"
     "               numbers as numbers, booleans as true/false, timestamps as\n"
     "               RFC 3339 UTC strings with microseconds, binary as hex, nulls as null\n"
+    "  --verify     instead, read back every page of every .parquet file under\n"
+    "               each PATH (a file, a table directory or a whole lake, e.g.\n"
+    "               questlog-data/lake), checking page checksums; prints one line\n"
+    "               per damaged file and a summary; exit 1 if any is damaged\n"
     "  -h, --help   this help\n";
 
 /* Shortest text that reads back as the same double (JSON has no NaN/Infinity: null). */
@@ -184,20 +195,91 @@ static int print_rows(ql_pq_file_t *f, int64_t limit, char *err, size_t errlen)
     return rc;
 }
 
+/* ---- --verify ------------------------------------------------------------ */
+
+typedef struct verify_totals {
+    uint64_t files, damaged, rows, bytes;
+} verify_totals_t;
+
+static verify_totals_t vt;   /* nftw's callback has no argument pointer */
+
+/* Reads every column chunk of one file; prints it when it cannot be read. */
+static void verify_file(const char *path, uint64_t size)
+{
+    char err[512];
+    ql_pq_file_t *f;
+    int rc = ql_pq_open(&f, path, err, sizeof err);
+    for (int g = 0; rc == 0 && g < ql_pq_num_row_groups(f); g++)
+        for (int c = 0; rc == 0 && c < ql_pq_num_columns(f); c++) {
+            ql_pq_column_data_t d;
+            rc = ql_pq_read_column(f, g, c, &d, err, sizeof err);
+            if (rc == 0 && d.n != ql_pq_row_group_rows(f, g))
+                rc = ql_err(err, sizeof err, "row group %d column %s: %lld values for %lld rows", g,
+                            ql_pq_column(f, c)->name, (long long)d.n, (long long)ql_pq_row_group_rows(f, g));
+            ql_pq_column_data_free(&d);
+        }
+    vt.files++;
+    vt.bytes += size;
+    if (rc == 0) vt.rows += (uint64_t)ql_pq_num_rows(f);
+    else {
+        vt.damaged++;
+        printf("DAMAGED %s: %s\n", path, err);
+    }
+    if (f) ql_pq_close(f);
+}
+
+static int verify_visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)ftw;
+    size_t n = strlen(path);
+    if (type == FTW_F && n > 8 && !strcmp(path + n - 8, ".parquet")) verify_file(path, (uint64_t)st->st_size);
+    return 0;
+}
+
+static int verify_paths(int n, char **paths)
+{
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        if (stat(paths[i], &st) != 0) {
+            fprintf(stderr, "questlog inspect: %s: %s\n", paths[i], strerror(errno));
+            return 1;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            if (nftw(paths[i], verify_visit, 16, FTW_PHYS) != 0) {
+                fprintf(stderr, "questlog inspect: %s: %s\n", paths[i], strerror(errno));
+                return 1;
+            }
+        } else {
+            verify_file(paths[i], (uint64_t)st.st_size);
+        }
+    }
+    char size[32];
+    ql_format_bytes((double)vt.bytes, size, sizeof size);
+    printf("%llu files, %llu rows, %s read back: %llu damaged\n", (unsigned long long)vt.files,
+           (unsigned long long)vt.rows, size, (unsigned long long)vt.damaged);
+    if (fflush(stdout) != 0) return 1;
+    return vt.damaged ? 1 : 0;
+}
+
 int ql_cmd_inspect(int argc, char **argv)
 {
-    enum { OPT_ROWS = QL_OPT_FIRST_LOCAL };
+    enum { OPT_ROWS = QL_OPT_FIRST_LOCAL, OPT_VERIFY };
     static const struct option longopts[] = {
         {"rows", required_argument, NULL, OPT_ROWS},
+        {"verify", no_argument, NULL, OPT_VERIFY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int64_t rows = -1;  /* -1: print metadata */
-    int opt;
+    int opt, verify = 0;
     ql_common_opts_t co;   /* inspect takes none of the common flags but --help */
     ql_cli_defaults(&co);
     optind = 1;
     while ((opt = ql_cli_next(&co, "inspect", argc, argv, "", longopts)) != -1) {
+        if (opt == OPT_VERIFY) {
+            verify = 1;
+            continue;
+        }
         if (opt != OPT_ROWS) return 2;   /* ql_cli_next said why */
         char *end;
         long long v = strtoll(optarg, &end, 10);
@@ -210,6 +292,14 @@ int ql_cmd_inspect(int argc, char **argv)
     if (co.help) {
         fputs(usage, stdout);
         return 0;
+    }
+    if (verify) {
+        if (rows >= 0 || optind == argc) {
+            fprintf(stderr, "questlog inspect: %s (see questlog inspect --help)\n",
+                    rows >= 0 ? "--verify and --rows do not go together" : "--verify wants a PATH");
+            return 2;
+        }
+        return verify_paths(argc - optind, argv + optind);
     }
     if (optind != argc - 1) {
         fprintf(stderr, "questlog inspect: %s (see questlog inspect --help)\n",

@@ -32,11 +32,7 @@ static const char usage[] =
     "  --batch-rows N        also commit after N records (default 1000000)\n"
     "  --compact-interval DUR  when following, merge the small files this often\n"
     "                        (default 10m, 0 = never; see `questlog compact`)\n"
-    "  --claim-timeout DUR   give up after waiting this long for a partition's claim\n"
-    "                        held by another loader on the lake (a stopped one keeps\n"
-    "                        it): exit non-zero naming that process, with nothing of\n"
-    "                        the batch committed (e.g. 30, 30s, 5m; default 0 = wait\n"
-    "                        for ever; see docs/lake.md)\n"
+    QL_HELP_CLAIM_TIMEOUT
     "  --codec NAME          zstd (default), snappy or none\n"
     "  --status DUR          status line on stderr this often (default 5s, 0 = off)\n"
     "  -q, --quiet           no status lines\n";

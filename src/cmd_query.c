@@ -57,12 +57,8 @@ int ql_cmd_query(int argc, char **argv)
         case OPT_STATS: stats = 1; break;
         case OPT_TIMER: timer = 1; break;
         case OPT_WIDTH: {
-            char *e;
-            long w = strtol(optarg, &e, 10);
-            if (*optarg < '0' || *optarg > '9' || *e || w > 100000) {
-                fprintf(stderr, "questlog query: bad --width '%s' (want a number of columns, 0 = never cut)\n", optarg);
-                return 2;
-            }
+            long w;
+            if (ql_cli_int("query", "width", optarg, 0, 100000, &w)) return 2;
             width = (int)w;
             break;
         }

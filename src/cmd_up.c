@@ -43,11 +43,7 @@ static const char usage[] =
     "  --flush-interval DUR  commit to the lake this often (default 1s)\n"
     "  --compact-interval DUR  merge the small files streaming leaves this often\n"
     "                        (default 10m, 0 = never; see `questlog compact`)\n"
-    "  --claim-timeout DUR   give up after waiting this long for a partition's claim\n"
-    "                        held by another loader on the lake (a stopped one keeps\n"
-    "                        it): exit non-zero naming that process, with nothing of\n"
-    "                        the batch committed (e.g. 30, 30s, 5m; default 0 = wait\n"
-    "                        for ever; see docs/lake.md)\n"
+    QL_HELP_CLAIM_TIMEOUT
     "  --threads N           collector event loops (default: one per core)\n"
     "  -q, --quiet           no status lines\n";
 

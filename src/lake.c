@@ -1393,6 +1393,7 @@ static int merge_run(const char *lake_dir, const char *table, ql_lake_file_t *fi
     for (size_t i = 1; i < n; i++)
         if (strcmp(files[i].label, files[0].label)) import_merge = 1;
     char intent[4096] = "";
+    const char *bad = NULL;  /* the input a read error came from, named in err */
     ql_pq_file_t **in = ql_calloc(n, sizeof *in);
     ucol_t *u = NULL;
     size_t nu = 0;
@@ -1402,7 +1403,10 @@ static int merge_run(const char *lake_dir, const char *table, ql_lake_file_t *fi
     p.fd = -1;
     int rc = 0;
     for (size_t i = 0; i < n; i++)
-        if ((rc = ql_pq_open(&in[i], files[i].path, err, errlen))) goto out;
+        if ((rc = ql_pq_open(&in[i], files[i].path, err, errlen))) {
+            bad = files[i].path;
+            goto out;
+        }
     if ((rc = union_schema(in, n, &u, &nu, err, errlen))) goto out;
     if ((rc = ql_lake_pending_open(&p, lake_dir, table, files[0].dt, err, errlen))) goto out;
     const char *tname = ql_pq_kv(in[0], "questlog.table");
@@ -1417,7 +1421,10 @@ static int merge_run(const char *lake_dir, const char *table, ql_lake_file_t *fi
         }
     int64_t rows_in = 0;
     for (size_t i = 0; i < n; i++) {
-        if ((rc = copy_rows(in[i], w, u, nu, err, errlen))) goto out;
+        if ((rc = copy_rows(in[i], w, u, nu, err, errlen))) {
+            bad = files[i].path;
+            goto out;
+        }
         rows_in += ql_pq_num_rows(in[i]);
     }
     if ((rc = ql_pq_writer_finish(w, err, errlen))) goto out;
@@ -1470,6 +1477,11 @@ static int merge_run(const char *lake_dir, const char *table, ql_lake_file_t *fi
 out:
     if (rc) ql_lake_pending_discard(&p);   /* no-op once renamed */
     if (rc && intent[0] && !exists_in(p.dir, strrchr(p.final, '/') + 1)) unlink(intent);
+    if (rc && bad && err && errlen) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", err);
+        ql_err(err, errlen, "%s: %s (the partition's files are left as they were)", bad, why);
+    }
     ql_pq_writer_free(w);
     for (size_t i = 0; i < n; i++) ql_pq_close(in[i]);
     free(in);

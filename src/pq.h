@@ -141,6 +141,12 @@ int ql_pq_open(ql_pq_file_t **out, const char *path, char *err, size_t errlen);
 /* Same over a memory buffer the caller keeps alive until ql_pq_close (fuzzing). */
 int ql_pq_open_mem(ql_pq_file_t **out, const void *buf, size_t len, char *err, size_t errlen);
 void ql_pq_close(ql_pq_file_t *f);
+/* Pages whose header carries a CRC (PageHeader.crc: CRC-32 of the compressed
+ * body, as parquet-java, Arrow and questlog's writer put there) are checked
+ * before they are decoded; a mismatch fails the read with "fails its
+ * checksum … the file is corrupt". This turns the check off for f (the fuzz
+ * target, so that mutated pages reach the decoders). Call before reading. */
+void ql_pq_skip_checksums(ql_pq_file_t *f);
 
 int64_t     ql_pq_num_rows(const ql_pq_file_t *f);
 int         ql_pq_num_row_groups(const ql_pq_file_t *f);
@@ -186,7 +192,9 @@ typedef struct ql_pq_column_data {
  * projection). Never reads outside the file and never allocates more than
  * the chunk's declared sizes allow (bounded). The data does not depend on f:
  * it may outlive ql_pq_close. On error out is left empty; freeing it is
- * always safe. */
+ * always safe. Errors of the read functions (this one, _dict, and
+ * ql_pq_read_dictionary) start with "row group R column NAME: ", so a caller
+ * adds only the file's path. */
 int  ql_pq_read_column(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out,
                        char *err, size_t errlen);
 void ql_pq_column_data_free(ql_pq_column_data_t *d);

@@ -18,6 +18,9 @@
  *    until decoded), beyond that grown with the values actually decoded, never
  *    past the chunk's declared count (≤ QL_PQ_MAX_CHUNK_VALUES).
  *  - Every loop advances through input bytes or output values, both bounded.
+ *  - A page whose header carries a CRC is checked against it before its body
+ *    is decompressed or decoded (next_page), so a corrupt page that still
+ *    decodes (a flipped bit in a literal) is an error, not wrong values.
  *
  * Performance: a file opened by path is mmap'ed, so only the footer and the
  * chunks asked for are ever read from disk (column projection); values are
@@ -36,6 +39,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "pq_decode.h"
 #include "pq_internal.h"
@@ -92,6 +96,7 @@ struct ql_pq_file {
     char          *created_by;
     void         **allocs;  /* strings owned by the handle */
     size_t         nallocs, allocs_cap;
+    int            skip_crc; /* ql_pq_skip_checksums: pages' CRCs are not checked */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -190,6 +195,8 @@ typedef struct page_hdr {
     int32_t num_values, encoding, def_enc;
     int32_t num_nulls, def_len, rep_len;
     int     is_compressed;
+    int     has_crc;     /* PageHeader.crc was present */
+    int32_t crc;         /* CRC-32 (zlib's) of the page's compressed body */
 } page_hdr_t;
 
 /* Parses the PageHeader at [p, p+n): *hlen gets its encoded size. */
@@ -208,6 +215,10 @@ static int parse_page_header(const uint8_t *p, size_t n, page_hdr_t *h, size_t *
         case 1: rd_i32(&r, t, &h->type); break;
         case 2: rd_i32(&r, t, &h->usize); break;
         case 3: rd_i32(&r, t, &h->csize); break;
+        case 4:
+            if (t == QL_THRIFT_I32) h->has_crc = 1;
+            rd_i32(&r, t, &h->crc);
+            break;
         case 5:   /* DataPageHeader */
         case 7:   /* DictionaryPageHeader: the same first two fields, no levels */
             if (rd_struct(&r, t)) break;
@@ -752,6 +763,11 @@ int ql_pq_open_mem(ql_pq_file_t **out, const void *buf, size_t len, char *err, s
     return 0;
 }
 
+void ql_pq_skip_checksums(ql_pq_file_t *f)
+{
+    f->skip_crc = 1;
+}
+
 int ql_pq_open(ql_pq_file_t **out, const char *path, char *err, size_t errlen)
 {
     struct stat st;
@@ -898,7 +914,7 @@ typedef struct rd {
 
 static int rd_fail(rd_t *d, const char *msg)
 {
-    return ql_err(d->err, d->errlen, "column %s: %s", d->c->info.name, msg);
+    return ql_err(d->err, d->errlen, "%s", msg);
 }
 
 /* The page's bytes after decompression. keep = the result must live as long
@@ -1383,7 +1399,10 @@ static int rd_begin(rd_t *d, ql_pq_file_t *f, int rg, int col, ql_pq_column_data
 /* One step of a walk over a column chunk's pages, for read_chunk and
  * ql_pq_read_dictionary. The caller guarantees ch->start <= *pos < ch->end.
  * Parses the page header at *pos, checks that the page's (compressed) body
- * stays inside the chunk, points *src at that body and moves *pos past it.
+ * stays inside the chunk and, when the header carries a CRC, that the body
+ * matches it (before any decompression or decoding: a flipped bit on disk is
+ * an error, never garbage values), points *src at that body and moves *pos
+ * past it.
  * Returns 0, or -1 with the message in d->err (nothing advanced). */
 static int next_page(rd_t *d, const chunkx_t *ch, int64_t *pos, page_hdr_t *h, const uint8_t **src)
 {
@@ -1391,6 +1410,13 @@ static int next_page(rd_t *d, const chunkx_t *ch, int64_t *pos, page_hdr_t *h, c
     if (parse_page_header(d->f->buf + *pos, (size_t)(ch->end - *pos), h, &hlen, d->err, d->errlen) < 0) return -1;
     if ((int64_t)h->csize > ch->end - *pos - (int64_t)hlen) return rd_fail(d, "page runs past the end of its chunk");
     *src = d->f->buf + *pos + hlen;
+    if (h->has_crc && !d->f->skip_crc) {
+        uint32_t want = (uint32_t)h->crc, got = (uint32_t)crc32_z(0, *src, (size_t)h->csize);
+        if (got != want)
+            return ql_err(d->err, d->errlen,
+                          "the page at byte %lld fails its checksum (CRC-32 0x%08x, stored 0x%08x): "
+                          "the file is corrupt", (long long)*pos, got, want);
+    }
     *pos += (int64_t)hlen + h->csize;
     return 0;
 }
@@ -1410,7 +1436,7 @@ static int read_chunk(ql_pq_file_t *f, int rg, int col, int dict_form, ql_pq_col
         page_hdr_t h;
         const uint8_t *src;
         if (pos >= ch->end) {
-            ql_err(err, errlen, "column %s: chunk ends after %zu of %zu values", d.c->info.name, got, total);
+            ql_err(err, errlen, "chunk ends after %zu of %zu values", got, total);
             goto out;
         }
         if (next_page(&d, ch, &pos, &h, &src) < 0) goto out;
@@ -1462,17 +1488,38 @@ out:
     return rc;
 }
 
+static int read_dictionary(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out, char *err, size_t errlen);
+
+/* Puts "row group R column C: " before a read error, so that every read
+ * function's message says where it happened and callers add only the file. */
+static int name_read_error(const ql_pq_file_t *f, int rg, int col, char *err, size_t errlen)
+{
+    if (!err || !errlen) return -1;
+    if (rg < 0 || rg >= f->nrg || col < 0 || col >= f->ncols) return -1;  /* rd_begin's own message */
+    char why[512];
+    snprintf(why, sizeof why, "%s", err);
+    return ql_err(err, errlen, "row group %d column %s: %s", rg, f->cols[col].info.name, why);
+}
+
 int ql_pq_read_column(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out, char *err, size_t errlen)
 {
-    return read_chunk(f, rg, col, 0, out, err, errlen);
+    if (read_chunk(f, rg, col, 0, out, err, errlen) < 0) return name_read_error(f, rg, col, err, errlen);
+    return 0;
 }
 
 int ql_pq_read_column_dict(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out, char *err, size_t errlen)
 {
-    return read_chunk(f, rg, col, 1, out, err, errlen);
+    if (read_chunk(f, rg, col, 1, out, err, errlen) < 0) return name_read_error(f, rg, col, err, errlen);
+    return 0;
 }
 
 int ql_pq_read_dictionary(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out, char *err, size_t errlen)
+{
+    int rc = read_dictionary(f, rg, col, out, err, errlen);
+    return rc < 0 ? name_read_error(f, rg, col, err, errlen) : rc;
+}
+
+static int read_dictionary(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out, char *err, size_t errlen)
 {
     rd_t d;
     const chunkx_t *ch;

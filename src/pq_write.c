@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "pq.h"
 #include "pq_internal.h"
@@ -509,6 +510,11 @@ static int seal_page(ql_pq_writer_t *w, int page_type, int32_t num_values, int e
     ql_thrift_write_field_i32(&tw, 1, page_type);
     ql_thrift_write_field_i32(&tw, 2, (int32_t)n);
     ql_thrift_write_field_i32(&tw, 3, (int32_t)zlen);
+    /* The page's CRC-32 over its body as stored (compressed), as the format
+     * defines it: readers that check it (questlog's, parquet-java and Arrow
+     * when asked) turn a flipped bit on disk into an error, not wrong values. */
+    const void *body = w->opt.codec != QL_PQ_UNCOMPRESSED ? (const void *)w->zbuf.data : (const void *)w->pagebuf.data;
+    ql_thrift_write_field_i32(&tw, 4, (int32_t)crc32_z(0, body, zlen));
     if (page_type == PQ_PAGE_DATA) {
         ql_thrift_write_field_struct_begin(&tw, 5);
         ql_thrift_write_field_i32(&tw, 1, num_values);

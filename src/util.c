@@ -425,6 +425,17 @@ int ql_write_file_atomic(const char *path, const void *buf, size_t len, char *er
     return ql_fsync_dir(dir, err, errlen);
 }
 
+void ql_format_bytes(double v, char *out, size_t n)
+{
+    static const char *const unit[] = {"B", "kB", "MB", "GB", "TB"};
+    int i = 0;
+    while (v >= 1000 && i < 4) {
+        v /= 1000;
+        i++;
+    }
+    snprintf(out, n, i ? "%.1f %s" : "%.0f %s", v, unit[i]);
+}
+
 int ql_read_file(const char *path, char **out, size_t *len, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -76,6 +76,10 @@ void ql_date_format(int64_t us, char out[11]);
 #define QL_UUID_LEN 37
 void ql_uuidv7(int64_t now_us, char out[QL_UUID_LEN]);
 
+/* "532 B", "21.7 MB", "1.2 GB": bytes in decimal units with one decimal
+ * (none for plain bytes), for progress and summary lines. */
+void ql_format_bytes(double bytes, char *out, size_t n);
+
 /* ---- files ------------------------------------------------------------- */
 
 int  ql_mkdir_p(const char *path, char *err, size_t errlen);       /* mkdir -p */

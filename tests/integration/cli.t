@@ -92,8 +92,8 @@ n=0; for c in $cmds; do grep -qE "^  $c " "$tmpdir/out" && n=$((n + 1)); done
 is "$?|$n|$(wc -c <"$tmpdir/err")" "0|12|0" "--help lists the 12 commands on stdout"
 
 # Bad values newcomers type.
-one_line_error 2 "questlog query: bad --width 'abc' (want a number of columns, 0 = never cut)" "query --width abc" -- query --width abc "select 1"
-one_line_error 2 "questlog query: bad --width '-5' (want a number of columns, 0 = never cut)" "query --width -5" -- query --width -5 "select 1"
+one_line_error 2 "questlog query: --width wants 0..100000, got 'abc'" "query --width abc" -- query --width abc "select 1"
+one_line_error 2 "questlog query: --width wants 0..100000, got '-5'" "query --width -5" -- query --width -5 "select 1"
 one_line_error 2 "questlog up: bad --listen '127.0.0.1:99999' (want HOST:PORT, PORT 0..65535)" "up --listen port out of range" -- up --listen 127.0.0.1:99999 --data "$tmpdir/d"
 one_line_error 2 "questlog serve: bad --listen 'localhost' (want HOST:PORT, PORT 0..65535)" "serve --listen without a port" -- serve --listen localhost --data "$tmpdir/d"
 one_line_error 2 "questlog simulate: --players wants 1..10000000, got '0' (see questlog simulate --help)" "simulate --players 0" -- simulate --players 0

@@ -2,7 +2,8 @@
 // check_write.mjs — proves a Parquet file written by questlog (tests/tools/pqgen)
 // reads back identically, value by value, in DuckDB and in hyparquet, and that
 // its footer follows the spec (sizes include page headers, dictionary offsets
-// only with a dictionary, statistics, created_by, column orders).
+// only with a dictionary, statistics, created_by, column orders), and that every
+// page carries the CRC-32 of its body.
 //
 //   node check_write.mjs FILE.parquet EXPECTED.jsonl [--kv key=value …]
 //
@@ -13,6 +14,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetReadObjects, parquetMetadata } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { readFileSync, statSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 // hyparquet's own generic Thrift compact decoder (not in its export map): an
 // independent reading of fields hyparquet does not surface (column_orders).
 const { deserializeTCompactProtocol } = await import(new URL('./node_modules/hyparquet/src/thrift.js', import.meta.url));
@@ -222,6 +224,30 @@ try {
   check('num_rows in footer', Number(md.num_rows) === expected.length, `${md.num_rows}`);
   const kv = Object.fromEntries((md.key_value_metadata ?? []).map((e) => [e.key, e.value]));
   for (const [k, v] of kvWant) check(`key/value metadata ${k}`, kv[k] === v, JSON.stringify(kv));
+
+  // Page CRCs: every page header (read with hyparquet's Thrift decoder) has
+  // PageHeader.crc (field 4), and it is the CRC-32 (node's zlib) of the
+  // page's body as stored, the format's definition. Pages are walked from each
+  // chunk's first page through total_compressed_size (which includes headers).
+  let pages = 0;
+  const crcBad = [];
+  for (const [rg, g] of md.row_groups.entries()) {
+    for (const cc of g.columns) {
+      const m = cc.meta_data;
+      const start = Number(m.dictionary_page_offset ?? m.data_page_offset);
+      const end = start + Number(m.total_compressed_size);
+      for (let pos = start; pos < end;) {
+        const reader = { view: new DataView(ab, pos, end - pos), offset: 0 };
+        const h = deserializeTCompactProtocol(reader);
+        const body = b.subarray(pos + reader.offset, pos + reader.offset + h.field_3);
+        const want = h.field_4 === undefined ? undefined : h.field_4 >>> 0;
+        if (want !== crc32(body)) crcBad.push(`row group ${rg} ${m.path_in_schema.join('.')} page at ${pos}: stored ${want} computed ${crc32(body)}`);
+        pages++;
+        pos += reader.offset + h.field_3;
+      }
+    }
+  }
+  check(`every page's CRC-32 matches its body (${pages} pages)`, (pages > 0 || md.row_groups.length === 0) && crcBad.length === 0, crcBad.slice(0, 3).join('; '));
 } catch (e) {
   fail('hyparquet metadata', e.stack);
 }

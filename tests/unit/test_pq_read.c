@@ -966,7 +966,7 @@ static void test_fuzz_regressions(void)
         /* a data page of 0 values first: NULL + 0 and memset(NULL, 1, 0) on
          * the not yet allocated output; now skipped, and the broken page
          * after it is the error */
-        {"regress-empty-page.parquet", 0, "column s: DELTA_LENGTH_BYTE_ARRAY length out of range"},
+        {"regress-empty-page.parquet", 0, "row group 0 column s: DELTA_LENGTH_BYTE_ARRAY length out of range"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         size_t len;
@@ -991,6 +991,126 @@ static void test_fuzz_regressions(void)
     }
 }
 
+/* A digest of every value of every column (FNV-1a over type, validity and
+ * value bytes), or 0 when a read fails; a zero digest never happens for a
+ * readable file (the seed is non-zero and every step mixes in). err gets the
+ * first failure's message. */
+static uint64_t values_digest(ql_pq_file_t *f, char *err, size_t errlen)
+{
+    uint64_t h = 1469598103934665603ULL;
+#define MIX(p, n)                                                   \
+    for (size_t k_ = 0; k_ < (size_t)(n); k_++) h = (h ^ ((const uint8_t *)(p))[k_]) * 1099511628211ULL
+    for (int g = 0; g < ql_pq_num_row_groups(f); g++)
+        for (int c = 0; c < ql_pq_num_columns(f); c++) {
+            ql_pq_column_data_t d;
+            if (ql_pq_read_column(f, g, c, &d, err, errlen) < 0) {
+                ql_pq_column_data_free(&d);
+                return 0;
+            }
+            for (int64_t r = 0; r < d.n; r++) {
+                MIX(&d.valid[r], 1);
+                if (!d.valid[r]) continue;
+                if (d.str) {
+                    MIX(d.str[r], d.str_len[r]);
+                    MIX(&d.str_len[r], sizeof d.str_len[r]);
+                } else if (d.f64) {
+                    MIX(&d.f64[r], sizeof d.f64[r]);
+                } else {
+                    MIX(&d.i64[r], sizeof d.i64[r]);
+                }
+            }
+            ql_pq_column_data_free(&d);
+        }
+#undef MIX
+    return h ? h : 1;
+}
+
+/* Page CRCs: questlog writes PageHeader.crc on every page (the interop test
+ * checks the values with hyparquet and node's zlib) and checks it before
+ * decoding. Every single-byte flip in the pages of a file either fails the
+ * read or leaves every value as it was — never wrong values; with the check
+ * off (ql_pq_skip_checksums) some flips do give wrong values, so the check is
+ * what catches them. */
+static void test_page_checksums(void)
+{
+    static const ql_pq_codec_t codecs[] = {QL_PQ_UNCOMPRESSED, QL_PQ_SNAPPY, QL_PQ_ZSTD};
+    for (size_t k = 0; k < QL_ARRAY_LEN(codecs); k++) {
+        const char *cname = ql_pq_codec_name(codecs[k]);
+        char err[256], path[] = "/tmp/test_pq_crc.XXXXXX";
+        int fd = mkstemp(path);
+        ql_pq_write_options_t o = {.codec = codecs[k], .page_bytes = 512};
+        ql_pq_writer_t *w;
+        if (fd < 0 || ql_pq_writer_new(&w, fd, &o, err, sizeof err) < 0) {
+            ok(0, "%s: writer", cname);
+            continue;
+        }
+        int cs = ql_pq_writer_add_column(w, "event_type", QL_PQ_STRING, 0, err, sizeof err);
+        int ci = ql_pq_writer_add_column(w, "price", QL_PQ_INT64, 0, err, sizeof err);
+        int cd = ql_pq_writer_add_column(w, "score", QL_PQ_DOUBLE, 1, err, sizeof err);
+        for (int r = 0; r < 300; r++) {
+            static const char *const types[] = {"purchase_sword", "join_guild", "default"};
+            ql_pq_writer_set_string(w, cs, types[r % 3], strlen(types[r % 3]));
+            if (r % 4) ql_pq_writer_set_int64(w, ci, r * 37);
+            ql_pq_writer_set_double(w, cd, r / 3.0);
+            ql_pq_writer_end_row(w, err, sizeof err);
+        }
+        int rc = ql_pq_writer_finish(w, err, sizeof err);
+        ql_pq_writer_free(w);
+        ok(rc == 0, "%s: file written (%s)", cname, rc ? err : "ok");
+        size_t len = 0;
+        char *data = NULL;
+        if (ql_read_file(path, &data, &len, err, sizeof err) < 0) data = NULL;
+        close(fd);
+        unlink(path);
+        ql_pq_file_t *f;
+        if (!data || ql_pq_open_mem(&f, data, len, err, sizeof err) < 0) {
+            ok(0, "%s: reopened", cname);
+            free(data);
+            continue;
+        }
+        uint64_t want = values_digest(f, err, sizeof err);
+        ok(want != 0, "%s: reads back (%s)", cname, want ? "ok" : err);
+        /* The pages lie between the leading magic and the first footer byte. */
+        uint32_t flen;
+        memcpy(&flen, data + len - 8, 4);
+        size_t pages_end = len - 8 - flen;
+        ql_pq_close(f);
+
+        int caught = 0, failed = 0, same = 0, wrong = 0, wrong_unchecked = 0;
+        char *p = malloc(len);
+        for (size_t i = 4; i < pages_end; i++) {
+            for (int check = 1; check >= 0; check--) {
+                memcpy(p, data, len);
+                p[i] ^= 0x10;
+                if (ql_pq_open_mem(&f, p, len, err, sizeof err) < 0) continue;
+                if (!check) ql_pq_skip_checksums(f);
+                err[0] = 0;
+                uint64_t got = values_digest(f, err, sizeof err);
+                ql_pq_close(f);
+                if (!check) {
+                    wrong_unchecked += got && got != want;
+                    continue;
+                }
+                if (!got) {
+                    failed++;
+                    caught += strstr(err, "fails its checksum") != NULL;
+                } else if (got == want) {
+                    same++;
+                } else {
+                    wrong++;
+                    if (wrong == 1) diag("%s: flip at byte %zu gave wrong values", cname, i);
+                }
+            }
+        }
+        free(p);
+        free(data);
+        ok(wrong == 0, "%s: %zu byte flips: %d failed (%d by the checksum), %d harmless, %d gave wrong values",
+           cname, pages_end - 4, failed, caught, same, wrong);
+        ok(caught > 0 && wrong_unchecked > 0,
+           "%s: the checksum is what catches them (%d flips give wrong values without it)", cname, wrong_unchecked);
+    }
+}
+
 int main(void)
 {
     test_rle();
@@ -1003,6 +1123,7 @@ int main(void)
     test_parallel_reads();
     test_round_trip();
     test_dict_form();
+    test_page_checksums();
     test_fuzz_regressions();
     return tap_done();
 }

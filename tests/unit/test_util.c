@@ -54,6 +54,15 @@ static void test_sizes(void)
     ok(ql_parse_size("12x", &v) != 0, "bad size rejected");
     ok(ql_parse_duration_ms("7d", &ms) == 0 && ms == 7LL * 86400000, "7d");
     ok(ql_parse_duration_ms("250ms", &ms) == 0 && ms == 250, "250ms");
+    char b[32];
+    ql_format_bytes(532, b, sizeof b);
+    is_str(b, "532 B", "format_bytes: plain bytes, no decimals");
+    ql_format_bytes(21.7e6, b, sizeof b);
+    is_str(b, "21.7 MB", "format_bytes: decimal megabytes");
+    ql_format_bytes(999.96e3, b, sizeof b);
+    is_str(b, "1000.0 kB", "format_bytes: the unit changes at 1000, before rounding");
+    ql_format_bytes(3e15, b, sizeof b);
+    is_str(b, "3000.0 TB", "format_bytes: TB is the largest unit");
 }
 
 static int scan_all(const char *s)
