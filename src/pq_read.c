@@ -1295,6 +1295,7 @@ static int page_keeps(const rd_t *d, int enc)
  * a required column has none (lv is ignored) and every row is valid. */
 static int page_valid(rd_t *d, const uint8_t *lv, size_t lvlen, size_t at, size_t n)
 {
+    if (n == 0) return 0;   /* a page of no values: out->valid may still be NULL */
     uint8_t *valid = d->out->valid + at;
     if (d->c->max_def == 0) {
         memset(valid, 1, n);
