@@ -1,8 +1,8 @@
 /*
  * vtab.h — SQL over the Parquet lake: the `questlog_parquet` SQLite virtual
- * table module (vtab.c), and the "lake table" it is built on (a directory of
- * Parquet files read as one table), which `tables`, `describe` and `report`
- * use directly.
+ * table module (vtab.c; its parts and what they share: vtab_int.h), and the
+ * "lake table" it is built on (a directory of Parquet files read as one
+ * table; vtab_table.c), which `tables`, `describe` and `report` use directly.
  *
  *   CREATE VIRTUAL TABLE purchases USING questlog_parquet('lake/purchases');
  *

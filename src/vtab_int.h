@@ -69,6 +69,8 @@ typedef struct pq_vtab {
     size_t           pool_bytes;
 } pq_vtab_t;
 
+#define POOL_MAX ((size_t)64 << 20)   /* see pool above; ql_vtab_pin_dict keeps to it */
+
 /* Ways a string goes to SQLite (loaded[] is 1 + one of these). */
 enum { PIN_NO = 0,     /* SQLITE_TRANSIENT: SQLite copies it */
        PIN_LEN = 1,    /* SQLITE_STATIC with its length (it holds a NUL byte) */

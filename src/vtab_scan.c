@@ -12,7 +12,8 @@
  * pointer in a register (a GROUP BY key, a max()) past the row, the filter
  * and even the cursor it came from: dictionary strings copied into the
  * table's pool (ql_vtab_pin_dict) and partition values (owned by the table).
- * Everything else goes as SQLITE_TRANSIENT (loaded[c] - 1 says which).
+ * Everything else goes as SQLITE_TRANSIENT. How a decoded column's strings
+ * go is loaded[c] - 1 (PIN_*).
  */
 #include "vtab_int.h"
 
@@ -20,8 +21,6 @@
 #include <string.h>
 
 #include "util.h"
-
-#define POOL_MAX ((size_t)64 << 20)
 
 /* Copies the strings of a dictionary-form chunk into the table's pool (see
  * pq_vtab_t), each followed by a NUL byte, when the pool has room, and
