@@ -13,6 +13,14 @@
  * request already handed to the log), then let the loader read the log to
  * its end, commit, and exit 0 — nothing accepted is left unloaded.
  *
+ * A loader that fails while running (the lake's disk full, an I/O error)
+ * does not take the collector down with it: the events keep going into the
+ * log, and the loader thread reopens the lake and its consumer after a
+ * back-off (1 s doubling to 30 s) and resumes from the lake's record — the
+ * same path as a restart of the process, so the tables stay exact. Failures
+ * at start-up still stop `up` (they are configuration, not weather), and so
+ * does --claim-timeout expiring (the user's own deadline).
+ *
  * Threads: main (signals, start/stop), the collector's loops, the loader.
  */
 #include <errno.h>
@@ -47,20 +55,114 @@ static const char usage[] =
     "  --threads N           collector event loops (default: one per core)\n"
     "  -q, --quiet           no status lines\n";
 
-/* The loader thread: returns NULL, or its error message (static) for the
- * main thread to report. */
+/* What the loader thread needs to (re)open the lake's loader and its
+ * consumer. Written by main before the thread starts; then the thread owns
+ * ld and cons (main frees them after joining it). */
+typedef struct up_loader {
+    const ql_common_opts_t *co;
+    ql_loader_options_t     lo;
+    ql_loader_follow_t      f;       /* f.loader / f.consumer: the current pair */
+    volatile int           *stop;    /* set by main: drain the log, then return */
+    ql_loader_live_t        live;    /* figures for /metrics */
+    uint64_t                restarts; /* atomic: loader restarts after a failure */
+    int                     running;  /* atomic: 1 while a loader follows the log */
+    int                     fatal;    /* atomic: the thread ended on an error it does not retry */
+    char                    err[640]; /* the thread's final error, if any */
+} up_loader_t;
+
+/* Opens a loader on the lake and a consumer bound to it into u->f. */
+static int open_loader(up_loader_t *u, char *err, size_t errlen)
+{
+    const ql_common_opts_t *co = u->co;
+    u->f.loader = NULL;
+    u->f.consumer = NULL;
+    if (ql_loader_new(&u->f.loader, &u->lo, err, errlen)) return -1;
+    ql_consumer_callbacks_t cb = ql_loader_callbacks(u->f.loader);
+    if (co->kafka ? ql_consumer_open_kafka(&u->f.consumer, co->kafka, co->topic, co->group, co->kafka_conf, &cb, err,
+                                           errlen)
+                  : ql_consumer_open_embedded(&u->f.consumer, co->log_dir, "loader", &cb, err, errlen)) {
+        ql_loader_free(u->f.loader);
+        u->f.loader = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void close_loader(up_loader_t *u)
+{
+    ql_consumer_close(u->f.consumer);   /* first: its callbacks point at the loader */
+    ql_loader_free(u->f.loader);        /* uncommitted rows go; the lake's record stays */
+    u->f.consumer = NULL;
+    u->f.loader = NULL;
+}
+
+/* Sleeps ms in steps short enough to notice *stop; returns 1 if it was set. */
+static int nap(const volatile int *stop, int64_t ms)
+{
+    for (int64_t t = 0; t < ms && !*stop; t += 100) usleep(100 * 1000);
+    return *stop;
+}
+
+/* The loader thread: follows the log until main sets *stop, then reads it to
+ * its end (main has stopped the collector: nothing more comes) and commits.
+ * A failure while following closes the pair and reopens it after a back-off.
+ * Returns NULL, or u->err when the final drain could not be done. */
 static void *loader_main(void *arg)
 {
-    ql_loader_follow_t *f = arg;
+    up_loader_t *u = arg;
     pthread_setname_np(pthread_self(), "ql-loader");
-    static char err[512];
-    return ql_loader_follow(f, err, sizeof err) != 0 ? err : NULL;
+    char err[512];
+    int64_t backoff_ms = 1000;
+    for (;;) {
+        if (!u->f.loader && open_loader(u, err, sizeof err) != 0) {
+            /* not open: the error is reported below like a follow failure */
+        } else {
+            __atomic_store_n(&u->running, 1, __ATOMIC_RELAXED);
+            int64_t t0 = ql_monotonic_us();
+            u->f.stop = u->stop;
+            u->f.once = 0;
+            int rc = ql_loader_follow(&u->f, err, sizeof err);
+            if (rc == 0 && *u->stop) {
+                /* everything the collector acknowledged is in the log: load up to its end */
+                static volatile int never;
+                u->f.stop = &never;
+                u->f.once = 1;
+                u->f.status_interval_ms = 0;
+                rc = ql_loader_follow(&u->f, err, sizeof err);
+            }
+            __atomic_store_n(&u->running, 0, __ATOMIC_RELAXED);
+            if (rc == 0) return NULL;
+            if (ql_loader_gave_up(u->f.loader)) {   /* the user's --claim-timeout: stop, not retry */
+                snprintf(u->err, sizeof u->err, "%.500s", err);
+                __atomic_store_n(&u->fatal, 1, __ATOMIC_RELEASE);
+                return u->err;
+            }
+            close_loader(u);
+            if (ql_monotonic_us() - t0 > 60 * 1000000LL) backoff_ms = 1000;   /* it had recovered */
+        }
+        if (*u->stop) {
+            snprintf(u->err, sizeof u->err, "%.500s (the events stay in the log: the next up or load loads them)", err);
+            return u->err;
+        }
+        __atomic_add_fetch(&u->restarts, 1, __ATOMIC_RELAXED);
+        fprintf(stderr, "questlog up: the loader stopped: %s; retrying in %lld s (the collector keeps accepting "
+                "events into the log)\n", err, (long long)(backoff_ms / 1000));
+        nap(u->stop, backoff_ms);   /* if stopped meanwhile: one more attempt, to drain */
+        backoff_ms = backoff_ms * 2 > 30000 ? 30000 : backoff_ms * 2;
+    }
 }
 
 static void metrics(void *arg, ql_buf_t *out)
 {
+    up_loader_t *u = arg;
+    ql_buf_printf(out,
+                  "# HELP questlog_loader_running 1 while the loader follows the log, 0 while it waits to retry.\n"
+                  "# TYPE questlog_loader_running gauge\nquestlog_loader_running %d\n"
+                  "# HELP questlog_loader_restarts_total Loader restarts after a failure (e.g. the lake's disk full).\n"
+                  "# TYPE questlog_loader_restarts_total counter\nquestlog_loader_restarts_total %" PRIu64 "\n",
+                  __atomic_load_n(&u->running, __ATOMIC_RELAXED), __atomic_load_n(&u->restarts, __ATOMIC_RELAXED));
     ql_loader_live_t v;
-    ql_loader_live_read(arg, &v);
+    ql_loader_live_read(&u->live, &v);
     ql_buf_printf(out,
                   "# HELP questlog_loader_events_total Log records consumed by the loader.\n"
                   "# TYPE questlog_loader_events_total counter\nquestlog_loader_events_total %" PRIu64 "\n"
@@ -136,11 +238,11 @@ int ql_cmd_up(int argc, char **argv)
     ql_loader_env_t env = {0};
     ql_log_t *log = NULL;
     ql_collector_t *col = NULL;
-    ql_loader_t *ld = NULL;
-    ql_consumer_t *cons = NULL;
-    ql_loader_live_t live;
-    memset(&live, 0, sizeof live);
+    static up_loader_t u;   /* the loader thread's; static: ~2 KB of live figures */
     static volatile int stop_loader;
+    memset(&u, 0, sizeof u);
+    u.co = &co;
+    u.stop = &stop_loader;
     pthread_t th;
     ql_log_options_t lopt;
 
@@ -156,27 +258,22 @@ int ql_cmd_up(int argc, char **argv)
                  : ql_log_open_embedded(&log, co.log_dir, &lopt, err, sizeof err))
         goto fail;
 
-    ql_loader_options_t lo = {0};
-    lo.lake_dir = co.lake_dir;
-    lo.transform = env.tf;
-    lo.wopt.codec = QL_PQ_ZSTD;
-    lo.claim_timeout_ms = claim_timeout_ms;
-    if (ql_loader_new(&ld, &lo, err, sizeof err)) goto fail;
-    ql_consumer_callbacks_t cb = ql_loader_callbacks(ld);
-    if (co.kafka ? ql_consumer_open_kafka(&cons, co.kafka, co.topic, co.group, co.kafka_conf, &cb, err, sizeof err)
-                 : ql_consumer_open_embedded(&cons, co.log_dir, "loader", &cb, err, sizeof err))
-        goto fail;
+    u.lo.lake_dir = co.lake_dir;
+    u.lo.transform = env.tf;
+    u.lo.wopt.codec = QL_PQ_ZSTD;
+    u.lo.claim_timeout_ms = claim_timeout_ms;
+    u.f = (ql_loader_follow_t){
+        .flush_interval_ms = flush_ms, .stop = &stop_loader, .status_interval_ms = quiet ? 0 : 10000, .cmd = "up",
+        .live = &u.live, .compact_interval_ms = compact_ms,
+    };
+    if (open_loader(&u, err, sizeof err)) goto fail;   /* at start-up a failure stops up */
 
     ql_collector_options_t copt = {.catalog = env.cat, .log = log, .listen = co.listen, .nthreads = threads,
                                    .quiet = 1};   /* the lines below say where it listens */
     if (ql_collector_start(&col, &copt, err, sizeof err)) goto fail;
-    ql_collector_add_metrics(col, metrics, &live);
+    ql_collector_add_metrics(col, metrics, &u);
 
-    ql_loader_follow_t f = {
-        .loader = ld, .consumer = cons, .flush_interval_ms = flush_ms, .stop = &stop_loader,
-        .status_interval_ms = quiet ? 0 : 10000, .cmd = "up", .live = &live, .compact_interval_ms = compact_ms,
-    };
-    if (pthread_create(&th, NULL, loader_main, &f) != 0) {
+    if (pthread_create(&th, NULL, loader_main, &u) != 0) {
         snprintf(err, sizeof err, "cannot start the loader thread");
         goto fail;
     }
@@ -195,11 +292,11 @@ int ql_cmd_up(int argc, char **argv)
     int sig = 0;
     void *lerr = NULL;
     for (;;) {
-        /* wake up now and then to notice a loader that died */
+        /* wake up now and then to notice a loader that ended for good */
         struct timespec ts = {0, 200 * 1000000};
         sig = sigtimedwait(&sigs, NULL, &ts);
         if (sig > 0) break;
-        if (pthread_tryjoin_np(th, &lerr) == 0) {
+        if (__atomic_load_n(&u.fatal, __ATOMIC_ACQUIRE) && pthread_join(th, &lerr) == 0) {
             loader_running = 0;
             snprintf(err, sizeof err, "the loader stopped: %s", lerr ? (char *)lerr : "unknown error");
             goto fail;
@@ -216,17 +313,11 @@ int ql_cmd_up(int argc, char **argv)
         snprintf(err, sizeof err, "loader: %s", (char *)lerr);
         goto fail;
     }
-    /* everything the collector acknowledged is in the log: load up to its end */
-    static volatile int never;
-    f.stop = &never;
-    f.once = 1;
-    f.status_interval_ms = 0;
-    if (ql_loader_follow(&f, err, sizeof err)) goto fail;
     ql_loader_stats_t st;
-    ql_loader_stats(ld, &st);
+    ql_loader_stats(u.f.loader, &st);
     if (!quiet)
-        fprintf(stderr, "questlog up: loaded %" PRIu64 " events, %" PRIu64 " rows in %" PRIu64 " files; bye\n",
-                st.records, st.rows, st.files);
+        fprintf(stderr, "questlog up: loaded %" PRIu64 " events, %" PRIu64 " rows in %" PRIu64 " files%s; bye\n",
+                st.records, st.rows, st.files, u.restarts ? " (since the loader's last restart)" : "");
     rc = 0;
     goto out;
 fail:
@@ -237,8 +328,7 @@ out:
         stop_loader = 1;
         pthread_join(th, NULL);
     }
-    ql_consumer_close(cons);
-    ql_loader_free(ld);
+    close_loader(&u);
     ql_log_close(log);
     ql_loader_env_close(&env);
     if (lock_fd >= 0) close(lock_fd);

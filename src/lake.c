@@ -899,7 +899,7 @@ static void claim_holder(int fd, char *who, size_t len)
  * waiting for: the holder is another loader committing a batch of the
  * partition (seconds at most) — or a stopped or hung one, which only the
  * user can see to. timeout_ms > 0: gives up after that long. Returns 0 with
- * the lock held, or -1 (err set; on a timeout it names the holder). A
+ * the lock held, QL_LAKE_ETIMEDOUT (err names the holder), or -1. A
  * signal does not end the wait. */
 static int lock_claim_waiting(int fd, int32_t partition, int64_t timeout_ms, char *err, size_t errlen)
 {
@@ -913,10 +913,11 @@ static int lock_claim_waiting(int fd, int32_t partition, int64_t timeout_ms, cha
         if (timeout_ms > 0 && now - start >= timeout_ms * 1000) {
             claim_holder(fd, who, sizeof who);
             double secs = (double)(now - start) / 1e6;
-            return ql_err(err, errlen,
-                          "gave up after %.*f s (claim timeout) waiting for partition %d's claim in the lake, "
-                          "held by %s; nothing of partition %d committed",
-                          secs < 10 ? 1 : 0, secs, (int)partition, who, (int)partition);
+            ql_err(err, errlen,
+                   "gave up after %.*f s (claim timeout) waiting for partition %d's claim in the lake, "
+                   "held by %s; nothing of partition %d committed",
+                   secs < 10 ? 1 : 0, secs, (int)partition, who, (int)partition);
+            return QL_LAKE_ETIMEDOUT;
         }
         if (now >= next_note) {
             claim_holder(fd, who, sizeof who);
@@ -949,9 +950,10 @@ int ql_lake_claim_take_within(const char *lake_dir, int32_t partition, int64_t t
         return ql_err(err, errlen, "path too long");
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return ql_err(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-    if (lock_claim_waiting(fd, partition, timeout_ms, err, errlen)) {
+    int r = lock_claim_waiting(fd, partition, timeout_ms, err, errlen);
+    if (r) {
         close(fd);
-        return -1;
+        return r;
     }
     uint64_t rnd = 0;
     if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) rnd = (uint64_t)ql_now_us();
@@ -979,7 +981,8 @@ int ql_lake_claim_lock(ql_lake_claim_t *c, char *err, size_t errlen)
     if (c->timeout_ms > 0) {
         /* with a deadline: poll for the lock, the 10 s notes and the
          * timeout's error as while taking the claim */
-        if (lock_claim_waiting(c->fd, c->partition, c->timeout_ms, err, errlen)) return -1;
+        int r = lock_claim_waiting(c->fd, c->partition, c->timeout_ms, err, errlen);
+        if (r) return r;
     } else {
         int r;
         while ((r = flock(c->fd, LOCK_EX)) != 0 && errno == EINTR) {}

@@ -120,6 +120,11 @@ int64_t ql_loader_committed(ql_loader_t *l, int32_t partition);
 
 void ql_loader_stats(const ql_loader_t *l, ql_loader_stats_t *out);
 
+/* 1 once a wait for a partition's claim hit the claim timeout
+ * (ql_loader_options_t.claim_timeout_ms): the error that followed is the
+ * user's deadline, not a failure worth retrying (up stops on it). */
+int ql_loader_gave_up(const ql_loader_t *l);
+
 #endif
 
 /* ---- following a log (load, up) ------------------------------------------ */

@@ -1009,7 +1009,9 @@ static int decode_plain(rd_t *d, const uint8_t *p, size_t n, size_t nn, int64_t 
         for (size_t i = 0; i < nn; i++) {
             const uint8_t *q = p + 12 * i;
             int64_t nanos = (int64_t)le64(q), day = (int64_t)(int32_t)le32(q + 8);
-            i64[i] = (day - 2440588) * 86400000000LL + nanos / 1000;
+            /* in unsigned arithmetic: a day far from the epoch must not be a
+             * signed overflow (UB, found by fuzz_parquet); it wraps */
+            i64[i] = (int64_t)((uint64_t)(day - 2440588) * 86400000000ULL + (uint64_t)(nanos / 1000));
         }
         break;
     case PQ_T_FIXED_LEN_BYTE_ARRAY:
@@ -1461,6 +1463,9 @@ static int read_chunk(ql_pq_file_t *f, int rg, int col, int dict_form, ql_pq_col
                 rd_fail(&d, "pages hold more values than the chunk");
                 goto out;
             }
+            /* an empty page: nothing to decode, and out's arrays may not
+             * exist yet (NULL + 0, memset(NULL, …, 0): UB, found by fuzz_parquet) */
+            if (h.num_values == 0) continue;
             out_reserve(&d, got + (size_t)h.num_values);
             if ((h.type == PQ_PAGE_DATA ? data_page_v1 : data_page_v2)(&d, &h, src, got) < 0) goto out;
             got += (size_t)h.num_values;

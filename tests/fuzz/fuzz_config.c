@@ -17,6 +17,7 @@
 #include "config.h"
 #include "log.h"
 #include "transform.h"
+#include "fuzz_ubsan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -7,7 +7,8 @@
  * lines. Checked on every input: no crash or sanitizer report; every built
  * event is exactly one valid JSON object (strict UTF-8) whose first members
  * are event_type, event_id, timestamp; no reserved key appears twice; a
- * rejected request leaves the output buffer untouched.
+ * rejected request leaves the output buffer untouched and has a message,
+ * and its 400 body (built as http.c's respond_error does) is valid JSON.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "config.h"
 #include "event.h"
 #include "json.h"
+#include "fuzz_ubsan.h"
 
 static ql_catalog_t *cat;
 static ql_event_builder_t *eb;
@@ -44,12 +46,30 @@ static void check_event(const char *s, size_t n)
     if (reserved != 3) abort();
 }
 
-static void check_output(int rc, const ql_buf_t *out, size_t before)
+/* The 400 body http.c's respond_error sends for a rejected request. */
+static void check_error(const char *err)
+{
+    const char *field = ql_event_error_field(eb);
+    if (!err[0]) abort();
+    ql_buf_t b = QL_BUF_INIT;
+    ql_buf_puts(&b, "{\"error\":");
+    ql_event_write_string_lossy(&b, err, strlen(err));
+    if (field) {
+        ql_buf_puts(&b, ",\"field\":");
+        ql_event_write_string_lossy(&b, field, strlen(field));
+    }
+    ql_buf_puts(&b, "}");
+    if (ql_json_validate_object(b.data, b.len, NULL, 0)) abort();
+    ql_buf_free(&b);
+}
+
+static void check_output(int rc, const ql_buf_t *out, size_t before, const char *err)
 {
     size_t n;
     const ql_event_span_t *sp = ql_event_spans(eb, &n);
     if (rc < 0) {
         if (out->len != before || n != 0) abort();
+        check_error(err);
         return;
     }
     if ((size_t)rc != n) abort();
@@ -95,12 +115,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ql_buf_puts(&out, "x");
     for (size_t i = 0; i < cat->n_events; i++) {
         size_t before = out.len;
+        err[0] = '\0';
         int rc = ql_event_build_route(eb, &cat->events[i], &in, &out, err, sizeof err);
-        check_output(rc, &out, before);
+        check_output(rc, &out, before, err);
     }
     size_t before = out.len;
+    err[0] = '\0';
     int rc = ql_event_build_body(eb, &in, body, (size_t)(end - body), &out, err, sizeof err);
-    check_output(rc, &out, before);
+    check_output(rc, &out, before, err);
     ql_buf_free(&out);
     return 0;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "httpc.h"
+#include "fuzz_ubsan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -16,6 +16,7 @@
 #include "crc32c.h"
 #include "log_segment.h"
 #include "util.h"
+#include "fuzz_ubsan.h"
 
 static char dir[256];
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "pq.h"
+#include "fuzz_ubsan.h"
 
 static volatile uint8_t sink;
 

@@ -15,6 +15,7 @@
 
 #include "pq_internal.h"
 #include "thrift.h"
+#include "fuzz_ubsan.h"
 
 static void walk(ql_thrift_reader_t *r, int depth)
 {

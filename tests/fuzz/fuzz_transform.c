@@ -16,6 +16,7 @@
 #include "config.h"
 #include "json.h"
 #include "transform.h"
+#include "fuzz_ubsan.h"
 
 static ql_config_t *cfg;
 static ql_transform_t *tf;
