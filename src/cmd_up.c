@@ -46,6 +46,8 @@ static const char usage[] =
     "Runs the collector and the streaming loader in one process: events sent\n"
     "to the HTTP API land in DATA/log and, about a second later, in the\n"
     "Parquet tables under DATA/lake. Ctrl-C drains, flushes and exits.\n"
+    "If the lake cannot be written (its disk full), the collector keeps\n"
+    "accepting events into the log and the loader retries after a back-off.\n"
     "\n"
     "Options:\n"
     "  --flush-interval DUR  commit to the lake this often (default 1s)\n"
@@ -55,101 +57,44 @@ static const char usage[] =
     "  --threads N           collector event loops (default: one per core)\n"
     "  -q, --quiet           no status lines\n";
 
-/* What the loader thread needs to (re)open the lake's loader and its
- * consumer. Written by main before the thread starts; then the thread owns
- * ld and cons (main frees them after joining it). */
+/* The loader thread's state. Written by main before the thread starts; then
+ * the thread owns f.loader and f.consumer (main closes them after joining). */
 typedef struct up_loader {
-    const ql_common_opts_t *co;
-    ql_loader_options_t     lo;
-    ql_loader_follow_t      f;       /* f.loader / f.consumer: the current pair */
-    volatile int           *stop;    /* set by main: drain the log, then return */
-    ql_loader_live_t        live;    /* figures for /metrics */
-    uint64_t                restarts; /* atomic: loader restarts after a failure */
-    int                     running;  /* atomic: 1 while a loader follows the log */
-    int                     fatal;    /* atomic: the thread ended on an error it does not retry */
-    char                    err[640]; /* the thread's final error, if any */
+    ql_loader_options_t lo;
+    ql_loader_source_t  src;
+    ql_loader_follow_t  f;
+    ql_loader_retry_t   retry;   /* for /metrics */
+    ql_loader_live_t    live;    /* for /metrics */
+    int                 fatal;   /* atomic: the thread ended on an error it does not retry */
+    char                err[640]; /* the thread's error, if any */
 } up_loader_t;
 
-/* Opens a loader on the lake and a consumer bound to it into u->f. */
-static int open_loader(up_loader_t *u, char *err, size_t errlen)
-{
-    const ql_common_opts_t *co = u->co;
-    u->f.loader = NULL;
-    u->f.consumer = NULL;
-    if (ql_loader_new(&u->f.loader, &u->lo, err, errlen)) return -1;
-    ql_consumer_callbacks_t cb = ql_loader_callbacks(u->f.loader);
-    if (co->kafka ? ql_consumer_open_kafka(&u->f.consumer, co->kafka, co->topic, co->group, co->kafka_conf, &cb, err,
-                                           errlen)
-                  : ql_consumer_open_embedded(&u->f.consumer, co->log_dir, "loader", &cb, err, errlen)) {
-        ql_loader_free(u->f.loader);
-        u->f.loader = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-static void close_loader(up_loader_t *u)
-{
-    ql_consumer_close(u->f.consumer);   /* first: its callbacks point at the loader */
-    ql_loader_free(u->f.loader);        /* uncommitted rows go; the lake's record stays */
-    u->f.consumer = NULL;
-    u->f.loader = NULL;
-}
-
-/* Sleeps ms in steps short enough to notice *stop; returns 1 if it was set. */
-static int nap(const volatile int *stop, int64_t ms)
-{
-    for (int64_t t = 0; t < ms && !*stop; t += 100) usleep(100 * 1000);
-    return *stop;
-}
-
-/* The loader thread: follows the log until main sets *stop, then reads it to
- * its end (main has stopped the collector: nothing more comes) and commits.
- * A failure while following closes the pair and reopens it after a back-off.
- * Returns NULL, or u->err when the final drain could not be done. */
+/* The loader thread: follows the log (surviving failures) until main sets
+ * f.stop, then reads it to its end — main has stopped the collector, so
+ * nothing more comes — and commits. Returns NULL, or u->err: the claim
+ * timeout (fatal, at any time) or a failure while draining. */
 static void *loader_main(void *arg)
 {
     up_loader_t *u = arg;
     pthread_setname_np(pthread_self(), "ql-loader");
     char err[512];
-    int64_t backoff_ms = 1000;
-    for (;;) {
-        if (!u->f.loader && open_loader(u, err, sizeof err) != 0) {
-            /* not open: the error is reported below like a follow failure */
-        } else {
-            __atomic_store_n(&u->running, 1, __ATOMIC_RELAXED);
-            int64_t t0 = ql_monotonic_us();
-            u->f.stop = u->stop;
-            u->f.once = 0;
-            int rc = ql_loader_follow(&u->f, err, sizeof err);
-            if (rc == 0 && *u->stop) {
-                /* everything the collector acknowledged is in the log: load up to its end */
-                static volatile int never;
-                u->f.stop = &never;
-                u->f.once = 1;
-                u->f.status_interval_ms = 0;
-                rc = ql_loader_follow(&u->f, err, sizeof err);
-            }
-            __atomic_store_n(&u->running, 0, __ATOMIC_RELAXED);
-            if (rc == 0) return NULL;
-            if (ql_loader_gave_up(u->f.loader)) {   /* the user's --claim-timeout: stop, not retry */
-                snprintf(u->err, sizeof u->err, "%.500s", err);
-                __atomic_store_n(&u->fatal, 1, __ATOMIC_RELEASE);
-                return u->err;
-            }
-            close_loader(u);
-            if (ql_monotonic_us() - t0 > 60 * 1000000LL) backoff_ms = 1000;   /* it had recovered */
-        }
-        if (*u->stop) {
-            snprintf(u->err, sizeof u->err, "%.500s (the events stay in the log: the next up or load loads them)", err);
-            return u->err;
-        }
-        __atomic_add_fetch(&u->restarts, 1, __ATOMIC_RELAXED);
-        fprintf(stderr, "questlog up: the loader stopped: %s; retrying in %lld s (the collector keeps accepting "
-                "events into the log)\n", err, (long long)(backoff_ms / 1000));
-        nap(u->stop, backoff_ms);   /* if stopped meanwhile: one more attempt, to drain */
-        backoff_ms = backoff_ms * 2 > 30000 ? 30000 : backoff_ms * 2;
+    int rc = ql_loader_follow_retrying(&u->f, &u->lo, &u->src, &u->retry, err, sizeof err);
+    if (rc == 0) {
+        /* everything the collector acknowledged is in the log: load up to its end */
+        static volatile int never;
+        u->f.stop = &never;
+        u->f.once = 1;
+        u->f.status_interval_ms = 0;
+        rc = ql_loader_follow(&u->f, err, sizeof err);
+        if (rc == 0) return NULL;
     }
+    if (u->f.loader && ql_loader_gave_up(u->f.loader)) {   /* the user's --claim-timeout */
+        snprintf(u->err, sizeof u->err, "%.500s", err);
+        __atomic_store_n(&u->fatal, 1, __ATOMIC_RELEASE);
+    } else {
+        snprintf(u->err, sizeof u->err, "%.500s (the events stay in the log: the next up or load loads them)", err);
+    }
+    return u->err;
 }
 
 static void metrics(void *arg, ql_buf_t *out)
@@ -160,7 +105,8 @@ static void metrics(void *arg, ql_buf_t *out)
                   "# TYPE questlog_loader_running gauge\nquestlog_loader_running %d\n"
                   "# HELP questlog_loader_restarts_total Loader restarts after a failure (e.g. the lake's disk full).\n"
                   "# TYPE questlog_loader_restarts_total counter\nquestlog_loader_restarts_total %" PRIu64 "\n",
-                  __atomic_load_n(&u->running, __ATOMIC_RELAXED), __atomic_load_n(&u->restarts, __ATOMIC_RELAXED));
+                  __atomic_load_n(&u->retry.running, __ATOMIC_RELAXED),
+                  __atomic_load_n(&u->retry.restarts, __ATOMIC_RELAXED));
     ql_loader_live_t v;
     ql_loader_live_read(&u->live, &v);
     ql_buf_printf(out,
@@ -241,8 +187,6 @@ int ql_cmd_up(int argc, char **argv)
     static up_loader_t u;   /* the loader thread's; static: ~2 KB of live figures */
     static volatile int stop_loader;
     memset(&u, 0, sizeof u);
-    u.co = &co;
-    u.stop = &stop_loader;
     pthread_t th;
     ql_log_options_t lopt;
 
@@ -266,7 +210,10 @@ int ql_cmd_up(int argc, char **argv)
         .flush_interval_ms = flush_ms, .stop = &stop_loader, .status_interval_ms = quiet ? 0 : 10000, .cmd = "up",
         .live = &u.live, .compact_interval_ms = compact_ms,
     };
-    if (open_loader(&u, err, sizeof err)) goto fail;   /* at start-up a failure stops up */
+    u.src = (ql_loader_source_t){.log_dir = co.log_dir, .kafka = co.kafka, .topic = co.topic, .group = co.group,
+                                 .kafka_conf = co.kafka_conf};
+    /* at start-up a failure stops up */
+    if (ql_loader_follower_open(&u.f, &u.lo, &u.src, err, sizeof err)) goto fail;
 
     ql_collector_options_t copt = {.catalog = env.cat, .log = log, .listen = co.listen, .nthreads = threads,
                                    .quiet = 1};   /* the lines below say where it listens */
@@ -317,7 +264,7 @@ int ql_cmd_up(int argc, char **argv)
     ql_loader_stats(u.f.loader, &st);
     if (!quiet)
         fprintf(stderr, "questlog up: loaded %" PRIu64 " events, %" PRIu64 " rows in %" PRIu64 " files%s; bye\n",
-                st.records, st.rows, st.files, u.restarts ? " (since the loader's last restart)" : "");
+                st.records, st.rows, st.files, u.retry.restarts ? " (since the loader's last restart)" : "");
     rc = 0;
     goto out;
 fail:
@@ -328,7 +275,7 @@ out:
         stop_loader = 1;
         pthread_join(th, NULL);
     }
-    close_loader(&u);
+    ql_loader_follower_close(&u.f);
     ql_log_close(log);
     ql_loader_env_close(&env);
     if (lock_fd >= 0) close(lock_fd);

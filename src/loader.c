@@ -1119,6 +1119,65 @@ int ql_loader_follow(ql_loader_follow_t *f, char *err, size_t errlen)
     return rc;
 }
 
+/* ---- a follower that survives failures ------------------------------------------------ */
+
+int ql_loader_follower_open(ql_loader_follow_t *f, const ql_loader_options_t *lo, const ql_loader_source_t *src,
+                            char *err, size_t errlen)
+{
+    f->loader = NULL;
+    f->consumer = NULL;
+    if (ql_loader_new(&f->loader, lo, err, errlen)) return -1;
+    ql_consumer_callbacks_t cb = ql_loader_callbacks(f->loader);
+    if (src->kafka ? ql_consumer_open_kafka(&f->consumer, src->kafka, src->topic, src->group, src->kafka_conf, &cb,
+                                            err, errlen)
+                   : ql_consumer_open_embedded(&f->consumer, src->log_dir, "loader", &cb, err, errlen)) {
+        ql_loader_free(f->loader);
+        f->loader = NULL;
+        f->consumer = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void ql_loader_follower_close(ql_loader_follow_t *f)
+{
+    ql_consumer_close(f->consumer);   /* first: its callbacks point at the loader */
+    ql_loader_free(f->loader);
+    f->consumer = NULL;
+    f->loader = NULL;
+}
+
+/* Sleeps ms in steps short enough to notice *stop. */
+static void nap(const volatile int *stop, int64_t ms)
+{
+    for (int64_t t = 0; t < ms && !*stop; t += 100) usleep(100 * 1000);
+}
+
+int ql_loader_follow_retrying(ql_loader_follow_t *f, const ql_loader_options_t *lo, const ql_loader_source_t *src,
+                              ql_loader_retry_t *r, char *err, size_t errlen)
+{
+    int64_t backoff_ms = 1000;
+    for (;;) {
+        if (f->loader) {
+            __atomic_store_n(&r->running, 1, __ATOMIC_RELAXED);
+            int64_t t0 = ql_monotonic_us();
+            int rc = ql_loader_follow(f, err, errlen);
+            __atomic_store_n(&r->running, 0, __ATOMIC_RELAXED);
+            if (rc == 0 || ql_loader_gave_up(f->loader) || *f->stop) return rc;
+            ql_loader_follower_close(f);
+            if (ql_monotonic_us() - t0 > 60 * 1000000LL) backoff_ms = 1000;   /* it had recovered */
+        } else if (*f->stop) {
+            return -1;   /* err: the last reopen's */
+        }
+        __atomic_add_fetch(&r->restarts, 1, __ATOMIC_RELAXED);
+        fprintf(stderr, "questlog %s: the loader stopped: %s; retrying in %lld s (the events wait in the log)\n",
+                f->cmd, err, (long long)(backoff_ms / 1000));
+        nap(f->stop, backoff_ms);   /* if stopped meanwhile: one more attempt, to flush */
+        backoff_ms = backoff_ms * 2 > 30000 ? 30000 : backoff_ms * 2;
+        ql_loader_follower_open(f, lo, src, err, errlen);   /* on failure: reported next round */
+    }
+}
+
 /* ---- command set-up ---------------------------------------------------------------- */
 
 int ql_loader_env_open(ql_loader_env_t *env, const char *config_path, char *err, size_t errlen)

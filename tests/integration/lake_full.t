@@ -5,7 +5,8 @@
 # (DuckDB sees no half-written file); once there is room it loads the rest,
 # each event once. `up` keeps answering 200 while its loader cannot write:
 # the loader retries with a back-off (stderr, /metrics), and catches up,
-# exactly, when room comes back. Needs root to mount a tmpfs (skipped otherwise).
+# exactly, when room comes back; so does `load` when it follows the log.
+# Needs root to mount a tmpfs (skipped otherwise).
 . "$(dirname "$0")/../lib.sh"
 
 mnt="$tmpdir/small"
@@ -76,4 +77,22 @@ kill -TERM "$up"
 wait "$up"
 is "$?" 0 "up stops cleanly"
 is "$(count "$mnt/lake2")" '{"n":10001,"d":10001}' "every accepted event in the lake, once"
+
+# ---- load, following, waits for room the same way ----
+rm -rf "$mnt/lake2"
+mount -o remount,size=200k "$mnt"
+"$QL" load --data "$tmpdir/data" --lake "$mnt/lake3" --flush-interval 200ms -q 2> "$tmpdir/load3.err" &
+ld=$!
+_bg_pids+=($ld)
+wait_for -t 30 grep -q "retrying in" "$tmpdir/load3.err"
+ok $? "load (following) retries instead of exiting: $(grep -m1 'retrying in' "$tmpdir/load3.err" | head -c 200)"
+kill -0 "$ld" 2>/dev/null
+ok $? "… and is still running"
+mount -o remount,size=16m "$mnt"
+caught_up3() { [ "$(count "$mnt/lake3")" = '{"n":10000,"d":10000}' ]; }
+wait_for -t 60 caught_up3
+ok $? "with room again it catches up: $(count "$mnt/lake3")"
+kill -TERM "$ld"
+wait "$ld"
+is "$?" 0 "load stops cleanly"
 done_testing
