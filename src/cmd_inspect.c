@@ -3,7 +3,8 @@
  * Parquet file's metadata (schema, row groups, column chunks with encodings,
  * codec, sizes, offsets, null counts and statistics) in the spirit of
  * parquet-tools `meta`, and with --rows its first N rows (0 = all) as JSON
- * lines. Works on any flat Parquet file the reader (pq_read.c) accepts.
+ * lines. Works on any flat Parquet file the reader (pq_footer.c, pq_read.c)
+ * accepts.
  * `--verify PATH…` instead scrubs files or whole directories (a lake): every
  * page of every file is read back, checksums included, and each file that
  * cannot be is named.

@@ -23,7 +23,9 @@ static const char usage[] =
     "usage: questlog load [--once] [--flush-interval DUR] [options]\n"
     "\n"
     "Loads events from the log into the Parquet lake: extract, munge, route\n"
-    "into tables ([table NAME] in the config), commit exactly once.\n"
+    "into tables ([table NAME] in the config), commit exactly once. Following\n"
+    "the log, a failure to write the lake (e.g. its disk full) is retried\n"
+    "after a back-off; with --once it ends the run (exit 1; run it again).\n"
     "\n"
     "Options:\n"
     "  --once                load up to the log's end, then exit (like spark-submit)\n"
@@ -97,8 +99,7 @@ int ql_cmd_load(int argc, char **argv)
     char err[512];
     int rc = 1, lock_fd = -1;
     ql_loader_env_t env = {0};
-    ql_loader_t *ld = NULL;
-    ql_consumer_t *cons = NULL;
+    ql_loader_follow_t f = {0};   /* closed at out: whatever got opened */
     if (ql_loader_env_open(&env, co.config_path, err, sizeof err)) goto fail;
     if (!co.kafka && ql_lake_lock(co.lake_dir, "loader", &lock_fd, err, sizeof err)) goto fail;
     char source[200];
@@ -109,13 +110,13 @@ int ql_cmd_load(int argc, char **argv)
     lo.wopt.codec = codec;
     lo.batch_rows = (int64_t)batch_rows;
     lo.claim_timeout_ms = claim_timeout_ms;
-    if (ql_loader_new(&ld, &lo, err, sizeof err)) goto fail;
-    ql_consumer_callbacks_t cb = ql_loader_callbacks(ld);
-    if (co.kafka) {
-        if (ql_consumer_open_kafka(&cons, co.kafka, co.topic, co.group, co.kafka_conf, &cb, err, sizeof err)) goto fail;
-    } else if (ql_consumer_open_embedded(&cons, co.log_dir, "loader", &cb, err, sizeof err)) {
-        goto fail;
-    }
+    ql_loader_source_t src = {.log_dir = co.log_dir, .kafka = co.kafka, .topic = co.topic, .group = co.group,
+                              .kafka_conf = co.kafka_conf};
+    f = (ql_loader_follow_t){
+        .flush_interval_ms = flush_ms, .once = once, .stop = &stop_flag,
+        .status_interval_ms = quiet ? 0 : status_ms, .cmd = "load", .compact_interval_ms = compact_ms,
+    };
+    if (ql_loader_follower_open(&f, &lo, &src, err, sizeof err)) goto fail;   /* at start-up: fatal */
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -123,14 +124,14 @@ int ql_cmd_load(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    ql_loader_follow_t f = {
-        .loader = ld, .consumer = cons, .flush_interval_ms = flush_ms, .once = once, .stop = &stop_flag,
-        .status_interval_ms = quiet ? 0 : status_ms, .cmd = "load", .compact_interval_ms = compact_ms,
-    };
     int64_t t0 = ql_monotonic_us();
-    if (ql_loader_follow(&f, err, sizeof err)) goto fail;
+    /* --once is a batch job: a failure ends it (exit 1; run it again). Following,
+     * a failure (the lake's disk full …) is retried after a back-off. */
+    ql_loader_retry_t retry = {0};
+    if (once ? ql_loader_follow(&f, err, sizeof err) : ql_loader_follow_retrying(&f, &lo, &src, &retry, err, sizeof err))
+        goto fail;
     ql_loader_stats_t st;
-    ql_loader_stats(ld, &st);
+    ql_loader_stats(f.loader, &st);
     if (!quiet)
         fprintf(stderr,
                 "questlog load: %llu events (%llu already in the lake), %llu rows, %llu rejected, %llu files, "
@@ -143,8 +144,7 @@ int ql_cmd_load(int argc, char **argv)
 fail:
     fprintf(stderr, "questlog load: %s\n", err);
 out:
-    ql_consumer_close(cons);
-    ql_loader_free(ld);
+    ql_loader_follower_close(&f);
     ql_loader_env_close(&env);
     if (lock_fd >= 0) close(lock_fd);
     return rc;

@@ -13,6 +13,14 @@
  * request already handed to the log), then let the loader read the log to
  * its end, commit, and exit 0 — nothing accepted is left unloaded.
  *
+ * A loader that fails while running (the lake's disk full, an I/O error)
+ * does not take the collector down with it: the events keep going into the
+ * log, and the loader thread reopens the lake and its consumer after a
+ * back-off (1 s doubling to 30 s) and resumes from the lake's record — the
+ * same path as a restart of the process, so the tables stay exact. Failures
+ * at start-up still stop `up` (they are configuration, not weather), and so
+ * does --claim-timeout expiring (the user's own deadline).
+ *
  * Threads: main (signals, start/stop), the collector's loops, the loader.
  */
 #include <errno.h>
@@ -38,6 +46,8 @@ static const char usage[] =
     "Runs the collector and the streaming loader in one process: events sent\n"
     "to the HTTP API land in DATA/log and, about a second later, in the\n"
     "Parquet tables under DATA/lake. Ctrl-C drains, flushes and exits.\n"
+    "If the lake cannot be written (its disk full), the collector keeps\n"
+    "accepting events into the log and the loader retries after a back-off.\n"
     "\n"
     "Options:\n"
     "  --flush-interval DUR  commit to the lake this often (default 1s)\n"
@@ -47,20 +57,58 @@ static const char usage[] =
     "  --threads N           collector event loops (default: one per core)\n"
     "  -q, --quiet           no status lines\n";
 
-/* The loader thread: returns NULL, or its error message (static) for the
- * main thread to report. */
+/* The loader thread's state. Written by main before the thread starts; then
+ * the thread owns f.loader and f.consumer (main closes them after joining). */
+typedef struct up_loader {
+    ql_loader_options_t lo;
+    ql_loader_source_t  src;
+    ql_loader_follow_t  f;
+    ql_loader_retry_t   retry;   /* for /metrics */
+    ql_loader_live_t    live;    /* for /metrics */
+    int                 fatal;   /* atomic: the thread ended on an error it does not retry */
+    char                err[640]; /* the thread's error, if any */
+} up_loader_t;
+
+/* The loader thread: follows the log (surviving failures) until main sets
+ * f.stop, then reads it to its end — main has stopped the collector, so
+ * nothing more comes — and commits. Returns NULL, or u->err: the claim
+ * timeout (fatal, at any time) or a failure while draining. */
 static void *loader_main(void *arg)
 {
-    ql_loader_follow_t *f = arg;
+    up_loader_t *u = arg;
     pthread_setname_np(pthread_self(), "ql-loader");
-    static char err[512];
-    return ql_loader_follow(f, err, sizeof err) != 0 ? err : NULL;
+    char err[512];
+    int rc = ql_loader_follow_retrying(&u->f, &u->lo, &u->src, &u->retry, err, sizeof err);
+    if (rc == 0) {
+        /* everything the collector acknowledged is in the log: load up to its end */
+        static volatile int never;
+        u->f.stop = &never;
+        u->f.once = 1;
+        u->f.status_interval_ms = 0;
+        rc = ql_loader_follow(&u->f, err, sizeof err);
+        if (rc == 0) return NULL;
+    }
+    if (u->f.loader && ql_loader_gave_up(u->f.loader)) {   /* the user's --claim-timeout */
+        snprintf(u->err, sizeof u->err, "%.500s", err);
+        __atomic_store_n(&u->fatal, 1, __ATOMIC_RELEASE);
+    } else {
+        snprintf(u->err, sizeof u->err, "%.500s (the events stay in the log: the next up or load loads them)", err);
+    }
+    return u->err;
 }
 
 static void metrics(void *arg, ql_buf_t *out)
 {
+    up_loader_t *u = arg;
+    ql_buf_printf(out,
+                  "# HELP questlog_loader_running 1 while the loader follows the log, 0 while it waits to retry.\n"
+                  "# TYPE questlog_loader_running gauge\nquestlog_loader_running %d\n"
+                  "# HELP questlog_loader_restarts_total Loader restarts after a failure (e.g. the lake's disk full).\n"
+                  "# TYPE questlog_loader_restarts_total counter\nquestlog_loader_restarts_total %" PRIu64 "\n",
+                  __atomic_load_n(&u->retry.running, __ATOMIC_RELAXED),
+                  __atomic_load_n(&u->retry.restarts, __ATOMIC_RELAXED));
     ql_loader_live_t v;
-    ql_loader_live_read(arg, &v);
+    ql_loader_live_read(&u->live, &v);
     ql_buf_printf(out,
                   "# HELP questlog_loader_events_total Log records consumed by the loader.\n"
                   "# TYPE questlog_loader_events_total counter\nquestlog_loader_events_total %" PRIu64 "\n"
@@ -136,11 +184,9 @@ int ql_cmd_up(int argc, char **argv)
     ql_loader_env_t env = {0};
     ql_log_t *log = NULL;
     ql_collector_t *col = NULL;
-    ql_loader_t *ld = NULL;
-    ql_consumer_t *cons = NULL;
-    ql_loader_live_t live;
-    memset(&live, 0, sizeof live);
+    static up_loader_t u;   /* the loader thread's; static: ~2 KB of live figures */
     static volatile int stop_loader;
+    memset(&u, 0, sizeof u);
     pthread_t th;
     ql_log_options_t lopt;
 
@@ -156,27 +202,25 @@ int ql_cmd_up(int argc, char **argv)
                  : ql_log_open_embedded(&log, co.log_dir, &lopt, err, sizeof err))
         goto fail;
 
-    ql_loader_options_t lo = {0};
-    lo.lake_dir = co.lake_dir;
-    lo.transform = env.tf;
-    lo.wopt.codec = QL_PQ_ZSTD;
-    lo.claim_timeout_ms = claim_timeout_ms;
-    if (ql_loader_new(&ld, &lo, err, sizeof err)) goto fail;
-    ql_consumer_callbacks_t cb = ql_loader_callbacks(ld);
-    if (co.kafka ? ql_consumer_open_kafka(&cons, co.kafka, co.topic, co.group, co.kafka_conf, &cb, err, sizeof err)
-                 : ql_consumer_open_embedded(&cons, co.log_dir, "loader", &cb, err, sizeof err))
-        goto fail;
+    u.lo.lake_dir = co.lake_dir;
+    u.lo.transform = env.tf;
+    u.lo.wopt.codec = QL_PQ_ZSTD;
+    u.lo.claim_timeout_ms = claim_timeout_ms;
+    u.f = (ql_loader_follow_t){
+        .flush_interval_ms = flush_ms, .stop = &stop_loader, .status_interval_ms = quiet ? 0 : 10000, .cmd = "up",
+        .live = &u.live, .compact_interval_ms = compact_ms,
+    };
+    u.src = (ql_loader_source_t){.log_dir = co.log_dir, .kafka = co.kafka, .topic = co.topic, .group = co.group,
+                                 .kafka_conf = co.kafka_conf};
+    /* at start-up a failure stops up */
+    if (ql_loader_follower_open(&u.f, &u.lo, &u.src, err, sizeof err)) goto fail;
 
     ql_collector_options_t copt = {.catalog = env.cat, .log = log, .listen = co.listen, .nthreads = threads,
                                    .quiet = 1};   /* the lines below say where it listens */
     if (ql_collector_start(&col, &copt, err, sizeof err)) goto fail;
-    ql_collector_add_metrics(col, metrics, &live);
+    ql_collector_add_metrics(col, metrics, &u);
 
-    ql_loader_follow_t f = {
-        .loader = ld, .consumer = cons, .flush_interval_ms = flush_ms, .stop = &stop_loader,
-        .status_interval_ms = quiet ? 0 : 10000, .cmd = "up", .live = &live, .compact_interval_ms = compact_ms,
-    };
-    if (pthread_create(&th, NULL, loader_main, &f) != 0) {
+    if (pthread_create(&th, NULL, loader_main, &u) != 0) {
         snprintf(err, sizeof err, "cannot start the loader thread");
         goto fail;
     }
@@ -195,11 +239,11 @@ int ql_cmd_up(int argc, char **argv)
     int sig = 0;
     void *lerr = NULL;
     for (;;) {
-        /* wake up now and then to notice a loader that died */
+        /* wake up now and then to notice a loader that ended for good */
         struct timespec ts = {0, 200 * 1000000};
         sig = sigtimedwait(&sigs, NULL, &ts);
         if (sig > 0) break;
-        if (pthread_tryjoin_np(th, &lerr) == 0) {
+        if (__atomic_load_n(&u.fatal, __ATOMIC_ACQUIRE) && pthread_join(th, &lerr) == 0) {
             loader_running = 0;
             snprintf(err, sizeof err, "the loader stopped: %s", lerr ? (char *)lerr : "unknown error");
             goto fail;
@@ -216,17 +260,11 @@ int ql_cmd_up(int argc, char **argv)
         snprintf(err, sizeof err, "loader: %s", (char *)lerr);
         goto fail;
     }
-    /* everything the collector acknowledged is in the log: load up to its end */
-    static volatile int never;
-    f.stop = &never;
-    f.once = 1;
-    f.status_interval_ms = 0;
-    if (ql_loader_follow(&f, err, sizeof err)) goto fail;
     ql_loader_stats_t st;
-    ql_loader_stats(ld, &st);
+    ql_loader_stats(u.f.loader, &st);
     if (!quiet)
-        fprintf(stderr, "questlog up: loaded %" PRIu64 " events, %" PRIu64 " rows in %" PRIu64 " files; bye\n",
-                st.records, st.rows, st.files);
+        fprintf(stderr, "questlog up: loaded %" PRIu64 " events, %" PRIu64 " rows in %" PRIu64 " files%s; bye\n",
+                st.records, st.rows, st.files, u.retry.restarts ? " (since the loader's last restart)" : "");
     rc = 0;
     goto out;
 fail:
@@ -237,8 +275,7 @@ out:
         stop_loader = 1;
         pthread_join(th, NULL);
     }
-    ql_consumer_close(cons);
-    ql_loader_free(ld);
+    ql_loader_follower_close(&u.f);
     ql_log_close(log);
     ql_loader_env_close(&env);
     if (lock_fd >= 0) close(lock_fd);

@@ -1,6 +1,10 @@
 /*
  * lake.c — the lake on disk: layout, commit protocol, record of loaded
- * offsets, listing for readers, start-up recovery, compaction.
+ * offsets, listing for readers, start-up recovery, writing and committing
+ * files; and, below, the invariants I1–I9 every part of the lake relies on.
+ * The other parts (shared private bits in lake_int.h): lake_claim.c
+ * (partition claims, locks, the lake's source log), lake_import.c (import
+ * labels and records), lake_compact.c (compaction).
  *
  * ---- Layout ---------------------------------------------------------------
  *   LAKE/<table>/dt=YYYY-MM-DD/part-<label>-<first>-<last>.parquet
@@ -137,10 +141,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lake_int.h"
 #include "util.h"
 
 /* ---- names ---------------------------------------------------------------- */
@@ -223,11 +227,6 @@ static int pid_alive(long pid)
 
 /* ---- listing --------------------------------------------------------------- */
 
-typedef struct flist {
-    ql_lake_file_t *v;
-    size_t n, cap;
-} flist_t;
-
 static int ends_with(const char *s, const char *suf)
 {
     size_t n = strlen(s), m = strlen(suf);
@@ -258,10 +257,7 @@ static void add_file(flist_t *l, const char *dir, const char *subdir, const char
     f->mtime_us = (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
 }
 
-/* Directory of a file = path up to its base name. */
-static size_t dir_len(const ql_lake_file_t *f) { return (size_t)(f->name - f->path); }
-
-static int cmp_group(const void *a, const void *b)
+int ql_lake_cmp_group(const void *a, const void *b)
 {
     const ql_lake_file_t *x = a, *y = b;
     size_t dx = dir_len(x), dy = dir_len(y);
@@ -283,7 +279,7 @@ static int cmp_output(const void *a, const void *b)
 }
 
 /* Marks (covered[i] = 1) every file covered by another of the same dir and
- * label. l must be sorted by cmp_group. */
+ * label. l must be sorted by ql_lake_cmp_group. */
 static void find_covered(const flist_t *l, char *covered)
 {
     size_t i = 0;
@@ -351,7 +347,7 @@ static int intent_read(const char *path, intent_t *it)
     return rc;
 }
 
-static int exists_in(const char *dir, const char *name)
+int ql_lake_exists_in(const char *dir, const char *name)
 {
     char p[4096];
     if (snprintf(p, sizeof p, "%s/%s", dir, name) >= (int)sizeof p) return 0;
@@ -368,7 +364,7 @@ static int intent_committed(const char *path, char dir[4096], intent_t *it)
     char *slash = strrchr(dir, '/');
     if (!slash) return 0;
     *slash = '\0';
-    return intent_read(path, it) > 0 && exists_in(dir, it->out);
+    return intent_read(path, it) > 0 && ql_lake_exists_in(dir, it->out);
 }
 
 /* Hides (cov[i] = 1) the inputs of every committed intent. */
@@ -419,21 +415,6 @@ static int intents_recover(const ql_buf_t *intents, int *removed, char *err, siz
     return 0;
 }
 
-/* "imp<ID>w<digits>" → ID (I8) into id and 1; any other label → 0. */
-static int import_id_of(const char *label, char id[QL_LAKE_IMPORT_ID_LEN + 1])
-{
-    if (strncmp(label, "imp", 3)) return 0;
-    const char *h = label + 3, *w = h + QL_LAKE_IMPORT_ID_LEN;
-    for (const char *c = h; c < w; c++)
-        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f'))) return 0;
-    if (*w != 'w' || !w[1]) return 0;
-    for (const char *c = w + 1; *c; c++)
-        if (*c < '0' || *c > '9') return 0;
-    memcpy(id, h, QL_LAKE_IMPORT_ID_LEN);
-    id[QL_LAKE_IMPORT_ID_LEN] = '\0';
-    return 1;
-}
-
 /* Hides (cov[i] = 1) the files of imports without a record (I8). Files are
  * sorted by directory and label, so one lookup serves a run of them. */
 static void imports_hide(const char *lake_dir, const flist_t *l, char *cov)
@@ -441,7 +422,7 @@ static void imports_hide(const char *lake_dir, const flist_t *l, char *cov)
     char id[QL_LAKE_IMPORT_ID_LEN + 1], prev[QL_LAKE_IMPORT_ID_LEN + 1] = "";
     int done = 1;
     for (size_t i = 0; i < l->n; i++) {
-        if (cov[i] || !import_id_of(l->v[i].label, id)) continue;
+        if (cov[i] || !ql_lake_import_id_of(l->v[i].label, id)) continue;
         if (strcmp(id, prev)) {
             memcpy(prev, id, sizeof id);
             done = ql_lake_import_done(lake_dir, id);
@@ -452,7 +433,7 @@ static void imports_hide(const char *lake_dir, const flist_t *l, char *cov)
 
 /* Every questlog-visible *.parquet of a table, unfiltered; plus, with
  * tmp_out, the temp files found (paths, NUL-separated in a buffer). */
-static int scan_table(const char *lake_dir, const char *table, flist_t *l, ql_buf_t *tmps, ql_buf_t *intents,
+int ql_lake_scan_table(const char *lake_dir, const char *table, flist_t *l, ql_buf_t *tmps, ql_buf_t *intents,
                       char *err, size_t errlen)
 {
     char tdir[4096];
@@ -516,13 +497,13 @@ int ql_lake_list_files(const char *lake_dir, const char *table, ql_lake_file_t *
     ql_buf_t intents = QL_BUF_INIT;
     *out = NULL;
     *n = 0;
-    if (scan_table(lake_dir, table, &l, NULL, &intents, err, errlen)) {
+    if (ql_lake_scan_table(lake_dir, table, &l, NULL, &intents, err, errlen)) {
         ql_buf_free(&intents);
         ql_lake_files_free(l.v, l.n);
         return -1;
     }
     if (l.n) {
-        qsort(l.v, l.n, sizeof *l.v, cmp_group);
+        qsort(l.v, l.n, sizeof *l.v, ql_lake_cmp_group);
         char *cov = ql_calloc(l.n, 1);
         find_covered(&l, cov);
         intents_hide(&l, &intents, cov);
@@ -580,7 +561,7 @@ void ql_lake_tables_free(char **names, size_t n)
 
 /* ---- recovery -------------------------------------------------------------- */
 
-static void parent_dir(const char *path, char *out, size_t outlen)
+void ql_lake_parent_dir(const char *path, char *out, size_t outlen)
 {
     snprintf(out, outlen, "%s", path);
     char *s = strrchr(out, '/');
@@ -598,7 +579,7 @@ static int imports_recover(const char *lake_dir, const flist_t *l, int *removed,
     char id[QL_LAKE_IMPORT_ID_LEN + 1], dir[4096];
     int fd = -1, rc = 0;
     for (size_t i = 0; i < l->n && !rc; i++) {
-        if (!import_id_of(l->v[i].label, id) || ql_lake_import_done(lake_dir, id)) continue;
+        if (!ql_lake_import_id_of(l->v[i].label, id) || ql_lake_import_done(lake_dir, id)) continue;
         if (fd < 0) {
             snprintf(dir, sizeof dir, "%s/.imports", lake_dir);
             fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -611,7 +592,7 @@ static int imports_recover(const char *lake_dir, const flist_t *l, int *removed,
             break;
         }
         (*removed)++;
-        parent_dir(l->v[i].path, dir, sizeof dir);
+        ql_lake_parent_dir(l->v[i].path, dir, sizeof dir);
         rc = ql_fsync_dir(dir, err, errlen);
     }
     if (fd >= 0) close(fd);
@@ -624,7 +605,7 @@ int ql_lake_recover(const char *lake_dir, const char *table, int *removed, char 
     ql_buf_t tmps = QL_BUF_INIT, intents = QL_BUF_INIT;
     int rc = 0, nrm = 0;
     char dir[4096];
-    if ((rc = scan_table(lake_dir, table, &l, &tmps, &intents, err, errlen))) goto out;
+    if ((rc = ql_lake_scan_table(lake_dir, table, &l, &tmps, &intents, err, errlen))) goto out;
     if ((rc = intents_recover(&intents, &nrm, err, errlen))) goto out;
     for (size_t off = 0; off < tmps.len; off += strlen(tmps.data + off) + 1) {
         const char *p = tmps.data + off;
@@ -633,7 +614,7 @@ int ql_lake_recover(const char *lake_dir, const char *table, int *removed, char 
         if (unlink(p) == 0) nrm++;
     }
     if (l.n) {
-        qsort(l.v, l.n, sizeof *l.v, cmp_group);
+        qsort(l.v, l.n, sizeof *l.v, ql_lake_cmp_group);
         char *cov = ql_calloc(l.n, 1);
         find_covered(&l, cov);
         for (size_t i = 0; i < l.n; i++) {
@@ -644,7 +625,7 @@ int ql_lake_recover(const char *lake_dir, const char *table, int *removed, char 
                 goto out;
             }
             nrm++;
-            parent_dir(l.v[i].path, dir, sizeof dir);
+            ql_lake_parent_dir(l.v[i].path, dir, sizeof dir);
             if ((rc = ql_fsync_dir(dir, err, errlen))) { free(cov); goto out; }
         }
         free(cov);
@@ -761,7 +742,7 @@ int ql_lake_read_offsets(const char *lake_dir, const char *table, ql_lake_offset
 {
     memset(out, 0, sizeof *out);
     flist_t l = {0};
-    if (scan_table(lake_dir, table, &l, NULL, NULL, err, errlen)) return -1;
+    if (ql_lake_scan_table(lake_dir, table, &l, NULL, NULL, err, errlen)) return -1;
     for (size_t i = 0; i < l.n; i++)
         if (l.v[i].partition >= 0) ql_lake_offsets_set(out, l.v[i].partition, l.v[i].last);
     ql_lake_files_free(l.v, l.n);
@@ -803,7 +784,7 @@ int ql_lake_read_record(const char *lake_dir, const char *table, int32_t partiti
         *last = -1;
         return 0;
     }
-    max_in_dir(tdir, label, ll, &r);   /* files outside dt= directories, as scan_table lists them */
+    max_in_dir(tdir, label, ll, &r);   /* files outside dt= directories, as ql_lake_scan_table lists them */
     struct dirent *de;
     while ((de = readdir(d))) {
         if (de->d_name[0] == '.' || de->d_name[0] == '_' || ends_with(de->d_name, ".parquet")) continue;
@@ -854,165 +835,11 @@ int ql_lake_write_marker(const char *lake_dir, const char *table, int32_t partit
     return ql_fsync_dir(dir, err, errlen);
 }
 
-/* ---- partition claims (several loaders on one lake) -------------------------- */
-
-/* The process state letter of pid from /proc/PID/stat (the field after
- * the command name's closing parenthesis): 'T' stopped by a signal, 't'
- * stopped by a tracer (a debugger); 0 when it cannot be read. */
-static char proc_state(long pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return 0;
-    buf[n] = '\0';
-    char *rp = strrchr(buf, ')');
-    return rp && rp[1] == ' ' ? rp[2] : 0;
-}
-
-/* Who holds the claim file fd, for messages: its token's pid (the last
- * claimant) and, when /proc says that process is stopped, that it is. */
-static void claim_holder(int fd, char *who, size_t len)
-{
-    char holder[64] = "";
-    ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
-    long pid = n > 0 ? strtol(holder, NULL, 10) : 0;
-    if (pid <= 0) {
-        snprintf(who, len, "another process (a stopped or hung loader on this lake keeps it: resume or stop it)");
-        return;
-    }
-    char st = proc_state(pid);
-    if (st == 'T')
-        snprintf(who, len, "loader pid %ld, which is STOPPED (state T in /proc/%ld/stat: SIGSTOP or ^Z; "
-                 "`kill -CONT %ld` resumes it)", pid, pid, pid);
-    else if (st == 't')
-        snprintf(who, len, "loader pid %ld, which is STOPPED (state t in /proc/%ld/stat: a debugger)", pid, pid);
-    else
-        snprintf(who, len, "loader pid %ld (a stopped or hung loader on this lake keeps it: resume or stop that "
-                 "process)", pid);
-}
-
-/* flock(LOCK_EX) on a claim file, saying on stderr every 10 s whom it is
- * waiting for: the holder is another loader committing a batch of the
- * partition (seconds at most) — or a stopped or hung one, which only the
- * user can see to. timeout_ms > 0: gives up after that long. Returns 0 with
- * the lock held, or -1 (err set; on a timeout it names the holder). A
- * signal does not end the wait. */
-static int lock_claim_waiting(int fd, int32_t partition, int64_t timeout_ms, char *err, size_t errlen)
-{
-    int64_t start = ql_monotonic_us(), next_note = start + 10 * 1000000ll;
-    char who[320];
-    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        if (errno != EWOULDBLOCK && errno != EINTR)
-            return ql_err(err, errlen, "cannot lock partition %d's claim in the lake: %s", (int)partition,
-                          strerror(errno));
-        int64_t now = ql_monotonic_us();
-        if (timeout_ms > 0 && now - start >= timeout_ms * 1000) {
-            claim_holder(fd, who, sizeof who);
-            double secs = (double)(now - start) / 1e6;
-            return ql_err(err, errlen,
-                          "gave up after %.*f s (claim timeout) waiting for partition %d's claim in the lake, "
-                          "held by %s; nothing of partition %d committed",
-                          secs < 10 ? 1 : 0, secs, (int)partition, who, (int)partition);
-        }
-        if (now >= next_note) {
-            claim_holder(fd, who, sizeof who);
-            fprintf(stderr, "questlog: waiting %.0f s for partition %d's claim in the lake, held by %s\n",
-                    (double)(now - start) / 1e6, (int)partition, who);
-            next_note = now + 10 * 1000000ll;
-        }
-        usleep(20 * 1000);
-    }
-    return 0;
-}
-
-int ql_lake_claim_take(const char *lake_dir, int32_t partition, ql_lake_claim_t *c, char *err, size_t errlen)
-{
-    return ql_lake_claim_take_within(lake_dir, partition, 0, c, err, errlen);
-}
-
-int ql_lake_claim_take_within(const char *lake_dir, int32_t partition, int64_t timeout_ms, ql_lake_claim_t *c,
-                              char *err, size_t errlen)
-{
-    static unsigned long seq;
-    char path[4096], label[QL_LAKE_LABEL_MAX];
-    c->fd = -1;
-    c->token[0] = '\0';
-    c->partition = partition;
-    c->timeout_ms = timeout_ms;
-    if (ql_mkdir_p(lake_dir, err, errlen)) return -1;
-    ql_lake_partition_label(partition, label);
-    if (snprintf(path, sizeof path, "%s/.partition-%s.lock", lake_dir, label) >= (int)sizeof path)
-        return ql_err(err, errlen, "path too long");
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return ql_err(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-    if (lock_claim_waiting(fd, partition, timeout_ms, err, errlen)) {
-        close(fd);
-        return -1;
-    }
-    uint64_t rnd = 0;
-    if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) rnd = (uint64_t)ql_now_us();
-    int n = snprintf(c->token, sizeof c->token, "%ld %016" PRIx64 " %lu\n", (long)getpid(), rnd,
-                     __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
-    /* no fsync: a claim only has to outlive its process, and a crash of the
-     * machine ends every claimant */
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, c->token, (size_t)n, 0) != n) {
-        int e = errno;
-        close(fd);
-        c->token[0] = '\0';
-        return ql_err(err, errlen, "cannot write '%s': %s", path, strerror(e));
-    }
-    c->fd = fd;
-    return 0;
-}
-
-int ql_lake_claim_lock(ql_lake_claim_t *c, char *err, size_t errlen)
-{
-    if (c->fd < 0) return 1;
-    /* The holder is another loader committing or claiming the partition
-     * (short). A signal meanwhile — SIGTERM to a loader in its last commit;
-     * cmd_load.c's handler has no SA_RESTART — must not fail the commit:
-     * keep waiting; the caller looks at its stop flag afterwards. */
-    if (c->timeout_ms > 0) {
-        /* with a deadline: poll for the lock, the 10 s notes and the
-         * timeout's error as while taking the claim */
-        if (lock_claim_waiting(c->fd, c->partition, c->timeout_ms, err, errlen)) return -1;
-    } else {
-        int r;
-        while ((r = flock(c->fd, LOCK_EX)) != 0 && errno == EINTR) {}
-        if (r != 0) return ql_err(err, errlen, "cannot lock a partition claim: %s", strerror(errno));
-    }
-    char buf[sizeof c->token];
-    ssize_t n = pread(c->fd, buf, sizeof buf - 1, 0);
-    if (n < 0) {
-        int e = errno;
-        flock(c->fd, LOCK_UN);
-        return ql_err(err, errlen, "cannot read a partition claim: %s", strerror(e));
-    }
-    buf[n] = '\0';
-    return strcmp(buf, c->token) ? 1 : 0;
-}
-
-void ql_lake_claim_unlock(ql_lake_claim_t *c)
-{
-    if (c->fd >= 0) flock(c->fd, LOCK_UN);
-}
-
-void ql_lake_claim_release(ql_lake_claim_t *c)
-{
-    if (c->fd >= 0) close(c->fd);
-    c->fd = -1;
-    c->token[0] = '\0';
-}
-
 /* ---- writing ----------------------------------------------------------------- */
 
 /* mkdir -p that fsyncs the parent of every directory it creates, so a
  * committed file's directory entry chain is durable. */
-static int mkdir_durable(const char *path, char *err, size_t errlen)
+int ql_lake_mkdir_durable(const char *path, char *err, size_t errlen)
 {
     char tmp[4096];
     size_t n = strlen(path);
@@ -1026,7 +853,7 @@ static int mkdir_durable(const char *path, char *err, size_t errlen)
         tmp[i] = '\0';
         if (mkdir(tmp, 0755) == 0) {
             char par[4096];
-            parent_dir(tmp, par, sizeof par);
+            ql_lake_parent_dir(tmp, par, sizeof par);
             if (ql_fsync_dir(par, err, errlen)) return -1;
         } else if (errno != EEXIST) {
             return ql_err(err, errlen, "cannot create directory '%s': %s", tmp, strerror(errno));
@@ -1044,7 +871,7 @@ int ql_lake_pending_open(ql_lake_pending_t *p, const char *lake_dir, const char 
     p->fd = -1;
     if (snprintf(p->dir, sizeof p->dir, "%s/%s/dt=%s", lake_dir, table, dt) >= (int)sizeof p->dir)
         return ql_err(err, errlen, "path too long");
-    if (mkdir_durable(p->dir, err, errlen)) return -1;
+    if (ql_lake_mkdir_durable(p->dir, err, errlen)) return -1;
     unsigned long n = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
     if (snprintf(p->tmp, sizeof p->tmp, "%s/.part-%ld.%lu.parquet.tmp", p->dir, (long)getpid(), n) >=
         (int)sizeof p->tmp)
@@ -1105,495 +932,4 @@ int ql_lake_commit(ql_lake_pending_t *files, size_t n, char *err, size_t errlen)
         if (ql_fsync_dir(files[j].dir, rc ? NULL : err, rc ? 0 : errlen) && !rc) rc = -1;
     }
     return rc;
-}
-
-/* ---- locks -------------------------------------------------------------------- */
-
-int ql_lake_lock(const char *lake_dir, const char *name, int *fd, char *err, size_t errlen)
-{
-    char path[4096];
-    *fd = -1;
-    if (ql_mkdir_p(lake_dir, err, errlen)) return -1;
-    if (snprintf(path, sizeof path, "%s/.%s.lock", lake_dir, name) >= (int)sizeof path)
-        return ql_err(err, errlen, "path too long");
-    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (f < 0) return ql_err(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
-        char buf[32] = "";
-        ssize_t n = pread(f, buf, sizeof buf - 1, 0);
-        buf[n > 0 ? n : 0] = '\0';
-        close(f);
-        return ql_err(err, errlen, "another %s is running on lake '%s' (pid %ld): wait for it or stop it, or use another --lake",
-                      name, lake_dir, strtol(buf, NULL, 10));
-    }
-    char pid[32];
-    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (ftruncate(f, 0) == 0 && pwrite(f, pid, (size_t)n, 0) < 0) { /* the pid is only informative */ }
-    *fd = f;
-    return 0;
-}
-
-/* ---- imports (I8) ---------------------------------------------------------------- */
-
-void ql_lake_import_label(const char *id, int worker, char out[QL_LAKE_LABEL_MAX])
-{
-    snprintf(out, QL_LAKE_LABEL_MAX, "imp%.32sw%d", id, worker);
-}
-
-int ql_lake_import_lock(const char *lake_dir, int *fd, char *err, size_t errlen)
-{
-    char dir[4096];
-    *fd = -1;
-    if (snprintf(dir, sizeof dir, "%s/.imports", lake_dir) >= (int)sizeof dir)
-        return ql_err(err, errlen, "path too long: %s", lake_dir);
-    if (mkdir_durable(dir, err, errlen)) return -1;
-    int f = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (f < 0) return ql_err(err, errlen, "cannot open '%s': %s", dir, strerror(errno));
-    while (flock(f, LOCK_EX) != 0) {
-        if (errno == EINTR) continue;
-        int e = errno;
-        close(f);
-        return ql_err(err, errlen, "cannot lock '%s': %s", dir, strerror(e));
-    }
-    *fd = f;
-    return 0;
-}
-
-/* LAKE/.imports/ID.merged (I9) into out; -1 if it does not fit. */
-static int merged_marker_path(const char *lake_dir, const char *id, char *out, size_t n)
-{
-    return snprintf(out, n, "%s/.imports/%s.merged", lake_dir, id) >= (int)n ? -1 : 0;
-}
-
-int ql_lake_import_merged(const char *lake_dir, const char *id)
-{
-    char p[4096];
-    return merged_marker_path(lake_dir, id, p, sizeof p) == 0 && access(p, F_OK) == 0;
-}
-
-int ql_lake_import_done(const char *lake_dir, const char *id)
-{
-    char p[4096];
-    if (snprintf(p, sizeof p, "%s/.imports/%s", lake_dir, id) >= (int)sizeof p) return 0;
-    return access(p, F_OK) == 0 || ql_lake_import_merged(lake_dir, id);
-}
-
-/* I9: before a merge of several imports' files commits, each import whose
- * own files (imp<ID>w…) are among the inputs gets LAKE/.imports/ID.merged,
- * durably. Merged files of earlier merges (imp…c) already have theirs. */
-static int mark_imports_merged(const char *lake_dir, const char *out_name, const ql_lake_file_t *files, size_t n,
-                               char *err, size_t errlen)
-{
-    char id[QL_LAKE_IMPORT_ID_LEN + 1], path[4096], text[4200];
-    for (size_t i = 0; i < n; i++) {
-        if (!import_id_of(files[i].label, id) || ql_lake_import_merged(lake_dir, id)) continue;
-        if (merged_marker_path(lake_dir, id, path, sizeof path)) return ql_err(err, errlen, "path too long");
-        int len = snprintf(text, sizeof text, "merged into %s\n", out_name);
-        if (len < 0 || len >= (int)sizeof text) return ql_err(err, errlen, "path too long");
-        if (ql_write_file_atomic(path, text, (size_t)len, err, errlen)) return -1;
-    }
-    return 0;
-}
-
-int ql_lake_import_size_seen(const char *lake_dir, uint64_t bytes)
-{
-    char dir[4096], want[32];
-    if (snprintf(dir, sizeof dir, "%s/.imports", lake_dir) >= (int)sizeof dir) return 0;
-    snprintf(want, sizeof want, "\nbytes %llu\n", (unsigned long long)bytes);
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    int seen = 0;
-    struct dirent *de;
-    while (!seen && (de = readdir(d))) {
-        if (strlen(de->d_name) != QL_LAKE_IMPORT_ID_LEN || strspn(de->d_name, "0123456789abcdef") != QL_LAKE_IMPORT_ID_LEN)
-            continue;
-        char p[4096 + 64], *text = NULL;
-        size_t len;
-        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-        if (ql_read_file(p, &text, &len, NULL, 0) == 0) seen = strstr(text, want) != NULL;
-        free(text);
-    }
-    closedir(d);
-    return seen;
-}
-
-int ql_lake_import_rollback(const char *lake_dir, const char *id, int *removed, char *err, size_t errlen)
-{
-    char **tables = NULL, dir[4096], fid[QL_LAKE_IMPORT_ID_LEN + 1];
-    size_t nt = 0;
-    int rc = 0, nrm = 0;
-    if ((rc = ql_lake_list_tables(lake_dir, &tables, &nt, err, errlen))) goto out;
-    for (size_t t = 0; t < nt && !rc; t++) {
-        flist_t l = {0};
-        rc = scan_table(lake_dir, tables[t], &l, NULL, NULL, err, errlen);
-        for (size_t i = 0; i < l.n && !rc; i++) {
-            if (!import_id_of(l.v[i].label, fid) || strcmp(fid, id)) continue;
-            if (unlink(l.v[i].path) != 0 && errno != ENOENT) {
-                rc = ql_err(err, errlen, "cannot delete '%s': %s", l.v[i].path, strerror(errno));
-                break;
-            }
-            nrm++;
-            parent_dir(l.v[i].path, dir, sizeof dir);
-            rc = ql_fsync_dir(dir, err, errlen);
-        }
-        ql_lake_files_free(l.v, l.n);
-    }
-out:
-    if (removed) *removed = nrm;
-    ql_lake_tables_free(tables, nt);
-    return rc;
-}
-
-int ql_lake_import_record(const char *lake_dir, const char *id, const char *info, char *err, size_t errlen)
-{
-    char p[4096];
-    if (snprintf(p, sizeof p, "%s/.imports/%s", lake_dir, id) >= (int)sizeof p)
-        return ql_err(err, errlen, "path too long: %s", lake_dir);
-    return ql_write_file_atomic(p, info, strlen(info), err, errlen);
-}
-
-/* ---- compaction ----------------------------------------------------------------- */
-
-typedef struct ucol {
-    char        *name;
-    ql_pq_type_t type;
-    int          required;   /* required in every input */
-    int          out;        /* writer column */
-} ucol_t;
-
-/* Files that cannot be merged (a column with two types, e.g. after a
- * catalog change): the run is left as it is, not an error. */
-#define SCHEMA_CONFLICT (-2)
-
-/* Union schema of the inputs by column name; SCHEMA_CONFLICT if a name has
- * two types or a type the writer cannot write. */
-static int union_schema(ql_pq_file_t **in, size_t n, ucol_t **out, size_t *nout, char *err, size_t errlen)
-{
-    ucol_t *u = NULL;
-    size_t k = 0;
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        int nc = ql_pq_num_columns(in[i]);
-        for (int c = 0; c < nc; c++) {
-            const ql_pq_column_info_t *ci = ql_pq_column(in[i], c);
-            if (ci->type == QL_PQ_FLOAT || ci->type == QL_PQ_BINARY) {
-                ql_err(err, errlen, "column '%s' has a type compaction does not write (%s)", ci->name,
-                       ql_pq_type_name(ci->type));
-                rc = SCHEMA_CONFLICT;
-                break;
-            }
-            size_t j = 0;
-            while (j < k && strcmp(u[j].name, ci->name)) j++;
-            if (j < k) {
-                if (u[j].type != ci->type) {
-                    ql_err(err, errlen, "column '%s' is %s in one file and %s in another", ci->name,
-                           ql_pq_type_name(u[j].type), ql_pq_type_name(ci->type));
-                    rc = SCHEMA_CONFLICT;
-                    break;
-                }
-                if (!ci->required) u[j].required = 0;
-                continue;
-            }
-            u = ql_realloc(u, (k + 1) * sizeof *u);
-            u[k].name = ql_strdup(ci->name);
-            u[k].type = ci->type;
-            u[k].required = ci->required && i == 0;
-            u[k].out = -1;
-            k++;
-        }
-    }
-    /* a column missing from some input can't be REQUIRED */
-    for (size_t j = 0; j < k && !rc; j++)
-        for (size_t i = 0; i < n && u[j].required; i++)
-            if (ql_pq_column_index(in[i], u[j].name) < 0) u[j].required = 0;
-    *out = u;
-    *nout = k;
-    return rc;
-}
-
-static void ucols_free(ucol_t *u, size_t n)
-{
-    for (size_t i = 0; i < n; i++) free(u[i].name);
-    free(u);
-}
-
-/* Copies every row of `in` into w (columns by name). */
-static int copy_rows(ql_pq_file_t *in, ql_pq_writer_t *w, const ucol_t *u, size_t nu, char *err, size_t errlen)
-{
-    int nrg = ql_pq_num_row_groups(in);
-    int nc = ql_pq_num_columns(in);
-    ql_pq_column_data_t *cd = ql_calloc((size_t)nc, sizeof *cd);
-    int *map = ql_calloc((size_t)nc, sizeof *map);
-    int rc = 0;
-    for (int c = 0; c < nc; c++) {
-        map[c] = -1;
-        for (size_t j = 0; j < nu; j++)
-            if (!strcmp(u[j].name, ql_pq_column(in, c)->name)) map[c] = u[j].out;
-    }
-    for (int rg = 0; rg < nrg && !rc; rg++) {
-        int64_t rows = ql_pq_row_group_rows(in, rg);
-        int loaded = 0;
-        for (int c = 0; c < nc; c++, loaded++)
-            if ((rc = ql_pq_read_column(in, rg, c, &cd[c], err, errlen))) break;
-        for (int c = 0; c < nc && !rc; c++)
-            if (cd[c].n != rows) rc = ql_err(err, errlen, "column chunk has %lld values for %lld rows",
-                                             (long long)cd[c].n, (long long)rows);
-        for (int64_t r = 0; r < rows && !rc; r++) {
-            for (int c = 0; c < nc; c++) {
-                if (map[c] < 0 || !cd[c].valid[r]) continue;
-                switch (cd[c].type) {
-                case QL_PQ_STRING: ql_pq_writer_set_string(w, map[c], cd[c].str[r], cd[c].str_len[r]); break;
-                case QL_PQ_INT32: ql_pq_writer_set_int32(w, map[c], (int32_t)cd[c].i64[r]); break;
-                case QL_PQ_INT64:
-                case QL_PQ_TIMESTAMP: ql_pq_writer_set_int64(w, map[c], cd[c].i64[r]); break;
-                case QL_PQ_DOUBLE: ql_pq_writer_set_double(w, map[c], cd[c].f64[r]); break;
-                case QL_PQ_BOOL: ql_pq_writer_set_bool(w, map[c], (int)cd[c].i64[r]); break;
-                default: break;
-                }
-            }
-            rc = ql_pq_writer_end_row(w, err, errlen);
-        }
-        for (int c = 0; c < loaded; c++) ql_pq_column_data_free(&cd[c]);
-        memset(cd, 0, (size_t)nc * sizeof *cd);
-    }
-    free(cd);
-    free(map);
-    return rc;
-}
-
-/* Merges files[0..n) (same dir, same label, disjoint, sorted) into one. */
-/* Writes the intent of an import merge (I6): "out NAME", "in NAME"…, "end";
- * fsyncs it and the directory. */
-static int write_intent(const char *dir, const char *out_name, const ql_lake_file_t *files, size_t n, char *path,
-                        size_t pathlen, char *err, size_t errlen)
-{
-    static unsigned long seq;
-    unsigned long k = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
-    if (snprintf(path, pathlen, "%s/.compact-%ld.%lu.intent", dir, (long)getpid(), k) >= (int)pathlen)
-        return ql_err(err, errlen, "path too long");
-    ql_buf_t b = QL_BUF_INIT;
-    ql_buf_printf(&b, "out %s\n", out_name);
-    for (size_t i = 0; i < n; i++) ql_buf_printf(&b, "in %s\n", files[i].name);
-    ql_buf_puts(&b, "end\n");
-    int rc = 0;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0 || ql_write_all(fd, b.data, b.len) != 0 || fsync(fd) != 0)
-        rc = ql_err(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-    if (fd >= 0) close(fd);
-    ql_buf_free(&b);
-    if (!rc) rc = ql_fsync_dir(dir, err, errlen);
-    return rc;
-}
-
-static int merge_run(const char *lake_dir, const char *table, ql_lake_file_t *files, size_t n,
-                     const ql_lake_compact_options_t *opt, ql_lake_compact_stats_t *st, char *err, size_t errlen)
-{
-    /* files of several imports (different labels): a new label and an intent */
-    int import_merge = 0;
-    for (size_t i = 1; i < n; i++)
-        if (strcmp(files[i].label, files[0].label)) import_merge = 1;
-    char intent[4096] = "";
-    const char *bad = NULL;  /* the input a read error came from, named in err */
-    ql_pq_file_t **in = ql_calloc(n, sizeof *in);
-    ucol_t *u = NULL;
-    size_t nu = 0;
-    ql_pq_writer_t *w = NULL;
-    ql_lake_pending_t p;
-    memset(&p, 0, sizeof p);
-    p.fd = -1;
-    int rc = 0;
-    for (size_t i = 0; i < n; i++)
-        if ((rc = ql_pq_open(&in[i], files[i].path, err, errlen))) {
-            bad = files[i].path;
-            goto out;
-        }
-    if ((rc = union_schema(in, n, &u, &nu, err, errlen))) goto out;
-    if ((rc = ql_lake_pending_open(&p, lake_dir, table, files[0].dt, err, errlen))) goto out;
-    const char *tname = ql_pq_kv(in[0], "questlog.table");
-    const char *kv[] = {"questlog.table", tname ? tname : table, NULL};
-    ql_pq_write_options_t wo = opt->wopt ? *opt->wopt : (ql_pq_write_options_t){.codec = QL_PQ_ZSTD};
-    wo.kv = kv;
-    if ((rc = ql_pq_writer_new(&w, p.fd, &wo, err, errlen))) goto out;
-    for (size_t j = 0; j < nu; j++)
-        if ((u[j].out = ql_pq_writer_add_column(w, u[j].name, u[j].type, u[j].required, err, errlen)) < 0) {
-            rc = -1;
-            goto out;
-        }
-    int64_t rows_in = 0;
-    for (size_t i = 0; i < n; i++) {
-        if ((rc = copy_rows(in[i], w, u, nu, err, errlen))) {
-            bad = files[i].path;
-            goto out;
-        }
-        rows_in += ql_pq_num_rows(in[i]);
-    }
-    if ((rc = ql_pq_writer_finish(w, err, errlen))) goto out;
-    if (ql_pq_writer_num_rows(w) != rows_in) {
-        rc = ql_err(err, errlen, "internal: merged %lld rows, inputs hold %lld", (long long)ql_pq_writer_num_rows(w),
-                    (long long)rows_in);
-        goto out;
-    }
-    uint64_t out_bytes = ql_pq_writer_bytes_written(w);
-    if (import_merge) {
-        char label[QL_LAKE_LABEL_MAX];
-        uint16_t rnd = 0;
-        if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd) rnd = (uint16_t)getpid();
-        snprintf(label, sizeof label, "imp%012llx%04xc", (unsigned long long)(ql_now_us() / 1000) & 0xFFFFFFFFFFFFull,
-                 rnd);
-        ql_lake_pending_name(&p, label, 0, rows_in > 0 ? rows_in - 1 : 0);
-        if ((rc = mark_imports_merged(lake_dir, p.final, files, n, err, errlen))) goto out;
-        if ((rc = write_intent(p.dir, strrchr(p.final, '/') + 1, files, n, intent, sizeof intent, err, errlen)))
-            goto out;
-    } else {
-        ql_lake_pending_name(&p, files[0].label, files[0].first, files[n - 1].last);
-    }
-    /* the commit point: after this rename the merged file covers the inputs
-     * (same label: by its range; several imports: by the intent) */
-    if ((rc = ql_lake_commit(&p, 1, err, errlen))) goto out;
-    for (size_t i = 0; i < n; i++)
-        if (unlink(files[i].path) != 0 && errno != ENOENT) {
-            rc = ql_err(err, errlen, "cannot delete '%s' (hidden by the merged file; deleted at next start): %s",
-                        files[i].path, strerror(errno));
-            goto out;
-        }
-    if ((rc = ql_fsync_dir(p.dir, err, errlen))) goto out;
-    if (intent[0]) {
-        if (unlink(intent) != 0) {
-            rc = ql_err(err, errlen, "cannot delete '%s': %s", intent, strerror(errno));
-            goto out;
-        }
-        intent[0] = '\0';
-        if ((rc = ql_fsync_dir(p.dir, err, errlen))) goto out;
-    }
-    st->groups++;
-    st->files_in += n;
-    st->files_out++;
-    st->rows += (uint64_t)rows_in;
-    for (size_t i = 0; i < n; i++) st->bytes_in += (uint64_t)files[i].size;
-    st->bytes_out += out_bytes;
-    if (opt->verbose)
-        fprintf(stderr, "compact: %s/dt=%s: %zu files -> %s (%lld rows)\n", table, files[0].dt, n,
-                strrchr(p.final, '/') + 1, (long long)rows_in);
-out:
-    if (rc) ql_lake_pending_discard(&p);   /* no-op once renamed */
-    if (rc && intent[0] && !exists_in(p.dir, strrchr(p.final, '/') + 1)) unlink(intent);
-    if (rc && bad && err && errlen) {
-        char why[512];
-        snprintf(why, sizeof why, "%s", err);
-        ql_err(err, errlen, "%s: %s (the partition's files are left as they were)", bad, why);
-    }
-    ql_pq_writer_free(w);
-    for (size_t i = 0; i < n; i++) ql_pq_close(in[i]);
-    free(in);
-    ucols_free(u, nu);
-    return rc;
-}
-
-int ql_lake_compact(const char *lake_dir, const char *table, const ql_lake_compact_options_t *opt,
-                    ql_lake_compact_stats_t *stats, char *err, size_t errlen)
-{
-    ql_lake_compact_options_t o = opt ? *opt : (ql_lake_compact_options_t){0};
-    if (o.min_files < 2) o.min_files = 2;
-    if (o.max_bytes <= 0) o.max_bytes = (int64_t)1 << 30;
-    if (o.small_bytes <= 0) o.small_bytes = (int64_t)64 << 20;
-    ql_lake_compact_stats_t st;
-    memset(&st, 0, sizeof st);
-    if (ql_lake_recover(lake_dir, table, NULL, err, errlen)) return -1;
-    ql_lake_file_t *f;
-    size_t n;
-    if (ql_lake_list_files(lake_dir, table, &f, &n, err, errlen)) return -1;
-    if (n) qsort(f, n, sizeof *f, cmp_group);
-    char today[11];
-    ql_date_format(ql_now_us(), today);
-    int rc = 0;
-    size_t i = 0;
-    while (i < n && !rc) {
-        /* a group: same directory and same label — or, for files that are
-         * not in the offset record (imports), any such label */
-        size_t j = i + 1;
-        int imp = f[i].label[0] && f[i].partition < 0;
-        while (j < n && dir_len(&f[j]) == dir_len(&f[i]) && !strncmp(f[j].path, f[i].path, dir_len(&f[i])) &&
-               (!strcmp(f[j].label, f[i].label) || (imp && f[j].label[0] && f[j].partition < 0)))
-            j++;
-        int eligible = f[i].label[0] && f[i].dt[0] && (o.all || strcmp(f[i].dt, today) < 0);
-        /* runs of disjoint files within the input budget */
-        size_t a = i;
-        while (eligible && a < j && !rc) {
-            if (f[a].size >= o.small_bytes) {   /* big enough: left as it is */
-                a++;
-                continue;
-            }
-            size_t b = a + 1;
-            int64_t bytes = f[a].size;
-            while (b < j && f[b].size < o.small_bytes && (imp || f[b].first > f[b - 1].last) &&
-                   bytes + f[b].size <= o.max_bytes) {
-                bytes += f[b].size;
-                b++;
-            }
-            if ((int)(b - a) >= o.min_files) {
-                if (o.dry_run) {
-                    fprintf(stderr, "compact: would merge %zu files of %s/dt=%s (%s)\n", b - a, table, f[a].dt,
-                            f[a].label);
-                    st.groups++;
-                    st.files_in += b - a;
-                } else {
-                    rc = merge_run(lake_dir, table, &f[a], b - a, &o, &st, err, errlen);
-                    if (rc == SCHEMA_CONFLICT) {
-                        if (o.verbose)
-                            fprintf(stderr, "compact: %s/dt=%s: %zu files left as they are: %s\n", table, f[a].dt,
-                                    b - a, err);
-                        rc = 0;
-                    }
-                }
-            }
-            a = b;
-        }
-        i = j;
-    }
-    ql_lake_files_free(f, n);
-    if (stats) *stats = st;
-    return rc;
-}
-
-/* ---- the log a lake loads from (lake.h) ---------------------------------- */
-
-int ql_lake_claim_source(const char *lake_dir, const char *source, char *err, size_t errlen)
-{
-    char path[4096], tmp[4096], have[256];
-    if (ql_mkdir_p(lake_dir, err, errlen)) return -1;
-    snprintf(path, sizeof path, "%s/.source", lake_dir);
-    for (int attempt = 0; attempt < 2; attempt++) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            ssize_t n = read(fd, have, sizeof have - 1);
-            close(fd);
-            if (n < 0) return ql_err(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-            have[n] = '\0';
-            have[strcspn(have, "\n")] = '\0';
-            if (!strcmp(have, source)) return 0;
-            return ql_err(err, errlen,
-                          "the lake '%s' holds what was loaded from the %s, not from the %s: the offsets of two "
-                          "logs would mix and events would be skipped (use another --lake or --data; %s)",
-                          lake_dir, have, source, path);
-        }
-        if (errno != ENOENT) return ql_err(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-        /* claim it: a complete, fsynced temp file linked into place (link
-         * fails if another loader was first: then compare with its claim) */
-        snprintf(tmp, sizeof tmp, "%s/.source-%ld.tmp", lake_dir, (long)getpid());
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0) return ql_err(err, errlen, "cannot create '%s': %s", tmp, strerror(errno));
-        int n = snprintf(have, sizeof have, "%s\n", source);
-        int wrc = ql_pwrite_all(fd, have, (size_t)n, 0) || fsync(fd) ? -1 : 0;
-        int werr = errno;
-        close(fd);
-        if (wrc) {
-            unlink(tmp);
-            return ql_err(err, errlen, "cannot write '%s': %s", tmp, strerror(werr));
-        }
-        int lrc = link(tmp, path), lerr = errno;
-        unlink(tmp);
-        if (lrc == 0) return ql_fsync_dir(lake_dir, err, errlen);
-        if (lerr != EEXIST) return ql_err(err, errlen, "cannot create '%s': %s", path, strerror(lerr));
-    }
-    return ql_err(err, errlen, "cannot claim '%s'", path);
 }

@@ -124,8 +124,13 @@ typedef struct ql_lake_claim {
  * Returns 0 WITH THE LOCK HELD: read the partition's record
  * (ql_lake_read_record) now, then ql_lake_claim_unlock. Waits for ever. */
 int  ql_lake_claim_take(const char *lake_dir, int32_t partition, ql_lake_claim_t *c, char *err, size_t errlen);
+/* What ql_lake_claim_take_within and ql_lake_claim_lock return when the
+ * claim's deadline passed (any other error is -1): the user asked the loader
+ * to give up, so it must stop rather than retry. */
+#define QL_LAKE_ETIMEDOUT (-2)
+
 /* ql_lake_claim_take with a deadline: timeout_ms > 0 gives up after that
- * long with -1 and "gave up after N s (claim timeout) waiting for
+ * long with QL_LAKE_ETIMEDOUT and "gave up after N s (claim timeout) waiting for
  * partition P's claim in the lake, held by loader pid X[, which is
  * STOPPED …]" in err (nothing written, no lock held); 0 waits for ever. The
  * claim keeps the deadline for its ql_lake_claim_lock calls. */
@@ -134,7 +139,7 @@ int  ql_lake_claim_take_within(const char *lake_dir, int32_t partition, int64_t 
 /* Takes the flock and checks the token: 0 = still ours (lock held: commit,
  * then unlock), 1 = another loader claimed the partition since (lock held
  * too when c->fd >= 0; unlock, drop the batch), < 0 = error (lock not held),
- * e.g. the claim's deadline (ql_lake_claim_take_within) passed: the caller
+ * QL_LAKE_ETIMEDOUT when the claim's deadline (ql_lake_claim_take_within) passed: the caller
  * commits nothing of the batch. A signal does not end the wait (EINTR is
  * retried). */
 int  ql_lake_claim_lock(ql_lake_claim_t *c, char *err, size_t errlen);

@@ -146,6 +146,7 @@ struct ql_loader {
     size_t     n_tables;    /* config tables; index n_tables is _rejected */
     const char **tname;
     int        import;
+    int        gave_up;     /* a claim wait hit the claim timeout (ql_loader_gave_up) */
     char       label[QL_LAKE_LABEL_MAX];
     int32_t   *gone;         /* partitions revoked or lost to another loader: their
                                   records are skipped until assigned again */
@@ -206,8 +207,11 @@ static pstate_t *claim_ps(ql_loader_t *l, int32_t partition, char *err, size_t e
     forget_partition(l, partition);
     set_gone(l, partition, 0);
     ql_lake_claim_t claim;
-    if (ql_lake_claim_take_within(l->opt.lake_dir, partition, l->opt.claim_timeout_ms, &claim, err, errlen))
+    int r = ql_lake_claim_take_within(l->opt.lake_dir, partition, l->opt.claim_timeout_ms, &claim, err, errlen);
+    if (r) {
+        if (r == QL_LAKE_ETIMEDOUT) l->gave_up = 1;
         return NULL;
+    }
     int64_t *rec = ql_calloc(l->n_tables + 1, sizeof *rec);
     for (size_t t = 0; t <= l->n_tables; t++)
         if (ql_lake_read_record(l->opt.lake_dir, l->tname[t], partition, &rec[t], err, errlen)) {
@@ -324,15 +328,31 @@ int64_t ql_loader_committed(ql_loader_t *l, int32_t partition)
 
 void ql_loader_stats(const ql_loader_t *l, ql_loader_stats_t *out) { *out = l->st; }
 
+int ql_loader_gave_up(const ql_loader_t *l) { return l->gave_up; }
+
 /* ---- writers ------------------------------------------------------------------ */
+
+/* Names the table and day a write failed in ("parquet write: No space left on
+ * device" alone does not say where), and that nothing of the batch is in the
+ * lake: a failed write is never committed (its file stays a hidden temp file,
+ * removed by ql_lake_pending_discard or the next loader's recovery). */
+static int slot_fail(const ql_loader_t *l, const slot_t *s, char *err, size_t errlen)
+{
+    if (!err || !errlen) return -1;
+    char why[512];
+    snprintf(why, sizeof why, "%s", err);
+    return ql_err(err, errlen, "table %s, dt=%s: %s (this batch is not committed)",
+                 s->table == (int)l->n_tables ? "_rejected" : l->tname[s->table], s->dt, why);
+}
 
 static int new_writer(ql_loader_t *l, slot_t *s, char *err, size_t errlen)
 {
-    if (ql_lake_pending_open(&s->pend, l->opt.lake_dir, l->tname[s->table], s->dt, err, errlen)) return -1;
+    if (ql_lake_pending_open(&s->pend, l->opt.lake_dir, l->tname[s->table], s->dt, err, errlen))
+        return slot_fail(l, s, err, errlen);
     const char *kv[] = {"questlog.table", l->tname[s->table], NULL};
     ql_pq_write_options_t wo = l->opt.wopt;
     wo.kv = kv;
-    if (ql_pq_writer_new(&s->w, s->pend.fd, &wo, err, errlen)) return -1;
+    if (ql_pq_writer_new(&s->w, s->pend.fd, &wo, err, errlen)) return slot_fail(l, s, err, errlen);
     s->rows = 0;
     colmap_free(&s->cols);
     if (s->table == (int)l->n_tables) {
@@ -366,7 +386,7 @@ static void push_done(ql_loader_t *l, const slot_t *s)
 /* Finishes slot s's writer into the done list, named with [s->first, last]. */
 static int finish_slot(ql_loader_t *l, slot_t *s, int64_t last, char *err, size_t errlen)
 {
-    if (ql_pq_writer_finish(s->w, err, errlen)) return -1;
+    if (ql_pq_writer_finish(s->w, err, errlen)) return slot_fail(l, s, err, errlen);
     l->st.bytes += ql_pq_writer_bytes_written(s->w);
     ql_pq_writer_free(s->w);
     s->w = NULL;
@@ -374,7 +394,7 @@ static int finish_slot(ql_loader_t *l, slot_t *s, int64_t last, char *err, size_
     if (l->import) snprintf(label, sizeof label, "%s", l->label);
     else ql_lake_partition_label(s->partition, label);
     ql_lake_pending_name(&s->pend, label, s->first, last);
-    if (ql_lake_pending_close(&s->pend, err, errlen)) return -1;
+    if (ql_lake_pending_close(&s->pend, err, errlen)) return slot_fail(l, s, err, errlen);
     push_done(l, s);
     memset(&s->pend, 0, sizeof s->pend);
     s->pend.fd = -1;
@@ -547,7 +567,7 @@ static int write_rejected(ql_loader_t *l, slot_t *s, int32_t partition, int64_t 
     ql_pq_writer_set_string(w, 4, l->ev.reject, strlen(l->ev.reject));
     sanitize_utf8(&l->tmp, value, len > (1u << 20) ? (1u << 20) : len);
     ql_pq_writer_set_string(w, 5, l->tmp.data ? l->tmp.data : "", l->tmp.len);
-    return ql_pq_writer_end_row(w, err, errlen);
+    return ql_pq_writer_end_row(w, err, errlen) ? slot_fail(l, s, err, errlen) : 0;
 }
 
 /* A deterministic UUIDv7-shaped id for a log record without event_id, so a
@@ -646,7 +666,10 @@ static int commit_partition(ql_loader_t *l, pstate_t *p, char *err, size_t errle
     for (size_t i = 0; i < l->n_done; i++)   /* files split earlier in this batch */
         if (l->done_part[i] == p->partition) had_file[l->done_table[i]] = 1;
     int own = ql_lake_claim_lock(&p->claim, err, errlen);
-    if (own < 0) return -1;
+    if (own < 0) {
+        if (own == QL_LAKE_ETIMEDOUT) l->gave_up = 1;
+        return -1;
+    }
     if (own == 1) {
         /* I7: another loader was given the partition and read the record
          * after our last commit; what we hold is its to load */
@@ -817,7 +840,7 @@ int ql_loader_add(ql_loader_t *l, int32_t partition, int64_t offset, int64_t log
                 if (cols[i] >= 0)
                     l->st.type_mismatch += set_value(w, cols[i], (ql_pq_type_t)cols[QL_EVENT_MAX_FIELDS + i],
                                                      &ev->fields[i].value);
-            if (ql_pq_writer_end_row(w, err, errlen)) return -1;
+            if (ql_pq_writer_end_row(w, err, errlen)) return slot_fail(l, s, err, errlen);
         }
         s->rows++;
         s->last = offset;
@@ -1094,6 +1117,65 @@ int ql_loader_follow(ql_loader_follow_t *f, char *err, size_t errlen)
     ql_buf_free(&plag);
     free(recs);
     return rc;
+}
+
+/* ---- a follower that survives failures ------------------------------------------------ */
+
+int ql_loader_follower_open(ql_loader_follow_t *f, const ql_loader_options_t *lo, const ql_loader_source_t *src,
+                            char *err, size_t errlen)
+{
+    f->loader = NULL;
+    f->consumer = NULL;
+    if (ql_loader_new(&f->loader, lo, err, errlen)) return -1;
+    ql_consumer_callbacks_t cb = ql_loader_callbacks(f->loader);
+    if (src->kafka ? ql_consumer_open_kafka(&f->consumer, src->kafka, src->topic, src->group, src->kafka_conf, &cb,
+                                            err, errlen)
+                   : ql_consumer_open_embedded(&f->consumer, src->log_dir, "loader", &cb, err, errlen)) {
+        ql_loader_free(f->loader);
+        f->loader = NULL;
+        f->consumer = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void ql_loader_follower_close(ql_loader_follow_t *f)
+{
+    ql_consumer_close(f->consumer);   /* first: its callbacks point at the loader */
+    ql_loader_free(f->loader);
+    f->consumer = NULL;
+    f->loader = NULL;
+}
+
+/* Sleeps ms in steps short enough to notice *stop. */
+static void nap(const volatile int *stop, int64_t ms)
+{
+    for (int64_t t = 0; t < ms && !*stop; t += 100) usleep(100 * 1000);
+}
+
+int ql_loader_follow_retrying(ql_loader_follow_t *f, const ql_loader_options_t *lo, const ql_loader_source_t *src,
+                              ql_loader_retry_t *r, char *err, size_t errlen)
+{
+    int64_t backoff_ms = 1000;
+    for (;;) {
+        if (f->loader) {
+            __atomic_store_n(&r->running, 1, __ATOMIC_RELAXED);
+            int64_t t0 = ql_monotonic_us();
+            int rc = ql_loader_follow(f, err, errlen);
+            __atomic_store_n(&r->running, 0, __ATOMIC_RELAXED);
+            if (rc == 0 || ql_loader_gave_up(f->loader) || *f->stop) return rc;
+            ql_loader_follower_close(f);
+            if (ql_monotonic_us() - t0 > 60 * 1000000LL) backoff_ms = 1000;   /* it had recovered */
+        } else if (*f->stop) {
+            return -1;   /* err: the last reopen's */
+        }
+        __atomic_add_fetch(&r->restarts, 1, __ATOMIC_RELAXED);
+        fprintf(stderr, "questlog %s: the loader stopped: %s; retrying in %lld s (the events wait in the log)\n",
+                f->cmd, err, (long long)(backoff_ms / 1000));
+        nap(f->stop, backoff_ms);   /* if stopped meanwhile: one more attempt, to flush */
+        backoff_ms = backoff_ms * 2 > 30000 ? 30000 : backoff_ms * 2;
+        ql_loader_follower_open(f, lo, src, err, errlen);   /* on failure: reported next round */
+    }
 }
 
 /* ---- command set-up ---------------------------------------------------------------- */

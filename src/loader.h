@@ -120,6 +120,11 @@ int64_t ql_loader_committed(ql_loader_t *l, int32_t partition);
 
 void ql_loader_stats(const ql_loader_t *l, ql_loader_stats_t *out);
 
+/* 1 once a wait for a partition's claim hit the claim timeout
+ * (ql_loader_options_t.claim_timeout_ms): the error that followed is the
+ * user's deadline, not a failure worth retrying (up stops on it). */
+int ql_loader_gave_up(const ql_loader_t *l);
+
 #endif
 
 /* ---- following a log (load, up) ------------------------------------------ */
@@ -172,6 +177,44 @@ ql_consumer_callbacks_t ql_loader_callbacks(ql_loader_t *l);
  * when the loader is freed; a restart resumes from the lake). Thread: the
  * loader's and consumer's owner. */
 int ql_loader_follow(ql_loader_follow_t *f, char *err, size_t errlen);
+
+/* ---- a follower that survives failures (load, up) ---------------------------- */
+
+/* Where a follower's consumer reads: the Kafka topic when kafka is set, else
+ * the embedded log under log_dir. Borrowed for the follower's life. */
+typedef struct ql_loader_source {
+    const char        *log_dir;
+    const char        *kafka, *topic, *group;
+    const char *const *kafka_conf;   /* -X key=value …, NULL-terminated */
+} ql_loader_source_t;
+
+/* Opens a loader with lo and a consumer of src bound to it into f->loader
+ * and f->consumer (both NULL on error). Close with ql_loader_follower_close. */
+int  ql_loader_follower_open(ql_loader_follow_t *f, const ql_loader_options_t *lo, const ql_loader_source_t *src,
+                             char *err, size_t errlen);
+/* Closes f's consumer, then its loader (uncommitted rows go; the lake's
+ * record stays); NULLs both. Safe on a closed follower. */
+void ql_loader_follower_close(ql_loader_follow_t *f);
+
+/* Figures of ql_loader_follow_retrying for /metrics (read with atomic
+ * loads from any thread). Zero-initialise. */
+typedef struct ql_loader_retry {
+    uint64_t restarts;   /* followers reopened after a failure */
+    int      running;    /* 1 while a follower follows, 0 while it waits */
+} ql_loader_retry_t;
+
+/* ql_loader_follow for a follower opened with ql_loader_follower_open, but a
+ * failure (the lake's disk full, an I/O error, a broker error) does not end
+ * it: the follower is closed, and after a back-off (1 s doubling to 30 s;
+ * back to 1 s once one has run a minute) reopened, resuming from the lake's
+ * record like a restarted process, so the tables stay exact. Each failure is
+ * one line on stderr ("questlog CMD: the loader stopped: …; retrying in N
+ * s"). Returns 0 when *f->stop ends it (after the last flush), or < 0 with
+ * err: a failure while stopping, or the claim timeout (ql_loader_gave_up:
+ * the user's deadline, not retried). f->once must be 0. Thread: one, the
+ * follower's owner; r is written atomically for other threads. */
+int ql_loader_follow_retrying(ql_loader_follow_t *f, const ql_loader_options_t *lo, const ql_loader_source_t *src,
+                              ql_loader_retry_t *r, char *err, size_t errlen);
 
 /* ---- command set-up shared by load, up, import ----------------------------- */
 

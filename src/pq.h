@@ -1,6 +1,7 @@
 /*
  * pq.h — questlog's own Parquet codec: a writer (pq_write.c) and a reader
- * (pq_read.c) for flat schemas, on a Thrift compact-protocol codec (thrift.c).
+ * (pq_footer.c, pq_read.c) for flat schemas, on a Thrift compact-protocol
+ * codec (thrift.c).
  *
  * Scope: flat schemas of OPTIONAL/REQUIRED columns of the types below; data
  * page V1 written (V1 and V2 read); PLAIN and RLE_DICTIONARY (PLAIN dictionary
@@ -96,7 +97,7 @@ void ql_pq_writer_free(ql_pq_writer_t *w);
 
 /* ---- reader ------------------------------------------------------------ */
 
-/* The reader (pq_read.c, docs/parquet-reader.md) takes any flat file, not
+/* The reader (pq_footer.c, pq_read.c; docs/parquet-reader.md) takes any flat file, not
  * only questlog's: data pages V1/V2; PLAIN, PLAIN_/RLE_DICTIONARY, RLE,
  * DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY,
  * BYTE_STREAM_SPLIT; codecs ZSTD, SNAPPY, GZIP, none (others: error at open).

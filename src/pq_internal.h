@@ -1,8 +1,8 @@
 /*
  * pq_internal.h — pieces shared by the Parquet writer (pq_write.c) and reader
- * (pq_read.c), implemented in pq_common.c: parquet.thrift enum values, page
- * compression/decompression for every codec questlog knows, and the
- * RLE/bit-packing hybrid encoder (Parquet Encodings.md).
+ * (pq_footer.c, pq_read.c), implemented in pq_common.c: parquet.thrift enum
+ * values, page compression/decompression for every codec questlog knows, and
+ * the RLE/bit-packing hybrid encoder (Parquet Encodings.md).
  *
  * Threads: a ql_pq_zctx_t belongs to one thread at a time; the functions
  * themselves keep no global state.

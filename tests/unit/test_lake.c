@@ -605,10 +605,10 @@ static void test_claim_timeout_stopped(void)
     ok(waitpid(child, &st, WUNTRACED) == child && WIFSTOPPED(st), "another process took p9's claim and is stopped");
     snprintf(want, sizeof want, "loader pid %d, which is STOPPED", (int)child);
     int64_t t0 = ql_monotonic_us();
-    is_int(ql_lake_claim_lock(&c, err, sizeof err), -1, "commit: locking the claim gives up at its deadline");
+    is_int(ql_lake_claim_lock(&c, err, sizeof err), QL_LAKE_ETIMEDOUT, "commit: locking the claim gives up at its deadline");
     ok(ql_monotonic_us() - t0 >= 300000, "… after 300 ms");
     ok(strstr(err, want) && strstr(err, "claim timeout"), "… naming the stopped holder: %s", err);
-    is_int(ql_lake_claim_take_within(lake, 9, 300, &c3, err, sizeof err), -1,
+    is_int(ql_lake_claim_take_within(lake, 9, 300, &c3, err, sizeof err), QL_LAKE_ETIMEDOUT,
            "assignment: taking the claim gives up at its deadline");
     ok(strstr(err, want) != NULL, "… naming the stopped holder");
     is_int(c3.fd, -1, "… and holds nothing");
