@@ -52,7 +52,8 @@ typedef struct ql_vtab_file {
 } ql_vtab_file_t;
 
 typedef struct ql_vtab_column {
-    char         *name;
+    char         *name;       /* the SQL name: unique in the table, ignoring case */
+    char         *src;        /* the Parquet name it reads (name may add _1, _2 …) */
     ql_pq_type_t  type;       /* from the first file that has it; TEXT for partition keys */
     int           part;       /* >= 0: index of the Hive partition key; -1: a Parquet column */
 } ql_vtab_column_t;

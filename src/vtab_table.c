@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "lake.h"
@@ -147,10 +148,13 @@ static int next_part_dir(part_dir_t *pd)
     return 0;
 }
 
+/* SQL names are case-insensitive (ASCII, as SQLite compares them), Parquet
+ * names are not. Invariant: no two columns of a table differ only in case,
+ * or SQLite would refuse the whole table ("duplicate column name"). */
 int ql_vtab_table_column(const ql_vtab_table_t *t, const char *name)
 {
     for (int i = 0; i < t->ncols; i++)
-        if (strcmp(t->cols[i].name, name) == 0) return i;
+        if (strcasecmp(t->cols[i].name, name) == 0) return i;
     return -1;
 }
 
@@ -215,7 +219,10 @@ void ql_vtab_table_free(ql_vtab_table_t *t)
         free(f->colmap);
     }
     free(t->files);
-    for (int i = 0; i < t->ncols; i++) free(t->cols[i].name);
+    for (int i = 0; i < t->ncols; i++) {
+        free(t->cols[i].name);
+        free(t->cols[i].src);
+    }
     free(t->cols);
     free(t->dir);
     free(t);
@@ -229,7 +236,16 @@ static void add_column(ql_vtab_table_t *t, int *cap, const char *name, ql_pq_typ
         *cap = *cap ? *cap * 2 : 16;
         t->cols = ql_realloc(t->cols, (size_t)*cap * sizeof *t->cols);
     }
-    t->cols[t->ncols].name = ql_strdup(name);
+    t->cols[t->ncols].src = ql_strdup(name);
+    /* a name taken, in another case, by a column this one is not: NAME_1, NAME_2 … (as DuckDB) */
+    char *sql = ql_strdup(name);
+    for (int k = 1; ql_vtab_table_column(t, sql) >= 0; k++) {
+        free(sql);
+        size_t n = strlen(name) + 24;
+        sql = ql_malloc(n);
+        snprintf(sql, n, "%s_%d", name, k);
+    }
+    t->cols[t->ncols].name = sql;
     t->cols[t->ncols].type = type;
     t->cols[t->ncols].part = part;
     t->ncols++;
@@ -275,11 +291,31 @@ int ql_vtab_table_open(ql_vtab_table_t **out, const char *dir, char *err, size_t
             for (k = 0; k < pkeys.n && strcmp(pkeys.v[k], key) != 0; k++) {}
             if (k == pkeys.n) strvec_push(&pkeys, key); else free(key);
         }
-        /* Union of columns by name, in order of first appearance. */
+        /* Union of columns by name, in order of first appearance. Names that
+         * differ only in case ("Host", "host": a header and a query parameter
+         * of one request, or two producers' spellings) are one column across
+         * files; a file holding several of them maps each to its own column,
+         * the second one named host_1 (as DuckDB's union_by_name does), so
+         * no value is hidden. f->colmap holds file → table for now. */
         int nc = ql_pq_num_columns(f->pq);
+        f->colmap = ql_malloc(((size_t)nc + 1) * sizeof(int));
         for (int c = 0; c < nc; c++) {
             const ql_pq_column_info_t *ci = ql_pq_column(f->pq, c);
-            if (ql_vtab_table_column(t, ci->name) < 0) add_column(t, &cap_cols, ci->name, ci->type, -1);
+            int tc = -1;
+            for (int pass = 0; pass < 2 && tc < 0; pass++)   /* the same spelling first, then another case */
+                for (int k = 0; k < t->ncols && tc < 0; k++) {
+                    if (t->cols[k].part >= 0 ||
+                        (pass ? strcasecmp(t->cols[k].src, ci->name) : strcmp(t->cols[k].src, ci->name)) != 0)
+                        continue;
+                    int taken = 0;
+                    for (int j = 0; j < c && !taken; j++) taken = f->colmap[j] == k;
+                    if (!taken) tc = k;
+                }
+            if (tc < 0) {
+                tc = t->ncols;
+                add_column(t, &cap_cols, ci->name, ci->type, -1);
+            }
+            f->colmap[c] = tc;
         }
     }
     /* Partition keys become trailing TEXT columns, unless a file column has the name. */
@@ -297,9 +333,11 @@ int ql_vtab_table_open(ql_vtab_table_t **out, const char *dir, char *err, size_t
                     free(f->part_vals[k]);
                     f->part_vals[k] = unescape_part(pd.val, pd.vlen);
                 }
+        int *to_table = f->colmap, nc = ql_pq_num_columns(f->pq);   /* file → table, from the union */
         f->colmap = ql_malloc(((size_t)t->ncols + 1) * sizeof(int));
-        for (int c = 0; c < t->ncols; c++)
-            f->colmap[c] = t->cols[c].part >= 0 ? -1 : ql_pq_column_index(f->pq, t->cols[c].name);
+        for (int c = 0; c < t->ncols; c++) f->colmap[c] = -1;
+        for (int c = 0; c < nc; c++) f->colmap[to_table[c]] = c;
+        free(to_table);
     }
     *out = t;
     t = NULL;
