@@ -103,9 +103,7 @@ int ql_cmd_compact(int argc, char **argv)
     for (size_t i = 0; i < nt; i++) {
         ql_lake_compact_stats_t st;
         if (ql_lake_compact(co.lake_dir, tables[i], &o, &st, err, sizeof err)) {
-            char msg[sizeof err];
-            snprintf(msg, sizeof msg, "%.200s: %.800s", tables[i], err);
-            snprintf(err, sizeof err, "%s", msg);
+            ql_err(err, sizeof err, "%s: %s", tables[i], err);
             goto fail;
         }
         sum.groups += st.groups;

@@ -250,11 +250,7 @@ static int merge_run(const char *lake_dir, const char *table, ql_lake_file_t *fi
 out:
     if (rc) ql_lake_pending_discard(&p);   /* no-op once renamed */
     if (rc && intent[0] && !ql_lake_exists_in(p.dir, strrchr(p.final, '/') + 1)) unlink(intent);
-    if (rc && bad && err && errlen) {
-        char why[512];
-        snprintf(why, sizeof why, "%s", err);
-        ql_err(err, errlen, "%s: %s (the partition's files are left as they were)", bad, why);
-    }
+    if (rc && bad) ql_err(err, errlen, "%s: %s (the partition's files are left as they were)", bad, err);
     ql_pq_writer_free(w);
     for (size_t i = 0; i < n; i++) ql_pq_close(in[i]);
     free(in);

@@ -338,11 +338,8 @@ int ql_loader_gave_up(const ql_loader_t *l) { return l->gave_up; }
  * removed by ql_lake_pending_discard or the next loader's recovery). */
 static int slot_fail(const ql_loader_t *l, const slot_t *s, char *err, size_t errlen)
 {
-    if (!err || !errlen) return -1;
-    char why[512];
-    snprintf(why, sizeof why, "%s", err);
     return ql_err(err, errlen, "table %s, dt=%s: %s (this batch is not committed)",
-                 s->table == (int)l->n_tables ? "_rejected" : l->tname[s->table], s->dt, why);
+                  s->table == (int)l->n_tables ? "_rejected" : l->tname[s->table], s->dt, err);
 }
 
 static int new_writer(ql_loader_t *l, slot_t *s, char *err, size_t errlen)

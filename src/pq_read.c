@@ -691,11 +691,8 @@ static int read_dictionary(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t
  * function's message says where it happened and callers add only the file. */
 static int name_read_error(const ql_pq_file_t *f, int rg, int col, char *err, size_t errlen)
 {
-    if (!err || !errlen) return -1;
     if (rg < 0 || rg >= f->nrg || col < 0 || col >= f->ncols) return -1;  /* rd_begin's own message */
-    char why[512];
-    snprintf(why, sizeof why, "%s", err);
-    return ql_err(err, errlen, "row group %d column %s: %s", rg, f->cols[col].info.name, why);
+    return ql_err(err, errlen, "row group %d column %s: %s", rg, f->cols[col].info.name, err);
 }
 
 int ql_pq_read_column(ql_pq_file_t *f, int rg, int col, ql_pq_column_data_t *out, char *err, size_t errlen)

@@ -130,10 +130,12 @@ char *ql_buf_steal(ql_buf_t *b)
 int ql_err(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen) {
+        char msg[4096];   /* aside: err may be an argument */
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
+        vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
+        snprintf(err, errlen, "%s", msg);
     }
     return -1;
 }

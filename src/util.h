@@ -50,7 +50,9 @@ char *ql_strndup(const char *s, size_t n);
 
 /* ---- errors ------------------------------------------------------------ */
 
-/* snprintf into err (if err && errlen) and return -1: `return ql_err(err, errlen, "...")`. */
+/* snprintf into err (if err && errlen) and return -1: `return ql_err(err, errlen, "...")`.
+ * err's current message may be one of the arguments, to wrap it in context:
+ * `ql_err(err, errlen, "table %s: %s", name, err)` (formatted aside first). */
 int ql_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ---- time -------------------------------------------------------------- */
